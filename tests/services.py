@@ -1,0 +1,25 @@
+"""What the tests do when a real service they need is missing.
+
+Locally a missing service skips the tests that need it, with the reason. In CI
+(``CI=true``) it fails them: a green CI run must mean every real component was
+exercised, never that half of the suite quietly skipped.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import NoReturn
+
+import pytest
+
+
+def in_ci() -> bool:
+    """True when running under CI, where missing services are failures."""
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def service_missing(reason: str) -> NoReturn:
+    """Skip locally, fail in CI, because a service the test needs is absent."""
+    if in_ci():
+        pytest.fail(f"required service unavailable in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
