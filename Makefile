@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.install-stamp
 
-.PHONY: install run test lint typecheck bench clean
+.PHONY: install translations run test lint bench clean
 
 install: $(STAMP)
 
@@ -15,16 +15,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Compiled catalogues (.mo) are build products, not committed.
 translations: install
-	$(BIN)/pybabel compile --use-fuzzy -d vault/translations --statistics 2>/dev/null || $(BIN)/pybabel compile -d vault/translations
+	$(BIN)/pybabel compile --statistics -d vault/translations
 
 run: install translations
-	$(BIN)/flask --app wsgi db-upgrade-if-embedded 2>/dev/null || true
-	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
+	$(BIN)/vault db upgrade
+	$(BIN)/vault run --host 127.0.0.1 --port 5000
 
 test: install translations
 	bash scripts/test-prerequisites
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
+	  if [ $$status = 5 ]; then echo "make test: pytest collected no test" >&2; fi; exit $$status
 
 lint: install
 	$(BIN)/ruff check .

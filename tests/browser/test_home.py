@@ -1,0 +1,35 @@
+"""The home page as a person sees it, on a kiosk screen and on a phone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("viewport", [(1280, 800), (360, 740)], ids=["kiosk", "phone"])
+def test_home_page_in_a_real_browser(
+    browser: Any, live_server: str, viewport: tuple[int, int]
+) -> None:
+    width, height = viewport
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="fr-FR")
+    page = context.new_page()
+    console_errors: list[str] = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    try:
+        response = page.goto(live_server + "/")
+        assert response is not None and response.status == 200
+        assert page.locator("html").get_attribute("lang") == "fr"
+        assert page.locator("h1").inner_text() == "Vos papiers en sécurité, où que vous soyez"
+        # The stylesheet loaded under the strict CSP (no violation reported).
+        background = page.locator(".site-header").evaluate(
+            "el => getComputedStyle(el).backgroundColor"
+        )
+        assert background == "rgb(31, 78, 153)"
+        # Nothing wider than the screen: readable on a phone without side-scrolling.
+        scroll_width = page.evaluate("document.documentElement.scrollWidth")
+        assert scroll_width <= width
+        assert console_errors == []
+    finally:
+        context.close()

@@ -1,0 +1,131 @@
+"""Shared fixtures: settings, real databases (SQLite and PostgreSQL), the app.
+
+Every database test runs twice, on SQLite and on PostgreSQL, inside a
+transaction that is rolled back at the end: the app's own commits become
+savepoint releases (see `Database.bind_to`).
+
+PostgreSQL is the machine's server (127.0.0.1:5432, database `test`) unless
+VAULT_TEST_DATABASE_URL names another. Each test session works in a schema of
+its own, created and dropped here, so parallel runs never see each other.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import OperationalError
+
+from tests.services import service_missing
+from vault import create_app, migrate
+from vault.config import Settings
+from vault.db import get_database
+
+DEFAULT_TEST_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+DATABASES = ["sqlite", "postgresql"]
+
+
+def make_settings(tmp: Path, **overrides: Any) -> Settings:
+    """Testing settings on the embedded default, rooted in `tmp`."""
+    settings = Settings(
+        env="testing",
+        instance_path=tmp,
+        database_url=f"sqlite:///{tmp / 'vault.sqlite3'}",
+        storage_url=(tmp / "blobs").as_uri(),
+        secret_key=secrets.token_urlsafe(48),
+        server_keys="1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+    )
+    return replace(settings, **overrides)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+# --- databases ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """URL of a fresh schema on the test PostgreSQL server, dropped after the session."""
+    base = os.environ.get("VAULT_TEST_DATABASE_URL", DEFAULT_TEST_PG)
+    schema = f"vault_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, connect_args={"connect_timeout": 5})
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except OperationalError as e:
+        admin.dispose()
+        service_missing(f"PostgreSQL unreachable at {make_url(base).render_as_string()}: {e.orig}")
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'vault.sqlite3'}"
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def database_url(request: pytest.FixtureRequest) -> str:
+    """The URL of each test database in turn, migrated to head."""
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    engine = create_engine(url)
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = create_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            yield connection
+        finally:
+            transaction.rollback()
+
+
+# --- the app -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def app(settings: Settings, database_url: str, connection: Connection) -> Iterator[Flask]:
+    """The app on each test database; everything it commits is rolled back."""
+    app = create_app(replace(settings, database_url=database_url))
+    database = get_database(app)
+    database.bind_to(connection)
+    yield app
+    database.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()

@@ -1,0 +1,98 @@
+"""Settings from the environment: defaults, production strictness, one-line errors."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import stat
+from pathlib import Path
+
+import pytest
+
+from vault.config import ConfigError, Settings
+
+KEYS = "1:" + base64.b64encode(secrets.token_bytes(32)).decode()
+PRODUCTION = {
+    "VAULT_ENV": "production",
+    "VAULT_DATABASE_URL": "postgresql+psycopg://vault@db/vault",
+    "VAULT_STORAGE_URL": "s3://key:secret@s3:8333/vault",
+    "VAULT_SECRET_KEY": "x" * 48,
+    "VAULT_SERVER_KEYS": KEYS,
+}
+
+
+def test_embedded_default_generates_dev_secrets_once(tmp_path: Path) -> None:
+    env = {"VAULT_INSTANCE_PATH": str(tmp_path)}
+    first = Settings.from_env(env)
+    assert first.env == "development"
+    assert first.database_url == f"sqlite:///{tmp_path / 'vault.sqlite3'}"
+    assert first.storage_url == (tmp_path / "blobs").as_uri()
+    assert first.uses_dev_secrets
+    secrets_file = tmp_path / "dev-secrets.json"
+    assert stat.S_IMODE(os.stat(secrets_file).st_mode) == 0o600
+    second = Settings.from_env(env)
+    assert (second.secret_key, second.server_keys) == (first.secret_key, first.server_keys)
+    assert json.loads(secrets_file.read_text())["secret_key"] == first.secret_key
+
+
+def test_secrets_are_not_in_repr(tmp_path: Path) -> None:
+    settings = Settings.from_env({**PRODUCTION, "VAULT_INSTANCE_PATH": str(tmp_path)})
+    assert settings.secret_key not in repr(settings)
+    assert KEYS not in repr(settings)
+
+
+def test_production_with_everything_set(tmp_path: Path) -> None:
+    settings = Settings.from_env({**PRODUCTION, "VAULT_INSTANCE_PATH": str(tmp_path)})
+    assert settings.production and not settings.uses_dev_secrets
+    assert not (tmp_path / "dev-secrets.json").exists()
+
+
+@pytest.mark.parametrize(
+    "missing",
+    ["VAULT_DATABASE_URL", "VAULT_STORAGE_URL", "VAULT_SECRET_KEY", "VAULT_SERVER_KEYS"],
+)
+def test_production_refuses_to_start_without(missing: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in PRODUCTION.items() if k != missing}
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**env, "VAULT_INSTANCE_PATH": str(tmp_path)})
+    assert caught.value.variable == missing
+    assert str(caught.value) == f"{missing}: required when VAULT_ENV=production"
+    assert not (tmp_path / "dev-secrets.json").exists()
+
+
+def test_secret_from_file(tmp_path: Path) -> None:
+    key_file = tmp_path / "secret"
+    key_file.write_text("y" * 40 + "\n")
+    env = {k: v for k, v in PRODUCTION.items() if k != "VAULT_SECRET_KEY"}
+    settings = Settings.from_env({**env, "VAULT_SECRET_KEY_FILE": str(key_file)})
+    assert settings.secret_key == "y" * 40
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("VAULT_ENV", "staging"),
+        ("VAULT_DATABASE_URL", "mysql://x"),
+        ("VAULT_STORAGE_URL", "ftp://x"),
+        ("VAULT_SECRET_KEY", "short"),
+        ("VAULT_SERVER_KEYS", "1:notbase64!"),
+        ("VAULT_SERVER_KEYS", "1:" + base64.b64encode(b"short").decode()),
+        ("VAULT_SERVER_KEYS", f"{KEYS},{KEYS}"),
+        ("VAULT_MAX_UPLOAD_MB", "lots"),
+        ("VAULT_MAX_UPLOAD_MB", "0"),
+        ("VAULT_SESSION_IDLE_MINUTES", "100000"),
+        ("VAULT_LOG_LEVEL", "LOUD"),
+        ("VAULT_SECRET_KEY_FILE", "/nonexistent/secret"),
+    ],
+)
+def test_invalid_values_name_the_variable(variable: str, value: str, tmp_path: Path) -> None:
+    env = {**PRODUCTION, "VAULT_INSTANCE_PATH": str(tmp_path), variable: value}
+    if variable.endswith("_FILE"):
+        del env[variable.removesuffix("_FILE")]
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(env)
+    assert caught.value.variable == variable
+    assert "\n" not in str(caught.value)
+    assert PRODUCTION["VAULT_SECRET_KEY"] not in str(caught.value)

@@ -1,0 +1,142 @@
+"""Operator commands: `vault db upgrade`, `vault storage check`, `vault storage gc`.
+
+Also reachable as `flask --app wsgi ...`. Each command commits its own work and
+reports failure as one line on stderr with a non-zero exit status, never a
+traceback: operators run these from scripts and health checks.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+import storage
+from vault import migrate
+from vault.db import db_session, get_database
+from vault.extensions import get_store
+from vault.models import Blob
+
+log = logging.getLogger(__name__)
+
+PROBE_PREFIX = "probes"
+GC_BATCH = 500
+
+
+def fail(message: str) -> click.exceptions.Exit:
+    click.echo(message, err=True)
+    return click.exceptions.Exit(1)
+
+
+@click.group("db", help="Database schema.")
+def db_group() -> None:
+    pass
+
+
+@db_group.command("upgrade", help="Migrate the database to the latest schema.")
+@with_appcontext
+def db_upgrade() -> None:
+    database = get_database()
+    try:
+        migrate.upgrade(database.engine)
+        with database.engine.connect() as connection:
+            revision = migrate.current_revision(connection)
+    except SQLAlchemyError as e:
+        raise fail(f"db upgrade: FAILED: {type(e).__name__}: {_first_line(e)}") from None
+    click.echo(f"db upgrade: OK (revision {revision})")
+
+
+@click.group("storage", help="Blob store.")
+def storage_group() -> None:
+    pass
+
+
+@storage_group.command("check", help="Write, read back and delete a probe blob.")
+@with_appcontext
+def storage_check() -> None:
+    store = get_store()
+    key = storage.new_key(PROBE_PREFIX)
+    payload = secrets.token_bytes(4096)
+    try:
+        store.put(key, io.BytesIO(payload), len(payload))
+        with store.open(key) as reader:
+            echoed = reader.read()
+        store.delete(key)
+    except storage.StorageError as e:
+        raise fail(f"storage check: FAILED: {store.describe()}: {e}") from None
+    if echoed != payload:
+        raise fail(f"storage check: FAILED: {store.describe()}: read back different bytes")
+    click.echo(f"storage check: OK ({store.describe()})")
+
+
+@storage_group.command("gc", help="Remove blobs that no row references (dry run by default).")
+@click.option(
+    "--grace-hours",
+    type=click.IntRange(min=1),
+    default=24,
+    show_default=True,
+    help="Only blobs older than this; younger ones may belong to a request in flight.",
+)
+@click.option("--delete", is_flag=True, help="Really delete (default: only report).")
+@with_appcontext
+def storage_gc(grace_hours: int, delete: bool) -> None:
+    store = get_store()
+    cutoff = datetime.now(UTC) - timedelta(hours=grace_hours)
+    count = size = 0
+    try:
+        for info in _orphans(store, cutoff):
+            count += 1
+            size += info.size
+            if delete:
+                store.delete(info.key)
+            click.echo(f"{'deleted' if delete else 'orphan'} {info.key} {info.size}")
+    except storage.StorageError as e:
+        raise fail(f"storage gc: FAILED after {count} blob(s): {e}") from None
+    except SQLAlchemyError as e:
+        raise fail(f"storage gc: FAILED: database: {type(e).__name__}") from None
+    verb = "deleted" if delete else "would delete (dry run; pass --delete)"
+    click.echo(f"storage gc: {verb} {count} blob(s), {size} bytes, older than {grace_hours} h")
+
+
+def _orphans(store: storage.BlobStore, cutoff: datetime) -> Iterator[storage.BlobInfo]:
+    """Blobs older than `cutoff` that no `blobs` row references, in batches."""
+    # Probes of `storage check` and the health probe are the app's own too.
+    candidates = (info for info in store.list() if info.modified < cutoff)
+    session = db_session()
+    while batch := list(islice(candidates, GC_BATCH)):
+        keys = [info.key for info in batch]
+        known = set(
+            session.execute(
+                select(Blob.key).where(Blob.store == store.name, Blob.key.in_(keys))
+            ).scalars()
+        )
+        yield from (info for info in batch if info.key not in known)
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else ""
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(db_group)
+    app.cli.add_command(storage_group)
+
+
+def _create_app() -> Flask:
+    from vault import create_app
+
+    return create_app()
+
+
+def main() -> None:
+    """Entry point of the `vault` console script."""
+    FlaskGroup(create_app=_create_app, add_default_commands=True)(prog_name="vault")

@@ -1,0 +1,221 @@
+"""Settings: one frozen object built from the environment.
+
+Nothing here imports Flask: the CLI, the tests and the app factory all build a
+`Settings` the same way, and tests build one in code. Secrets may be given
+directly (``VAULT_SECRET_KEY``) or through a file (``VAULT_SECRET_KEY_FILE``),
+as Docker and systemd credentials provide them.
+
+Embedded default: SQLite and a blob directory under ``instance/``, with
+development secrets generated there once (and a loud warning). With
+``VAULT_ENV=production`` nothing is generated: every required variable must be
+set, and a missing one stops start-up with one line naming it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+ENVIRONMENTS = ("development", "production", "testing")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+DEV_SECRETS_FILE = "dev-secrets.json"
+MIB = 1024 * 1024
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; `variable` names the environment variable."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app needs to know about its deployment, fixed at start-up."""
+
+    env: str
+    instance_path: Path
+    database_url: str
+    storage_url: str
+    secret_key: str = field(repr=False)
+    # "version:base64key,..." parsed by crypto.KeyRing; the highest version wraps.
+    server_keys: str = field(repr=False)
+    max_upload_bytes: int = 25 * MIB
+    vault_quota_bytes: int = 500 * MIB
+    session_idle_minutes: int = 15
+    log_level: str = "INFO"
+    uses_dev_secrets: bool = False
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def testing(self) -> bool:
+        return self.env == "testing"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from `environ` (default: the process environment).
+
+        Raises ConfigError naming the first variable that is missing or invalid.
+        """
+        env_map: Mapping[str, str] = os.environ if environ is None else environ
+        env = env_map.get("VAULT_ENV", "development").strip() or "development"
+        if env not in ENVIRONMENTS:
+            raise ConfigError("VAULT_ENV", f"must be one of {', '.join(ENVIRONMENTS)}")
+        production = env == "production"
+
+        instance = Path(env_map.get("VAULT_INSTANCE_PATH", "") or DEFAULT_INSTANCE).resolve()
+
+        def required_in_production(name: str, default: str) -> str:
+            value = _read(env_map, name)
+            if value:
+                return value
+            if production:
+                raise ConfigError(name, "required when VAULT_ENV=production")
+            return default
+
+        database_url = required_in_production(
+            "VAULT_DATABASE_URL", f"sqlite:///{instance / 'vault.sqlite3'}"
+        )
+        _check_database_url(database_url)
+        storage_url = required_in_production("VAULT_STORAGE_URL", (instance / "blobs").as_uri())
+        _check_storage_url(storage_url)
+
+        secret_key = _read(env_map, "VAULT_SECRET_KEY")
+        server_keys = _read(env_map, "VAULT_SERVER_KEYS")
+        if production:
+            if not secret_key:
+                raise ConfigError("VAULT_SECRET_KEY", "required when VAULT_ENV=production")
+            if not server_keys:
+                raise ConfigError("VAULT_SERVER_KEYS", "required when VAULT_ENV=production")
+        uses_dev = not secret_key or not server_keys
+        if uses_dev:
+            dev = _development_secrets(instance)
+            secret_key = secret_key or dev["secret_key"]
+            server_keys = server_keys or dev["server_keys"]
+        if len(secret_key) < 32:
+            raise ConfigError("VAULT_SECRET_KEY", "must be at least 32 characters")
+        _check_server_keys(server_keys)
+
+        return cls(
+            env=env,
+            instance_path=instance,
+            database_url=database_url,
+            storage_url=storage_url,
+            secret_key=secret_key,
+            server_keys=server_keys,
+            max_upload_bytes=_int_mib(env_map, "VAULT_MAX_UPLOAD_MB", 25),
+            vault_quota_bytes=_int_mib(env_map, "VAULT_QUOTA_MB", 500),
+            session_idle_minutes=_int(env_map, "VAULT_SESSION_IDLE_MINUTES", 15, low=1, high=720),
+            log_level=_log_level(env_map),
+            uses_dev_secrets=uses_dev,
+        )
+
+
+def _read(env_map: Mapping[str, str], name: str) -> str:
+    """The value of `name`, or the content of the file named by `name`_FILE."""
+    value = env_map.get(name, "").strip()
+    if value:
+        return value
+    path = env_map.get(f"{name}_FILE", "").strip()
+    if not path:
+        return ""
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as e:
+        raise ConfigError(f"{name}_FILE", f"cannot read {path} ({e.strerror})") from e
+
+
+def _int(env_map: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
+    raw = env_map.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as e:
+        raise ConfigError(name, f"must be a whole number, got {raw!r}") from e
+    if not low <= value <= high:
+        raise ConfigError(name, f"must be between {low} and {high}")
+    return value
+
+
+def _int_mib(env_map: Mapping[str, str], name: str, default: int) -> int:
+    return _int(env_map, name, default, low=1, high=100_000) * MIB
+
+
+def _log_level(env_map: Mapping[str, str]) -> str:
+    level = env_map.get("VAULT_LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError("VAULT_LOG_LEVEL", "must be DEBUG, INFO, WARNING or ERROR")
+    return level
+
+
+def _check_database_url(url: str) -> None:
+    if not url.startswith(("sqlite:///", "postgresql://", "postgresql+psycopg://")):
+        raise ConfigError(
+            "VAULT_DATABASE_URL",
+            "must start with sqlite:///, postgresql:// or postgresql+psycopg://",
+        )
+
+
+def _check_storage_url(url: str) -> None:
+    if not url.startswith(("file:///", "s3://")):
+        raise ConfigError("VAULT_STORAGE_URL", "must start with file:/// or s3://")
+
+
+def _check_server_keys(value: str) -> None:
+    """Shape check of "version:base64(32 bytes),...": crypto.KeyRing does the rest."""
+    seen: set[int] = set()
+    for item in value.split(","):
+        version, sep, material = item.strip().partition(":")
+        try:
+            number = int(version)
+            key = base64.b64decode(material, validate=True)
+        except ValueError as e:
+            raise ConfigError(
+                "VAULT_SERVER_KEYS", "must look like 1:<base64 of 32 bytes>[,2:...]"
+            ) from e
+        if not sep or number < 1 or number in seen or len(key) != 32:
+            raise ConfigError("VAULT_SERVER_KEYS", "must look like 1:<base64 of 32 bytes>[,2:...]")
+        seen.add(number)
+
+
+def _development_secrets(instance: Path) -> dict[str, Any]:
+    """Load or create the development secrets under `instance` (never in production)."""
+    path = instance / DEV_SECRETS_FILE
+    if path.exists():
+        try:
+            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            if {"secret_key", "server_keys"} <= data.keys():
+                return data
+        except (OSError, ValueError):
+            pass
+        raise ConfigError("VAULT_SECRET_KEY", f"development secrets file {path} is unreadable")
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data = {
+        "secret_key": secrets.token_urlsafe(48),
+        "server_keys": "1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(data, f)
+    log.warning(
+        "DEVELOPMENT SECRETS GENERATED in %s: never use them in production "
+        "(set VAULT_ENV=production, VAULT_SECRET_KEY and VAULT_SERVER_KEYS)",
+        path,
+    )
+    return data

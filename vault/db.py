@@ -1,0 +1,78 @@
+"""Database engine and session factory bound to one app.
+
+Views get the request's session with `db_session()`; services receive a session
+as an argument and only flush; the view (or CLI command) commits. The session is
+closed, rolling back anything uncommitted, when the request ends.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session, sessionmaker
+
+
+class Database:
+    """Owns the engine and the session factory of one app."""
+
+    def __init__(self, url: str, **engine_options: Any) -> None:
+        self.engine: Engine = create_engine(url, **_engine_options(url, engine_options))
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.sessionmaker: sessionmaker[Session] = sessionmaker(
+            bind=self.engine, expire_on_commit=False
+        )
+
+    def bind_to(self, connection: Connection) -> None:
+        """Run every session inside `connection`'s transaction (tests roll it back).
+
+        Commits made by the app become savepoint releases, so a test sees the
+        app's writes and still leaves nothing behind.
+        """
+        self.sessionmaker.configure(bind=connection, join_transaction_mode="create_savepoint")
+
+    def init_app(self, app: Flask) -> None:
+        app.extensions["vault.db"] = self
+        app.teardown_appcontext(_close_session)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _engine_options(url: str, given: dict[str, Any]) -> dict[str, Any]:
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if url.startswith("postgresql"):
+        # A dead database should answer quickly with a 503, not hang a worker.
+        options["connect_args"] = {"connect_timeout": 5}
+    options.update(given)
+    return options
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def get_database(app: Flask | None = None) -> Database:
+    database: Database = (app or current_app).extensions["vault.db"]
+    return database
+
+
+def db_session() -> Session:
+    """The session of the current request or CLI command, created on first use."""
+    if "db_session" not in g:
+        g.db_session = get_database().sessionmaker()
+    session: Session = g.db_session
+    return session
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session: Session | None = g.pop("db_session", None)
+    if session is not None:
+        session.close()

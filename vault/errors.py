@@ -1,0 +1,73 @@
+"""Errors become kind French pages with the right status, never a traceback.
+
+Infrastructure failures (database or blob store unreachable) answer 503 so a
+load balancer and the person both know to try again later; the log keeps the
+technical line, without any document name or secret.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+import storage
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: (_l("Bad request"), _l("The request could not be understood. Please try again.")),
+    403: (_l("Access denied"), _l("You do not have access to this page.")),
+    404: (_l("Page not found"), _l("This page does not exist or is no longer available.")),
+    405: (_l("Not possible"), _l("This action is not possible on this page.")),
+    413: (_l("File too large"), _l("The file you sent is larger than allowed.")),
+    429: (_l("Too many attempts"), _l("Please wait a few minutes before trying again.")),
+    500: (
+        _l("Service error"),
+        _l("Something went wrong. Nothing was lost. Please try again."),
+    ),
+    503: (
+        _l("Service temporarily unavailable"),
+        _l(
+            "The vault is not answering right now. Your documents are safe. "
+            "Please try again in a few minutes."
+        ),
+    ),
+}
+
+
+def error_page(status: int) -> tuple[str, int]:
+    title, message = MESSAGES.get(status, MESSAGES[500])
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(e: CSRFError) -> tuple[str, int]:
+        log.info("CSRF check failed: %s", e.description)
+        title = _l("Page expired")
+        message = _l("This page has expired. Go back, reload it and try again.")
+        return render_template("errors/error.html", status=400, title=title, message=message), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException) -> tuple[str, int]:
+        return error_page(e.code or 500)
+
+    @app.errorhandler(storage.StorageUnavailable)
+    def storage_unavailable(e: storage.StorageUnavailable) -> tuple[str, int]:
+        log.error("blob store unavailable: %s", e)
+        return error_page(503)
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(e: OperationalError) -> tuple[str, int]:
+        log.error("database unavailable: %s", type(e.orig).__name__ if e.orig else e)
+        return error_page(503)
+
+    @app.errorhandler(Exception)
+    def unexpected(e: Exception) -> tuple[str, int]:
+        log.exception("unexpected error")
+        return error_page(500)

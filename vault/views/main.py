@@ -1,0 +1,26 @@
+"""Home page and the readiness probe."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, render_template
+from sqlalchemy import text
+
+from vault.db import db_session
+from vault.extensions import get_store
+
+bp = Blueprint("main", __name__)
+
+HEALTH_PROBE_KEY = "health/probe"
+
+
+@bp.get("/")
+def home() -> str:
+    return render_template("main/home.html")
+
+
+@bp.get("/health")
+def health() -> Response:
+    """Readiness: the database answers and the blob store is reachable (else 503)."""
+    db_session().execute(text("SELECT 1"))
+    get_store().exists(HEALTH_PROBE_KEY)
+    return Response("ok\n", mimetype="text/plain")

@@ -1,0 +1,3 @@
+from vault import create_app
+
+app = create_app()
