@@ -58,7 +58,7 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def postgresql_url() -> Iterator[str]:
     """URL of a fresh schema on the test PostgreSQL server, dropped after the session."""
     base = os.environ.get("VAULT_TEST_DATABASE_URL", DEFAULT_TEST_PG)
     schema = f"vault_test_{uuid.uuid4().hex[:12]}"
