@@ -176,7 +176,7 @@ class S3BlobStore:
         if not access_key or not secret_key:
             raise StorageConfigError("s3 store needs an access key and a secret key")
         try:
-            check_bucket_name(bucket)
+            check_bucket_name(bucket, strict=True)
         except ValueError:
             raise StorageConfigError(f"invalid s3 bucket name {bucket!r}") from None
         self._endpoint = endpoint

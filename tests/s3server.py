@@ -250,8 +250,12 @@ class SeaweedFS:
             f"{self.log_tail()}"
         )
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop the server gracefully (SIGTERM), killing it after ``timeout``."""
+    def stop(self, timeout: float = 1.0) -> None:
+        """Stop the server: SIGTERM, then SIGKILL after ``timeout`` seconds.
+
+        The grace period is short on purpose: weed 4.x does not exit on
+        SIGTERM (nor SIGINT) within 15 seconds, and the data is thrown away.
+        """
         process, self._process = self._process, None
         if process is None:
             return
