@@ -23,14 +23,14 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
 
 from tests.services import service_missing
 from vault import create_app, migrate
 from vault.config import Settings
-from vault.db import get_database
+from vault.db import get_database, make_engine
 
 DEFAULT_TEST_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DATABASES = ["sqlite", "postgresql"]
@@ -62,7 +62,7 @@ def postgresql_url() -> Iterator[str]:
     """URL of a fresh schema on the test PostgreSQL server, dropped after the session."""
     base = os.environ.get("VAULT_TEST_DATABASE_URL", DEFAULT_TEST_PG)
     schema = f"vault_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, connect_args={"connect_timeout": 5})
+    admin = make_engine(base)
     try:
         with admin.begin() as connection:
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))
@@ -87,7 +87,7 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 def database_url(request: pytest.FixtureRequest) -> str:
     """The URL of each test database in turn, migrated to head."""
     url: str = request.getfixturevalue(f"{request.param}_url")
-    engine = create_engine(url)
+    engine = make_engine(url)
     try:
         migrate.upgrade(engine)
     finally:
@@ -97,7 +97,7 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
-    engine = create_engine(database_url)
+    engine = make_engine(database_url)
     yield engine
     engine.dispose()
 

@@ -66,3 +66,6 @@ def _configure_logging(settings: Settings) -> None:
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("vault").setLevel(settings.log_level)
+    # urllib3 logs every retry with the request path; the storage layer reports
+    # the outcome once, so its chatter only adds noise.
+    logging.getLogger("urllib3").setLevel(logging.ERROR)

@@ -72,7 +72,7 @@ def storage_check() -> None:
             echoed = reader.read()
         store.delete(key)
     except storage.StorageError as e:
-        raise fail(f"storage check: FAILED: {store.describe()}: {e}") from None
+        raise fail(f"storage check: FAILED: {e}") from None
     if echoed != payload:
         raise fail(f"storage check: FAILED: {store.describe()}: read back different bytes")
     click.echo(f"storage check: OK ({store.describe()})")

@@ -22,6 +22,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+import storage
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +98,17 @@ class Settings:
         storage_url = required_in_production("VAULT_STORAGE_URL", (instance / "blobs").as_uri())
         _check_storage_url(storage_url)
 
+        # Everything else is checked before development secrets are generated,
+        # so a typo never leaves a half-configured instance folder behind.
+        limits = {
+            "max_upload_bytes": _int_mib(env_map, "VAULT_MAX_UPLOAD_MB", 25),
+            "vault_quota_bytes": _int_mib(env_map, "VAULT_QUOTA_MB", 500),
+            "session_idle_minutes": _int(
+                env_map, "VAULT_SESSION_IDLE_MINUTES", 15, low=1, high=720
+            ),
+            "log_level": _log_level(env_map),
+        }
+
         secret_key = _read(env_map, "VAULT_SECRET_KEY")
         server_keys = _read(env_map, "VAULT_SERVER_KEYS")
         if production:
@@ -118,11 +132,8 @@ class Settings:
             storage_url=storage_url,
             secret_key=secret_key,
             server_keys=server_keys,
-            max_upload_bytes=_int_mib(env_map, "VAULT_MAX_UPLOAD_MB", 25),
-            vault_quota_bytes=_int_mib(env_map, "VAULT_QUOTA_MB", 500),
-            session_idle_minutes=_int(env_map, "VAULT_SESSION_IDLE_MINUTES", 15, low=1, high=720),
-            log_level=_log_level(env_map),
             uses_dev_secrets=uses_dev,
+            **limits,
         )
 
 
@@ -173,8 +184,17 @@ def _check_database_url(url: str) -> None:
 
 
 def _check_storage_url(url: str) -> None:
-    if not url.startswith(("file:///", "s3://")):
-        raise ConfigError("VAULT_STORAGE_URL", "must start with file:/// or s3://")
+    """Reject a bad storage URL before anything is written to the instance folder."""
+    if url.startswith("s3://"):
+        try:
+            # Builds the client only: no request is made, nothing is written.
+            storage.open_store(url).close()
+        except storage.StorageConfigError as e:
+            raise ConfigError("VAULT_STORAGE_URL", str(e)) from e
+        return
+    parts = urlsplit(url)
+    if parts.scheme != "file" or parts.netloc or parts.query or parts.fragment:
+        raise ConfigError("VAULT_STORAGE_URL", "must be file:///absolute/path or s3://...")
 
 
 def _check_server_keys(value: str) -> None:

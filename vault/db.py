@@ -19,9 +19,7 @@ class Database:
     """Owns the engine and the session factory of one app."""
 
     def __init__(self, url: str, **engine_options: Any) -> None:
-        self.engine: Engine = create_engine(url, **_engine_options(url, engine_options))
-        if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.engine: Engine = make_engine(url, **engine_options)
         self.sessionmaker: sessionmaker[Session] = sessionmaker(
             bind=self.engine, expire_on_commit=False
         )
@@ -42,21 +40,34 @@ class Database:
         self.engine.dispose()
 
 
-def _engine_options(url: str, given: dict[str, Any]) -> dict[str, Any]:
+def make_engine(url: str, **engine_options: Any) -> Engine:
+    """An engine for `url` with the app's connection settings on every backend."""
     options: dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("postgresql"):
         # A dead database should answer quickly with a 503, not hang a worker.
         options["connect_args"] = {"connect_timeout": 5}
-    options.update(given)
-    return options
+    options.update(engine_options)
+    engine = create_engine(url, **options)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+    return engine
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite opens transactions lazily and commits before DDL, which breaks
+    # savepoints and transactional migrations; SQLAlchemy's documented recipe
+    # hands transaction control back to SQLAlchemy ("begin" below).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 def get_database(app: Flask | None = None) -> Database:

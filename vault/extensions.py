@@ -7,7 +7,7 @@ settings here and hands them to services as arguments.
 from __future__ import annotations
 
 from flask import Flask, current_app
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
 from flask_wtf.csrf import CSRFProtect
 
 import storage
@@ -33,6 +33,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     )
     # French is the interface language; other locales come with their catalogues.
     Babel(app, locale_selector=lambda: DEFAULT_LOCALE)
+    app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or DEFAULT_LOCALE)
 
 
 def get_settings(app: Flask | None = None) -> Settings:

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
 from werkzeug.serving import make_server
 
 from tests.conftest import make_settings
 from tests.services import service_missing
 from vault import create_app, migrate
+from vault.db import make_engine
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -34,7 +34,7 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     settings = make_settings(tmp_path_factory.mktemp("live"))
-    engine = create_engine(settings.database_url)
+    engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
     engine.dispose()
     app = create_app(settings)

@@ -36,5 +36,5 @@ def test_every_route_is_in_the_matrix(app: Flask) -> None:
 def test_role_gets_the_expected_answer(app: Flask, endpoint: str, role: str) -> None:
     method, path, expected = MATRIX[endpoint]
     assert set(expected) == set(ROLES), f"{endpoint}: decide every role"
-    response = ROLES[role](app).open(path, method=method)
-    assert response.status_code == expected[role]
+    with ROLES[role](app).open(path, method=method) as response:
+        assert response.status_code == expected[role]
