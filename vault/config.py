@@ -100,14 +100,10 @@ class Settings:
 
         # Everything else is checked before development secrets are generated,
         # so a typo never leaves a half-configured instance folder behind.
-        limits = {
-            "max_upload_bytes": _int_mib(env_map, "VAULT_MAX_UPLOAD_MB", 25),
-            "vault_quota_bytes": _int_mib(env_map, "VAULT_QUOTA_MB", 500),
-            "session_idle_minutes": _int(
-                env_map, "VAULT_SESSION_IDLE_MINUTES", 15, low=1, high=720
-            ),
-            "log_level": _log_level(env_map),
-        }
+        max_upload_bytes = _int_mib(env_map, "VAULT_MAX_UPLOAD_MB", 25)
+        vault_quota_bytes = _int_mib(env_map, "VAULT_QUOTA_MB", 500)
+        idle_minutes = _int(env_map, "VAULT_SESSION_IDLE_MINUTES", 15, low=1, high=720)
+        log_level = _log_level(env_map)
 
         secret_key = _read(env_map, "VAULT_SECRET_KEY")
         server_keys = _read(env_map, "VAULT_SERVER_KEYS")
@@ -132,8 +128,11 @@ class Settings:
             storage_url=storage_url,
             secret_key=secret_key,
             server_keys=server_keys,
+            max_upload_bytes=max_upload_bytes,
+            vault_quota_bytes=vault_quota_bytes,
+            session_idle_minutes=idle_minutes,
+            log_level=log_level,
             uses_dev_secrets=uses_dev,
-            **limits,
         )
 
 
