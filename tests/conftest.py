@@ -15,7 +15,7 @@ import base64
 import os
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -27,10 +27,12 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
 
+from tests.s3server import S3Target, s3_server, seaweedfs_factory  # noqa: F401
 from tests.services import service_missing
 from vault import create_app, migrate
 from vault.config import Settings
 from vault.db import get_database, make_engine
+from vault.extensions import get_store
 
 DEFAULT_TEST_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DATABASES = ["sqlite", "postgresql"]
@@ -117,13 +119,27 @@ def connection(engine: Engine) -> Iterator[Connection]:
 
 
 @pytest.fixture
-def app(settings: Settings, database_url: str, connection: Connection) -> Iterator[Flask]:
+def make_app(settings: Settings) -> Iterator[Callable[..., Flask]]:
+    """Build apps from the test settings with overrides; their pools close after the test."""
+    built: list[Flask] = []
+
+    def make(**overrides: Any) -> Flask:
+        app = create_app(replace(settings, **overrides))
+        built.append(app)
+        return app
+
+    yield make
+    for app in built:
+        get_database(app).dispose()
+        get_store(app).close()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask], database_url: str, connection: Connection) -> Flask:
     """The app on each test database; everything it commits is rolled back."""
-    app = create_app(replace(settings, database_url=database_url))
-    database = get_database(app)
-    database.bind_to(connection)
-    yield app
-    database.dispose()
+    app = make_app(database_url=database_url)
+    get_database(app).bind_to(connection)
+    return app
 
 
 @pytest.fixture

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from vault import create_app
-from vault.config import Settings
 from vault.security import CONTENT_SECURITY_POLICY
 
 
@@ -55,8 +53,8 @@ def test_health_checks_database_and_store(client: FlaskClient) -> None:
     assert response.get_data(as_text=True) == "ok\n"
 
 
-def test_production_cookie_is_host_prefixed_and_secure(settings: Settings) -> None:
-    app = create_app(replace(settings, env="production"))
+def test_production_cookie_is_host_prefixed_and_secure(make_app: Callable[..., Flask]) -> None:
+    app = make_app(env="production")
     assert app.config["SESSION_COOKIE_NAME"] == "__Host-vault"
     assert app.config["SESSION_COOKIE_SECURE"] is True
     response = app.test_client().get("/")
@@ -88,14 +86,14 @@ def test_every_error_status_has_a_french_page(app: Flask, status: int) -> None:
     assert '<html lang="fr">' in response.get_data(as_text=True)
 
 
-def test_unreachable_s3_answers_a_french_503_page(app: Flask, settings: Settings) -> None:
+def test_unreachable_s3_answers_a_french_503_page(make_app: Callable[..., Flask]) -> None:
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     url = f"s3://probe:probesecret@127.0.0.1:{port}/vault?secure=false"
-    broken = create_app(replace(settings, storage_url=url))
+    broken = make_app(storage_url=url)
     response = broken.test_client().get("/health")
     assert response.status_code == 503
     page = response.get_data(as_text=True)
@@ -103,14 +101,14 @@ def test_unreachable_s3_answers_a_french_503_page(app: Flask, settings: Settings
     assert "probesecret" not in page and "Traceback" not in page
 
 
-def test_unreachable_database_answers_a_french_503_page(settings: Settings) -> None:
+def test_unreachable_database_answers_a_french_503_page(make_app: Callable[..., Flask]) -> None:
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     url = f"postgresql+psycopg://nobody:dbsecret@127.0.0.1:{port}/vault"
-    broken = create_app(replace(settings, database_url=url))
+    broken = make_app(database_url=url)
     response = broken.test_client().get("/health")
     assert response.status_code == 503
     page = response.get_data(as_text=True)
