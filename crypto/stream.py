@@ -101,7 +101,7 @@ class Sink(Protocol):
 
 
 Source = SupportsRead | Iterable[bytes]
-"""A binary file-like object (``readinto`` is used when present) or an iterable of bytes."""
+"""A binary file-like object (``readinto`` is used when present), an iterable of bytes, or bytes."""
 
 
 def blob_aad(vault_id: uuid.UUID, document_id: uuid.UUID, version: int) -> bytes:
@@ -261,8 +261,11 @@ class _Reader:
             source, "readinto", None
         )
         self._read: Callable[[int], bytes] | None = getattr(source, "read", None)
-        self._chunks: Iterator[bytes] | None = None
-        if self._readinto is None and self._read is None:
+        self._chunks: Iterator[bytes | bytearray | memoryview] | None = None
+        if isinstance(source, bytes | bytearray | memoryview):
+            # Bytes are iterable too, but as integers: take them as one chunk.
+            self._chunks = iter([source])
+        elif self._readinto is None and self._read is None:
             self._chunks = iter(cast(Iterable[bytes], source))
         self._pending = memoryview(b"")
 

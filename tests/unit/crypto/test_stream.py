@@ -335,3 +335,10 @@ def test_each_blob_gets_fresh_salt_and_nonce_prefix() -> None:
     assert first[0] == second[0] == 40
     assert first[1:33] != second[1:33]
     assert first[33:40] != second[33:40]
+
+
+def test_bytes_are_taken_as_one_chunk() -> None:
+    plaintext = os.urandom(300)
+    blob = b"".join(encrypt_iter(DEK, AAD, plaintext, segment_size=64))
+    assert b"".join(decrypt_iter(DEK, AAD, bytearray(blob), segment_size=64)) == plaintext
+    assert b"".join(decrypt_iter(DEK, AAD, memoryview(blob), segment_size=64)) == plaintext
