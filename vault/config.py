@@ -13,7 +13,6 @@ set, and a missing one stops start-up with one line naming it.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import os
@@ -25,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import storage
+from crypto import FormatError, KeyRing
 
 log = logging.getLogger(__name__)
 
@@ -197,20 +197,10 @@ def _check_storage_url(url: str) -> None:
 
 
 def _check_server_keys(value: str) -> None:
-    """Shape check of "version:base64(32 bytes),...": crypto.KeyRing does the rest."""
-    seen: set[int] = set()
-    for item in value.split(","):
-        version, sep, material = item.strip().partition(":")
-        try:
-            number = int(version)
-            key = base64.b64decode(material, validate=True)
-        except ValueError as e:
-            raise ConfigError(
-                "VAULT_SERVER_KEYS", "must look like 1:<base64 of 32 bytes>[,2:...]"
-            ) from e
-        if not sep or number < 1 or number in seen or len(key) != 32:
-            raise ConfigError("VAULT_SERVER_KEYS", "must look like 1:<base64 of 32 bytes>[,2:...]")
-        seen.add(number)
+    try:
+        KeyRing.from_string(value)
+    except FormatError as e:
+        raise ConfigError("VAULT_SERVER_KEYS", f"{e} (1:<base64 of 32 bytes>[,2:...])") from e
 
 
 def _development_secrets(instance: Path) -> dict[str, Any]:
@@ -227,7 +217,7 @@ def _development_secrets(instance: Path) -> dict[str, Any]:
     instance.mkdir(mode=0o700, parents=True, exist_ok=True)
     data = {
         "secret_key": secrets.token_urlsafe(48),
-        "server_keys": "1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        "server_keys": KeyRing.generate_string(),
     }
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -11,6 +11,7 @@ from flask_babel import Babel, get_locale
 from flask_wtf.csrf import CSRFProtect
 
 import storage
+from crypto import KeyRing
 from vault.config import ConfigError, Settings
 from vault.db import Database
 
@@ -24,6 +25,9 @@ def init_app(app: Flask, settings: Settings) -> None:
         app.extensions["vault.store"] = storage.open_store(settings.storage_url)
     except storage.StorageConfigError as e:
         raise ConfigError("VAULT_STORAGE_URL", str(e)) from e
+
+    # Outer layer over every stored key blob (DESIGN.md §2.2).
+    app.extensions["vault.keyring"] = KeyRing.from_string(settings.server_keys)
 
     CSRFProtect(app)
     app.config.update(
@@ -39,6 +43,11 @@ def init_app(app: Flask, settings: Settings) -> None:
 def get_settings(app: Flask | None = None) -> Settings:
     settings: Settings = (app or current_app).extensions["vault.settings"]
     return settings
+
+
+def get_keyring(app: Flask | None = None) -> KeyRing:
+    keyring: KeyRing = (app or current_app).extensions["vault.keyring"]
+    return keyring
 
 
 def get_store(app: Flask | None = None) -> storage.BlobStore:
