@@ -54,7 +54,15 @@ __all__ = [
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
-_S3_PARAMS = {"secure", "region", "connect_timeout", "read_timeout", "retries", "part_size_mib"}
+_S3_PARAMS = {
+    "secure",
+    "region",
+    "connect_timeout",
+    "read_timeout",
+    "retries",
+    "part_size_mib",
+    "parallel_uploads",
+}
 
 
 def open_store(url: str) -> BlobStore:
@@ -66,7 +74,7 @@ def open_store(url: str) -> BlobStore:
             S3 server, with the key and secret percent-encoded. Parameters:
             ``secure`` (``true`` by default: HTTPS), ``region``,
             ``connect_timeout`` and ``read_timeout`` (seconds), ``retries``,
-            ``part_size_mib``.
+            ``part_size_mib``, ``parallel_uploads``.
 
     Returns:
         A :class:`LocalBlobStore` or an :class:`S3BlobStore`. No request is
@@ -161,4 +169,5 @@ def _open_s3(url: str) -> S3BlobStore:
         read_timeout=number("read_timeout", 60.0),
         retries=int(number("retries", 3)),
         part_size=int(number("part_size_mib", 8) * 1024 * 1024),
+        parallel_uploads=int(number("parallel_uploads", 2)),
     )

@@ -10,16 +10,18 @@ Every ``minio`` and ``urllib3`` exception is translated here, chained with
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 import certifi
 import urllib3
 from minio import Minio
+from minio.datatypes import Part
 from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
 from minio.helpers import check_bucket_name
 from urllib3.exceptions import (
@@ -47,6 +49,8 @@ from storage.errors import (
 #: Default multipart part size. Memory used by a put is bounded by a small
 #: multiple of it (see docs/storage.md), whatever the blob size.
 DEFAULT_PART_SIZE = 8 * 1024 * 1024
+#: Parts of one put in flight at once; memory is (this + 1) parts.
+DEFAULT_PARALLEL_UPLOADS = 2
 MIN_PART_SIZE = 5 * 1024 * 1024  # the S3 minimum for all parts but the last
 MAX_PART_SIZE = 512 * 1024 * 1024  # our own bound: memory grows with it
 
@@ -66,6 +70,7 @@ _TRANSIENT = frozenset(
     {"InternalError", "ServiceUnavailable", "SlowDown", "RequestTimeout", "RequestTimeTooSkewed"}
 )
 _BUCKET_OURS = frozenset({"BucketAlreadyOwnedByYou", "BucketAlreadyExists"})
+_PUT_HEADERS = {"Content-Type": "application/octet-stream"}
 
 
 def _network_reason(e: BaseException) -> str:
@@ -151,6 +156,7 @@ class S3BlobStore:
         read_timeout: float = 60.0,
         retries: int = 3,
         part_size: int = DEFAULT_PART_SIZE,
+        parallel_uploads: int = DEFAULT_PARALLEL_UPLOADS,
     ) -> None:
         """Configure the store; no request is made until the first operation.
 
@@ -165,12 +171,16 @@ class S3BlobStore:
             retries: retries of a request on connection errors and 5xx
                 answers, with exponential backoff.
             part_size: multipart part size in bytes (5 MiB .. 512 MiB).
+            parallel_uploads: parts of one put sent at the same time (1 .. 16);
+                a put holds at most this many parts plus one in memory.
 
         Raises:
             StorageConfigError: an argument is invalid.
         """
         if not MIN_PART_SIZE <= part_size <= MAX_PART_SIZE:
             raise StorageConfigError("s3 part size must be between 5 MiB and 512 MiB")
+        if not 1 <= parallel_uploads <= 16:
+            raise StorageConfigError("s3 parallel uploads must be between 1 and 16")
         if connect_timeout <= 0 or read_timeout <= 0 or retries < 0:
             raise StorageConfigError("s3 timeouts must be positive and retries not negative")
         if not access_key or not secret_key:
@@ -183,6 +193,7 @@ class S3BlobStore:
         self._bucket = bucket
         self._secure = secure
         self._part_size = part_size
+        self._parallel_uploads = parallel_uploads
         self._http = urllib3.PoolManager(
             timeout=Timeout(connect=connect_timeout, read=read_timeout),
             maxsize=16,
@@ -292,28 +303,28 @@ class S3BlobStore:
     def put(self, key: str, data: PutData, length: int | None = None) -> BlobInfo:
         """Store ``data`` under ``key``; see :meth:`storage.base.BlobStore.put`.
 
-        Uploads in one request up to the part size, as a multipart upload
-        above it; the object appears only when the upload completes, and a
-        failed multipart upload is aborted (best effort).
+        Up to one part size, one PUT; beyond, a multipart upload whose parts
+        are sent by at most ``parallel_uploads`` threads while the next part
+        is read, so memory stays at ``parallel_uploads + 1`` parts whatever
+        the blob size. The object appears only when the upload completes; a
+        failed upload is aborted (best effort) and its threads are joined.
         """
         validate_key(key)
         source = SourceReader(data, length)
         if source.length is None:
-            # A regular file's size is known: minio then reads exactly one
-            # part at a time instead of part + 1 byte, saving copies.
-            source.length = source.remaining_file_size()
+            source.length = source.remaining_size()  # bytes, seekable files
         self._ensure_bucket()
         try:
-            result = self._client.put_object(
-                self._bucket,
-                key,
-                source,  # type: ignore[arg-type]  # duck-typed read()
-                length=-1 if source.length is None else source.length,
-                part_size=self._part_size,
-                # Sequential parts: memory stays at one part, and a failure
-                # cannot leave upload threads behind (minio's pool would).
-                num_parallel_uploads=1,
-            )
+            first = source.read(self._part_size)
+            if source.at_end():
+                result = self._client._put_object(
+                    self._bucket, key, _as_body(first), dict(_PUT_HEADERS)
+                )
+                etag, headers = result.etag, result.http_headers
+            else:
+                pending = [first]
+                del first  # _put_multipart must hold the only reference
+                etag, headers = self._put_multipart(key, pending, source)
         except SourceFailed as e:
             raise e.original from None
         except S3Error as e:
@@ -326,9 +337,76 @@ class S3BlobStore:
         return BlobInfo(
             key=key,
             size=source.count,
-            etag=(result.etag or "").strip('"'),
-            modified=_last_modified(result.http_headers),
+            etag=(etag or "").strip('"'),
+            modified=_last_modified(headers),
         )
+
+    def _put_multipart(
+        self, key: str, pending: list[bytes | bytearray], source: SourceReader
+    ) -> tuple[str, Any]:
+        """Upload ``pending[0]`` and the rest of ``source`` as a multipart upload.
+
+        minio's own ``put_object`` would do this too, but it keeps about four
+        parts alive at once for a stream of unknown length (it reads part + 1
+        byte and copies twice), and when the source fails it leaves its
+        upload threads blocked forever. Hence this loop on the SDK's
+        multipart primitives (private in minio 7: the contract suite covers
+        them, with sizes on both sides of the part size).
+        """
+        client = self._client
+        upload_id = client._create_multipart_upload(self._bucket, key, dict(_PUT_HEADERS))
+        etags: dict[int, str] = {}
+        failures: list[BaseException] = []
+        lock = threading.Lock()
+        slots = threading.BoundedSemaphore(self._parallel_uploads)
+        threads: list[threading.Thread] = []
+
+        def upload(number: int, body: bytes | bytearray) -> None:
+            try:
+                etag = client._upload_part(
+                    self._bucket, key, _as_body(body), None, upload_id, number
+                )
+                with lock:
+                    etags[number] = etag
+            except BaseException as e:  # handed to the reading thread below
+                with lock:
+                    failures.append(e)
+            finally:
+                slots.release()
+
+        try:
+            body: bytes | bytearray | None = pending.pop()
+            number = 0
+            while body is not None:
+                slots.acquire()
+                if failures:
+                    slots.release()
+                    break
+                number += 1
+                thread = threading.Thread(
+                    target=upload, args=(number, body), name=f"s3-part-{number}", daemon=True
+                )
+                thread.start()
+                threads.append(thread)
+                body = None  # the thread holds the only reference now
+                if not source.at_end():
+                    body = source.read(self._part_size)
+            for thread in threads:
+                thread.join()
+            if failures:
+                raise failures[0]
+            result = client._complete_multipart_upload(
+                self._bucket, key, upload_id, [Part(n, etags[n]) for n in sorted(etags)]
+            )
+            return str(result.etag or ""), result.http_headers
+        except BaseException:
+            for thread in threads:
+                thread.join()
+            with contextlib.suppress(MinioException, HTTPError, OSError):
+                # Best effort: if the server is gone, the upload stays
+                # incomplete (never visible) until its lifecycle rule runs.
+                client._abort_multipart_upload(self._bucket, key, upload_id)
+            raise
 
     def open(self, key: str, start: int = 0, length: int | None = None) -> S3BlobReader:
         """Open a streaming read; see :meth:`storage.base.BlobStore.open`."""
@@ -415,6 +493,17 @@ class S3BlobStore:
     def close(self) -> None:
         """Close pooled connections; idempotent."""
         self._http.clear()
+
+
+def _as_body(data: bytes | bytearray) -> bytes:
+    """Pass a part to the SDK without copying it.
+
+    minio annotates request bodies as ``bytes`` but only hashes them
+    (hashlib), measures them (``len``) and hands them to urllib3, which sends
+    any object with the buffer protocol as it is. Parts assembled from chunks
+    are a ``bytearray``; ``bytes(part)`` would hold the part twice.
+    """
+    return cast(bytes, data)
 
 
 def _aware(value: datetime | None) -> datetime:
