@@ -11,14 +11,15 @@ For each backend, put and get of one random file (256 MiB by default):
   ``LocalBlobStore.open`` against a plain ``shutil.copyfile`` of a blob. Why
   the put baseline fsyncs: see docs/storage.md ("Benchmark").
 
-Every get writes what it reads to a new file, like a download would. The
-two sides run in two separate worker processes, so that ``peak_rss_mib`` is
-the peak resident memory of the process that ran only the storage backends;
-after one untimed warm-up round, each round runs every operation in ABBA
-order (storage, baseline, baseline, storage, or the reverse in alternate
-rounds) and keeps each side's mean; the ratios are medians over rounds of the
-storage side over medians of the baseline side. ``os.sync()`` runs before
-every measurement, outside the timings.
+Every get writes what it reads to a new file, like a download would; in a
+round both sides read the same blob, written (untimed) at its start. Timings run
+in this process, one backend after the other. After one untimed warm-up
+round, each round runs every operation eight times in ABBA BAAB order (roles
+swapped in alternate rounds) and keeps each side's mean; the ratios are the
+median over rounds of the storage side over that of the baseline side.
+``os.sync()`` runs before every measurement, outside the timings.
+``peak_rss_mib`` is the peak RSS (``VmHWM``) of a separate process that
+streams the file once through each backend and does nothing else.
 
 The last line is exactly::
 
@@ -28,7 +29,6 @@ The last line is exactly::
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import json
 import os
@@ -85,7 +85,7 @@ class StorageSide:
             self.s3.put(key, f)
 
     def s3_get(self, run: int) -> None:
-        with self.s3.open(self.keys["s3"][-1]) as reader, (self.out / "s3-get").open("wb") as out:
+        with self.s3.open(self.keys["s3"][0]) as reader, self._output("s3-get").open("wb") as out:
             for chunk in reader:
                 out.write(chunk)
 
@@ -97,23 +97,23 @@ class StorageSide:
 
     def local_get(self, run: int) -> None:
         with (
-            self.local.open(self.keys["local"][-1]) as reader,
-            (self.out / "local-get").open("wb") as out,
+            self.local.open(self.keys["local"][0]) as reader,
+            self._output("local-get").open("wb") as out,
         ):
             for chunk in reader:
                 out.write(chunk)
 
-    def outputs(self) -> list[Path]:
-        return [self.out / "s3-get", self.out / "local-get"]
+    def _output(self, name: str) -> Path:
+        return self.out / f"{name}-{uuid.uuid4().hex}"
 
-    def cleanup(self) -> None:
-        for key in self.keys["s3"]:
-            self.s3.delete(key)
-        for key in self.keys["local"]:
-            self.local.delete(key)
-        self.keys = {"s3": [], "local": []}
-        for path in self.outputs():
-            path.unlink(missing_ok=True)
+    def outputs(self) -> list[Path]:
+        return sorted(p for p in self.out.iterdir() if not p.name.endswith(".part.minio"))
+
+    def cleanup(self, backend: str) -> None:
+        store = self.s3 if backend == "s3" else self.local
+        for key in self.keys[backend]:
+            store.delete(key)
+        self.keys[backend] = []
 
     def close(self) -> None:
         self.s3.close()
@@ -140,6 +140,8 @@ class BaselineSide:
         )
         self.bucket = s3["bucket"]
         self.keys: dict[str, list[str]] = {"s3": [], "local": [], "nofsync": []}
+        #: what the gets read: the very blob the storage side's gets read
+        self.read_from: dict[str, str] = {}
 
     def s3_put(self, run: int) -> None:
         key = f"bench/baseline-{run}-{uuid.uuid4().hex}"
@@ -147,7 +149,7 @@ class BaselineSide:
         self.client.fput_object(self.bucket, key, str(self.source))
 
     def s3_get(self, run: int) -> None:
-        self.client.fget_object(self.bucket, self.keys["s3"][-1], str(self.out / "s3-get"))
+        self.client.fget_object(self.bucket, self.read_from["s3"], str(self._output("s3-get")))
 
     def local_put(self, run: int) -> None:
         target = self.root / f"baseline-{run}-{uuid.uuid4().hex}"
@@ -161,65 +163,73 @@ class BaselineSide:
         shutil.copyfile(self.source, target)
 
     def local_get(self, run: int) -> None:
-        shutil.copyfile(self.keys["local"][-1], self.out / "local-get")
+        shutil.copyfile(self.read_from["local"], self._output("local-get"))
+
+    def _output(self, name: str) -> Path:
+        return self.out / f"{name}-{uuid.uuid4().hex}"
 
     def outputs(self) -> list[Path]:
-        return [self.out / "s3-get", self.out / "local-get"]
+        return sorted(p for p in self.out.iterdir() if not p.name.endswith(".part.minio"))
 
-    def cleanup(self) -> None:
-        for key in self.keys["s3"]:
-            self.client.remove_object(self.bucket, key)
-        for name in self.keys["local"] + self.keys["nofsync"]:
-            Path(name).unlink()
-        self.keys = {"s3": [], "local": [], "nofsync": []}
-        for path in self.outputs():
-            path.unlink(missing_ok=True)
+    def cleanup(self, backend: str) -> None:
+        if backend == "s3":
+            for key in self.keys["s3"]:
+                self.client.remove_object(self.bucket, key)
+            self.keys["s3"] = []
+        else:
+            for name in self.keys["local"] + self.keys["nofsync"]:
+                Path(name).unlink()
+            self.keys["local"], self.keys["nofsync"] = [], []
 
     def close(self) -> None:
         self.client._http.clear()
 
 
-def worker(side_name: str) -> None:
-    """Serve timing requests, one JSON object per line on stdin and stdout."""
+def timed(side: StorageSide | BaselineSide, op: str, run: int, digest: str | None) -> float:
+    """Time one operation; outside the timing, check and delete what a get wrote."""
+    # Start from no dirty page left by earlier steps (either side's or
+    # SeaweedFS's): their writeback must not be billed to whoever comes next.
+    os.sync()
+    started = time.perf_counter()
+    getattr(side, op)(run)
+    seconds = time.perf_counter() - started
+    for path in side.outputs():
+        if path.exists():
+            if digest is not None and _sha256(path) != digest:
+                raise SystemExit(f"bench: {type(side).__name__}.{op} returned wrong bytes")
+            path.unlink()
+    return seconds
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set size, in MiB.
+
+    ``VmHWM`` belongs to the process's own address space. ``ru_maxrss`` is
+    not used: Linux carries it across ``execve``, so a child started by a
+    big parent would report the parent's size.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def rss_worker() -> None:
+    """Stream the file once through each backend; print this process's peak RSS."""
     config = json.loads(sys.stdin.readline())
-    side: StorageSide | BaselineSide = (
-        StorageSide(config) if side_name == "storage" else BaselineSide(config)
-    )
-
-    def reply(value: dict[str, Any]) -> None:
-        sys.stdout.write(json.dumps(value) + "\n")
-        sys.stdout.flush()
-
-    reply({"ready": True})
-    for line in sys.stdin:
-        request = json.loads(line)
-        command = request["command"]
-        try:
-            if command == "time":
-                started = time.perf_counter()
-                getattr(side, request["op"])(request["run"])
-                answer: dict[str, Any] = {"seconds": time.perf_counter() - started}
-                # Outside the timing: check what a get wrote, then delete it
-                # at once, so that its dirty pages never slow the next step.
-                for path in side.outputs():
-                    if path.exists():
-                        if request.get("verify"):
-                            answer["digest"] = _sha256(path)
-                        path.unlink()
-                reply(answer)
-            elif command == "cleanup":
-                side.cleanup()
-                reply({"ok": True})
-            elif command == "rss":
-                # ru_maxrss is in KiB on Linux: the peak of this process's life.
-                peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-                reply({"peak_rss_mib": peak})
-            elif command == "exit":
-                side.close()
-                reply({"ok": True})
-                return
-        except Exception as e:  # report to the parent, which stops the run
-            reply({"error": f"{type(e).__name__}: {e}"})
+    side = StorageSide(config)
+    try:
+        for op in OPS:
+            timed(side, op, 0, None)
+        side.cleanup("s3")
+        side.cleanup("local")
+    finally:
+        side.close()
+    print(peak_rss_mib())
 
 
 def _sha256(path: Path) -> str:
@@ -230,56 +240,20 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-# -- parent ----------------------------------------------------------------------
-
-
-class Worker:
-    def __init__(self, side: str, config: dict[str, Any]) -> None:
-        env = dict(os.environ, PYTHONPATH=str(REPO))
-        self.side = side
-        self.process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "--worker", side],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            env=env,
-            cwd=REPO,
-        )
-        self.send(config)
-
-    def send(self, value: dict[str, Any]) -> dict[str, Any]:
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self.process.stdin.write(json.dumps(value) + "\n")
-        self.process.stdin.flush()
-        line = self.process.stdout.readline()
-        if not line:
-            raise SystemExit(f"bench: the {self.side} worker died")
-        answer: dict[str, Any] = json.loads(line)
-        if "error" in answer:
-            raise SystemExit(f"bench: {self.side} worker failed: {answer['error']}")
-        return answer
-
-    def time(self, op: str, run: int, expected_digest: str | None = None) -> float:
-        # Start every measurement with no dirty page left by earlier steps
-        # (ours, the other side's or SeaweedFS's): writeback of someone
-        # else's data must not be billed to whichever side comes next.
-        os.sync()
-        answer = self.send(
-            {"command": "time", "op": op, "run": run, "verify": expected_digest is not None}
-        )
-        if expected_digest is not None and answer.get("digest", expected_digest) != expected_digest:
-            raise SystemExit(f"bench: {self.side} {op} returned wrong bytes")
-        return float(answer["seconds"])
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            with contextlib.suppress(SystemExit):
-                self.send({"command": "exit"})
-        if self.process.stdin:
-            self.process.stdin.close()
-        if self.process.stdout:
-            self.process.stdout.close()
-        self.process.wait(30)
+def measure_peak_rss(config: dict[str, Any]) -> float:
+    """Peak RSS (MiB) of a fresh process that runs only the storage backends."""
+    result = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--worker", "rss"],
+        input=json.dumps(config) + "\n",
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+        cwd=REPO,
+        check=False,
+    )
+    if result.returncode:
+        raise SystemExit(f"bench: the RSS worker failed:\n{result.stderr}")
+    return float(result.stdout.strip().splitlines()[-1])
 
 
 def make_source(path: Path, size: int) -> str:
@@ -316,15 +290,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="timed runs per operation")
     parser.add_argument("--dir", type=Path, default=None, help="scratch directory")
     parser.add_argument("--s3-url", default=os.environ.get("VAULT_BENCH_S3_URL"))
-    parser.add_argument("--worker", choices=["storage", "baseline"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=["rss"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker)
+        rss_worker()
         return
 
     scratch = Path(tempfile.mkdtemp(prefix="vault-bench-", dir=args.dir))
     server = None
-    workers: list[Worker] = []
+    closing: list[StorageSide | BaselineSide] = []
     try:
         if args.s3_url:
             s3_url = args.s3_url
@@ -340,48 +314,71 @@ def main() -> None:
         source = scratch / "source.bin"
         source_digest = make_source(source, size)
         common = {"source": str(source), "s3_url": s3_url, "s3": s3_settings(s3_url)}
-        sides = {}
+        sides: dict[str, StorageSide | BaselineSide] = {}
         for name in ("storage", "baseline"):
             out = scratch / f"{name}-out"
             out.mkdir()
             config = dict(common, out=str(out), local_root=str(scratch / f"{name}-local"))
-            sides[name] = Worker(name, config)
-            workers.append(sides[name])
-        storage, baseline = sides["storage"], sides["baseline"]
+            # storage first: its check() creates the bucket the baseline uses
+            sides[name] = StorageSide(config) if name == "storage" else BaselineSide(config)
+        closing.extend(sides.values())
+        baseline = sides["baseline"]
+        assert isinstance(baseline, BaselineSide)
 
         times: dict[str, dict[str, list[float]]] = {"storage": {}, "baseline": {}}
         baseline_nofsync: list[float] = []
-        for run in range(args.runs + 1):  # run 0 is the warm-up
-            first, second = (storage, baseline) if run % 2 else (baseline, storage)
-            # The warm-up round also checks that every path moved the whole file.
-            verify = source_digest if run == 0 else None
-            for op in OPS:
-                # ABBA: each side runs in both positions in every round and
-                # counts the mean of the two, which cancels "whoever goes
-                # first (or second) is slower" effects of the machine.
-                pair: dict[str, list[float]] = {"storage": [], "baseline": []}
-                for side in (first, second, second, first):
-                    pair[side.side].append(side.time(op, run, verify))
-                if run:
-                    for name, values in pair.items():
-                        times[name].setdefault(op, []).append(statistics.fmean(values))
-            nofsync = baseline.time("local_put_nofsync", run)
-            if run:
-                baseline_nofsync.append(nofsync)
-            for side in (storage, baseline):
-                side.send({"command": "cleanup"})
-            if run:
-                print(
-                    f"run {run}: "
-                    + " ".join(
-                        f"{op}={times['storage'][op][-1]:.3f}/{times['baseline'][op][-1]:.3f}s"
-                        for op in OPS
-                    ),
-                    flush=True,
+        # One backend after the other: the S3 phase leaves SeaweedFS (and the
+        # sandbox's memory) busy for a while, which slowed whichever local
+        # operation came next when the two backends were interleaved.
+        for backend in ("local", "s3"):
+            ops = [f"{backend}_put", f"{backend}_get"]
+            for run in range(args.runs + 1):  # run 0 is the warm-up
+                first, second = ("storage", "baseline") if run % 2 else ("baseline", "storage")
+                # The warm-up round also checks that every path moved the whole file.
+                verify = source_digest if run == 0 else None
+                # Untimed: the one blob that both sides' gets read this round,
+                # so that no difference between two blobs (their age, where
+                # SeaweedFS or the file system placed them) favours a side.
+                storage_side = sides["storage"]
+                assert isinstance(storage_side, StorageSide)
+                getattr(storage_side, f"{backend}_put")(run)
+                blob = storage_side.keys[backend][0]
+                baseline.read_from[backend] = (
+                    blob if backend == "s3" else str(storage_side.local.root / blob)
                 )
+                for op in ops:
+                    # ABBA BAAB: the two halves mirror each other, so neither
+                    # side is favoured by "whoever comes first (or right after
+                    # a put...) is slower" effects; each keeps its mean of four.
+                    pair: dict[str, list[float]] = {"storage": [], "baseline": []}
+                    a, b = first, second
+                    for name in (a, b, b, a, b, a, a, b):
+                        pair[name].append(timed(sides[name], op, run, verify))
+                    if run:
+                        for name, values in pair.items():
+                            times[name].setdefault(op, []).append(statistics.fmean(values))
+                if backend == "local":
+                    nofsync = timed(baseline, "local_put_nofsync", run, None)
+                    if run:
+                        baseline_nofsync.append(nofsync)
+                for side in sides.values():
+                    side.cleanup(backend)
+                if run:
+                    print(
+                        f"{backend} run {run}: "
+                        + " ".join(
+                            f"{op} {times['storage'][op][-1]:.3f}s"
+                            f" vs {times['baseline'][op][-1]:.3f}s"
+                            for op in ops
+                        ),
+                        flush=True,
+                    )
 
-        peak = storage.send({"command": "rss"})["peak_rss_mib"]
-        baseline_peak = baseline.send({"command": "rss"})["peak_rss_mib"]
+        rss_out = scratch / "rss-out"
+        rss_out.mkdir()
+        peak = measure_peak_rss(
+            dict(common, out=str(rss_out), local_root=str(scratch / "rss-local"))
+        )
         ratios = {}
         for op in OPS:
             ours = statistics.median(times["storage"][op])
@@ -398,8 +395,8 @@ def main() -> None:
             f"ratio {statistics.median(times['storage']['local_put']) / nofsync_median:.3f}"
         )
         print(
-            f"size {args.size_mib} MiB, {args.runs} runs, baseline worker peak RSS "
-            f"{baseline_peak:.0f} MiB, storage worker peak RSS {peak:.0f} MiB"
+            f"size {args.size_mib} MiB, {args.runs} runs; peak RSS of a process streaming "
+            f"the file through both backends: {peak:.0f} MiB"
         )
         print(
             f"storage_bench s3_put_ratio={ratios['s3_put']:.3f} "
@@ -409,8 +406,8 @@ def main() -> None:
             f"peak_rss_mib={peak:.0f}"
         )
     finally:
-        for w in workers:
-            w.close()
+        for side in closing:
+            side.close()
         if server is not None:
             server.close()
         shutil.rmtree(scratch, ignore_errors=True)

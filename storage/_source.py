@@ -1,10 +1,14 @@
-"""Adapts what callers give to ``put`` into exact-size reads.
+"""Adapts what callers give to ``put`` into exact-size reads into buffers.
 
 Both backends consume ``put`` data through :class:`SourceReader`, which
-gives them one behaviour: reads of exactly the size asked for (fewer only at
-the end), byte counting, enforcement of a declared ``length``, and a clear
-separation between errors of the *source* (re-raised unchanged to the caller)
-and errors of the *store* (translated to ``storage`` errors).
+gives them one behaviour: ``readinto`` fills a caller's buffer completely
+(less only at the end), bytes are counted, a declared ``length`` is enforced,
+and errors of the *source* (re-raised unchanged to the caller) are kept apart
+from errors of the *store* (translated to ``storage`` errors).
+
+Reading into buffers that the backend owns and reuses keeps a put's memory
+at a fixed number of buffers: no part is ever allocated twice, and the
+allocator is not left with a heap of freed multi-megabyte blocks.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import io
 from collections.abc import Iterator
 from typing import BinaryIO, cast
 
-from storage.base import CHUNK_SIZE, PutData
+from storage.base import PutData
 
 
 class SourceFailed(Exception):  # internal carrier, never leaves storage
@@ -25,9 +29,8 @@ class SourceFailed(Exception):  # internal carrier, never leaves storage
 
 
 class SourceReader:
-    """A file-like ``read(n)`` over a file object, chunk iterable or bytes.
+    """Fills buffers from a binary file object, an iterable of chunks or bytes.
 
-    ``read(n)`` returns exactly ``n`` bytes unless the source ends first.
     When ``length`` is given, reading stops there and the source must end
     exactly there: any difference raises :class:`SourceFailed` wrapping a
     ``ValueError`` before the last byte is handed over, so a backend never
@@ -40,10 +43,9 @@ class SourceReader:
         self.length = length
         self.count = 0
         self._file: BinaryIO | None = None
-        self._chunks: Iterator[bytes] | None = None
-        self._pending: memoryview | None = None
+        self._chunks: Iterator[bytes | bytearray | memoryview] | None = None
+        self._pending: memoryview | None = None  # rest of a chunk, or a file's read-ahead
         self._checked_end = False
-        self._head = b""  # read ahead of a file by at_end()
         self._known: int | None = None
         if isinstance(data, bytes | bytearray | memoryview):
             whole = bytes(data)
@@ -71,92 +73,74 @@ class SourceReader:
             return None  # reading will tell the caller what is wrong with its file
 
     def at_end(self) -> bool:
-        """Whether the source has nothing left, without losing any byte.
-
-        With a declared length this is a count; otherwise the next chunk is
-        fetched ahead and kept (a chunk iterable) or one byte is read ahead (a
-        file that cannot seek).
-        """
+        """Whether the source has nothing left, without losing any byte."""
         if self.length is not None:
             return self.count >= self.length
-        if self._pending is not None or self._head:
+        if self._pending is not None:
             return False
         try:
-            if self._file is not None:
-                self._head = self._file.read(1) or b""
-                return not self._head
-            assert self._chunks is not None
-            for chunk in self._chunks:
-                if chunk:
-                    self._pending = memoryview(
-                        chunk if isinstance(chunk, bytes) else bytes(chunk)
-                    ).cast("B")
-                    return False
-            return True
+            self._pending = self._next_piece(1)
         except BaseException as e:
             raise SourceFailed(e) from e
+        return self._pending is None
 
-    def read(self, n: int = -1) -> bytes | bytearray:
-        """Return the next ``n`` bytes (all that is left if ``n < 0``)."""
-        if n < 0:
-            parts = []
-            while part := self.read(CHUNK_SIZE):
-                parts.append(part)
-            return b"".join(parts)  # only for small sources: nothing here calls it
-        if self.length is not None:
-            n = min(n, self.length - self.count)
+    def readinto(self, buffer: memoryview | bytearray) -> int:
+        """Fill ``buffer`` from the source; return the byte count (0 at the end)."""
+        view = memoryview(buffer).cast("B")
         try:
-            out = self._take(n) if n else b""
+            want = len(view)
+            if self.length is not None:
+                want = min(want, self.length - self.count)
+            got = self._fill(view[:want]) if want else 0
+            self.count += got
+            if self.length is not None:
+                if got < want:
+                    raise ValueError(f"data ended after {self.count} bytes, expected {self.length}")
+                if self.count == self.length and not self._checked_end:
+                    self._checked_end = True
+                    if self._next_piece(1) is not None:
+                        raise ValueError(f"data is longer than length={self.length}")
+        except SourceFailed:
+            raise
         except BaseException as e:  # the caller's source failed: hand it back unchanged
             raise SourceFailed(e) from e
-        self.count += len(out)
-        if self.length is not None:
-            if len(out) < n:
-                raise SourceFailed(
-                    ValueError(f"data ended after {self.count} bytes, expected {self.length}")
-                )
-            if self.count == self.length and not self._checked_end:
-                self._checked_end = True
-                try:
-                    extra = self._take(1)
-                except BaseException as e:
-                    raise SourceFailed(e) from e
-                if extra:
-                    raise SourceFailed(ValueError(f"data is longer than length={self.length}"))
-        return out
+        finally:
+            view.release()
+        return got
 
-    def readinto(self, buffer: memoryview) -> int:
-        """Fill ``buffer`` like :meth:`read` and return the byte count."""
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def _take(self, n: int) -> bytes | bytearray:
-        if self._file is not None:
-            if self._head:
-                head, self._head = self._head, b""
-                return head + self._take(n - len(head)) if n > len(head) else head
-            first = self._file.read(n)
-            if first is None:  # a non-blocking raw stream with nothing ready
-                raise OSError("non-blocking source returned no data")
-            if len(first) == n or not first:
-                return bytes(first)
-            parts = [bytes(first)]
-            got = len(first)
-            while got < n:
-                more = self._file.read(n - got)
-                if not more:
+    def _fill(self, view: memoryview) -> int:
+        got = 0
+        readinto = getattr(self._file, "readinto", None)
+        while got < len(view):
+            if readinto is not None and self._pending is None:
+                # Straight from the file into the buffer: no bytes object.
+                n = readinto(view[got:])
+                if n is None:
+                    raise OSError("non-blocking source returned no data")
+                if not n:
                     break
-                parts.append(bytes(more))
-                got += len(more)
-            return b"".join(parts)
-        return self._take_chunks(n)
+                got += n
+                continue
+            piece = self._next_piece(len(view) - got)
+            if piece is None:
+                break
+            take = min(len(piece), len(view) - got)
+            view[got : got + take] = piece[:take]
+            if take < len(piece):
+                self._pending = piece[take:]
+            got += take
+        return got
 
-    def _next_piece(self) -> memoryview | None:
-        """The pending rest of a chunk, else the next non-empty chunk, else None."""
+    def _next_piece(self, hint: int) -> memoryview | None:
+        """The pending bytes, else the next non-empty chunk or read, else None."""
         if self._pending is not None:
             piece, self._pending = self._pending, None
             return piece
+        if self._file is not None:
+            data = self._file.read(hint)
+            if data is None:  # a non-blocking raw stream with nothing ready
+                raise OSError("non-blocking source returned no data")
+            return memoryview(data).cast("B") if data else None
         assert self._chunks is not None
         for chunk in self._chunks:
             if not isinstance(chunk, bytes | bytearray | memoryview):
@@ -165,34 +149,3 @@ class SourceReader:
                 # A caller may reuse a mutable buffer after yielding it: copy it now.
                 return memoryview(chunk if isinstance(chunk, bytes) else bytes(chunk)).cast("B")
         return None
-
-    def _take_chunks(self, n: int) -> bytes | bytearray:
-        # Parts are assembled in place in one buffer: a part never exists
-        # twice in memory (a list of chunks joined at the end would).
-        buffer: bytearray | None = None
-        view: memoryview | None = None
-        got = 0
-        try:
-            while got < n:
-                piece = self._next_piece()
-                if piece is None:
-                    break
-                if got == 0 and len(piece) == n == len(piece.obj):  # type: ignore[arg-type]
-                    return piece.obj  # type: ignore[return-value]  # one whole chunk: no copy
-                if buffer is None:
-                    buffer = bytearray(n)
-                    view = memoryview(buffer)
-                assert view is not None
-                take = min(len(piece), n - got)
-                view[got : got + take] = piece[:take]
-                if take < len(piece):
-                    self._pending = piece[take:]
-                got += take
-        finally:
-            if view is not None:
-                view.release()
-        if buffer is None:
-            return b""
-        if got < n:
-            del buffer[got:]
-        return buffer

@@ -33,6 +33,11 @@ from storage.base import (
 from storage.errors import BlobNotFound, InvalidKey, StorageError, StorageUnavailable
 
 PARTIAL_DIR = ".partial"
+#: Chunk size of local reads when iterating. Like ``shutil``'s copy buffer,
+#: small enough that every chunk comes from the allocator's heap: chunks of
+#: 1 MiB are often above glibc's mmap threshold, and each then costs an
+#: mmap, page faults and an munmap (measured 3x slower under gVisor).
+READ_CHUNK_SIZE = 64 * 1024
 
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -96,7 +101,7 @@ class LocalBlobReader:
         return data or b""
 
     def __iter__(self) -> Iterator[bytes]:
-        while chunk := self.read(CHUNK_SIZE):
+        while chunk := self.read(READ_CHUNK_SIZE):
             yield chunk
 
     def close(self) -> None:

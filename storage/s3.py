@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -305,26 +306,28 @@ class S3BlobStore:
 
         Up to one part size, one PUT; beyond, a multipart upload whose parts
         are sent by at most ``parallel_uploads`` threads while the next part
-        is read, so memory stays at ``parallel_uploads + 1`` parts whatever
-        the blob size. The object appears only when the upload completes; a
-        failed upload is aborted (best effort) and its threads are joined.
+        is read. A put owns ``parallel_uploads + 1`` part buffers at most,
+        allocated once and reused, whatever the blob size. The object appears
+        only when the upload completes; a failed upload is aborted (best
+        effort) and its threads are joined.
         """
         validate_key(key)
         source = SourceReader(data, length)
         if source.length is None:
             source.length = source.remaining_size()  # bytes, seekable files
         self._ensure_bucket()
+        first_size = self._part_size
+        if source.length is not None:
+            first_size = max(1, min(first_size, source.length))
+        first = bytearray(first_size)
         try:
-            first = source.read(self._part_size)
+            n = source.readinto(first)
             if source.at_end():
-                result = self._client._put_object(
-                    self._bucket, key, _as_body(first), dict(_PUT_HEADERS)
-                )
+                body = _as_body(memoryview(first)[:n] if n else b"")
+                result = self._client._put_object(self._bucket, key, body, dict(_PUT_HEADERS))
                 etag, headers = result.etag, result.http_headers
             else:
-                pending = [first]
-                del first  # _put_multipart must hold the only reference
-                etag, headers = self._put_multipart(key, pending, source)
+                etag, headers = self._put_multipart(key, first, source)
         except SourceFailed as e:
             raise e.original from None
         except S3Error as e:
@@ -341,56 +344,63 @@ class S3BlobStore:
             modified=_last_modified(headers),
         )
 
-    def _put_multipart(
-        self, key: str, pending: list[bytes | bytearray], source: SourceReader
-    ) -> tuple[str, Any]:
-        """Upload ``pending[0]`` and the rest of ``source`` as a multipart upload.
+    def _put_multipart(self, key: str, first: bytearray, source: SourceReader) -> tuple[str, Any]:
+        """Upload the full part ``first`` and the rest of ``source``.
 
         minio's own ``put_object`` would do this too, but it keeps about four
         parts alive at once for a stream of unknown length (it reads part + 1
-        byte and copies twice), and when the source fails it leaves its
-        upload threads blocked forever. Hence this loop on the SDK's
-        multipart primitives (private in minio 7: the contract suite covers
-        them, with sizes on both sides of the part size).
+        byte and copies twice), allocates every part anew, and when the
+        source fails it leaves its upload threads blocked forever. Hence this
+        loop on the SDK's multipart primitives (private in minio 7: the
+        contract suite covers them, with sizes on both sides of the part size).
         """
         client = self._client
         upload_id = client._create_multipart_upload(self._bucket, key, dict(_PUT_HEADERS))
         etags: dict[int, str] = {}
         failures: list[BaseException] = []
         lock = threading.Lock()
-        slots = threading.BoundedSemaphore(self._parallel_uploads)
+        in_flight = threading.BoundedSemaphore(self._parallel_uploads)
+        free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+        allocated = 1
         threads: list[threading.Thread] = []
 
-        def upload(number: int, body: bytes | bytearray) -> None:
+        def upload(number: int, buffer: bytearray, size: int) -> None:
             try:
-                etag = client._upload_part(
-                    self._bucket, key, _as_body(body), None, upload_id, number
-                )
+                body = _as_body(memoryview(buffer)[:size])
+                etag = client._upload_part(self._bucket, key, body, None, upload_id, number)
                 with lock:
                     etags[number] = etag
             except BaseException as e:  # handed to the reading thread below
                 with lock:
                     failures.append(e)
             finally:
-                slots.release()
+                free.put(buffer)  # the request is over: the buffer can be refilled
+                in_flight.release()
 
         try:
-            body: bytes | bytearray | None = pending.pop()
+            buffer: bytearray | None = first
+            size = len(first)
             number = 0
-            while body is not None:
-                slots.acquire()
+            while buffer is not None:
+                in_flight.acquire()
                 if failures:
-                    slots.release()
+                    in_flight.release()
                     break
                 number += 1
                 thread = threading.Thread(
-                    target=upload, args=(number, body), name=f"s3-part-{number}", daemon=True
+                    target=upload, args=(number, buffer, size), name=f"s3-part-{number}"
                 )
                 thread.start()
                 threads.append(thread)
-                body = None  # the thread holds the only reference now
-                if not source.at_end():
-                    body = source.read(self._part_size)
+                buffer = None
+                if source.at_end():
+                    break
+                if allocated <= self._parallel_uploads:
+                    buffer = bytearray(self._part_size)
+                    allocated += 1
+                else:
+                    buffer = free.get()
+                size = source.readinto(buffer)
             for thread in threads:
                 thread.join()
             if failures:
@@ -495,13 +505,13 @@ class S3BlobStore:
         self._http.clear()
 
 
-def _as_body(data: bytes | bytearray) -> bytes:
+def _as_body(data: bytes | memoryview) -> bytes:
     """Pass a part to the SDK without copying it.
 
     minio annotates request bodies as ``bytes`` but only hashes them
     (hashlib), measures them (``len``) and hands them to urllib3, which sends
     any object with the buffer protocol as it is. Parts assembled from chunks
-    are a ``bytearray``; ``bytes(part)`` would hold the part twice.
+    are views of reused buffers; ``bytes(part)`` would copy every part.
     """
     return cast(bytes, data)
 

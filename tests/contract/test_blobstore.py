@@ -46,9 +46,20 @@ def read_all(store: BlobStore, key: str, start: int = 0, length: int | None = No
         return b"".join(reader)
 
 
+class ReadOnlyStream:
+    """A socket-like source: read(n) with short reads, no seek, no readinto."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def read(self, n: int = -1) -> bytes:
+        return self._data.read(min(n, 100_003) if n >= 0 else 100_003)
+
+
 def sources(data: bytes) -> dict[str, object]:
     return {
         "file": io.BytesIO(data),
+        "stream": ReadOnlyStream(data),
         # odd chunk sizes: never aligned with parts or read sizes
         "chunks": chunked(data, 1_000_003),
         "tiny-chunks": chunked(data, 65_537) if len(data) < 9 * MiB else iter([data]),
@@ -60,7 +71,7 @@ def sources(data: bytes) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("kind", ["file", "chunks", "tiny-chunks", "bytes"])
+@pytest.mark.parametrize("kind", ["file", "stream", "chunks", "tiny-chunks", "bytes"])
 def test_put_then_read_back(store: BlobStore, prefix: str, size: int, kind: str) -> None:
     data = payload(size)
     key = new_key(prefix)
