@@ -348,6 +348,18 @@ def start_seaweedfs(**kwargs: int) -> SeaweedFS:
     return server
 
 
+class _Shared:
+    """The session's server, shared by every conftest that imports the fixture.
+
+    Importing ``s3_server`` into two conftest files (the root one and
+    ``tests/contract``) makes two fixture definitions; they share one server
+    here instead of starting two.
+    """
+
+    target: S3Target | None = None
+    users = 0
+
+
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[S3Target]:
     """The session's S3 server: VAULT_TEST_S3_URL, or a SeaweedFS started here."""
@@ -355,11 +367,17 @@ def s3_server() -> Iterator[S3Target]:
     if external:
         yield S3Target(url=external, server=None)
         return
-    server = start_seaweedfs()
+    if _Shared.target is None:
+        server = start_seaweedfs()
+        _Shared.target = S3Target(url=server.url(fresh_bucket()), server=server)
+    _Shared.users += 1
     try:
-        yield S3Target(url=server.url(fresh_bucket()), server=server)
+        yield _Shared.target
     finally:
-        server.close()
+        _Shared.users -= 1
+        if _Shared.users == 0 and _Shared.target.server is not None:
+            _Shared.target.server.close()
+            _Shared.target = None
 
 
 @pytest.fixture
