@@ -15,8 +15,8 @@ Every get writes what it reads to a new file, like a download would; in a
 round both sides read the same blob, written (untimed) at its start. Timings run
 in this process, one backend after the other. After one untimed warm-up
 round, each round runs every operation eight times in ABBA BAAB order (roles
-swapped in alternate rounds) and keeps each side's mean; the ratios are the
-median over rounds of the storage side over that of the baseline side.
+swapped in alternate rounds) and keeps each side's median of four; the ratios
+are the median over rounds of the storage side over that of the baseline side.
 ``os.sync()`` runs before every measurement, outside the timings.
 ``peak_rss_mib`` is the peak RSS (``VmHWM``) of a separate process that
 streams the file once through each backend and does nothing else.
@@ -349,14 +349,17 @@ def main() -> None:
                 for op in ops:
                     # ABBA BAAB: the two halves mirror each other, so neither
                     # side is favoured by "whoever comes first (or right after
-                    # a put...) is slower" effects; each keeps its mean of four.
+                    # a put...) is slower" effects. Each side keeps the median
+                    # of its four: the first read of a freshly written object
+                    # is about 4x slower on SeaweedFS here, and a mean would
+                    # bill that to whichever side read first.
                     pair: dict[str, list[float]] = {"storage": [], "baseline": []}
                     a, b = first, second
                     for name in (a, b, b, a, b, a, a, b):
                         pair[name].append(timed(sides[name], op, run, verify))
                     if run:
                         for name, values in pair.items():
-                            times[name].setdefault(op, []).append(statistics.fmean(values))
+                            times[name].setdefault(op, []).append(statistics.median(values))
                 if backend == "local":
                     nofsync = timed(baseline, "local_put_nofsync", run, None)
                     if run:
