@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from storage import BlobStore, StorageError, open_store
-from tests.s3server import S3Target, s3_server, seaweedfs_factory  # noqa: F401
+from tests.s3server import S3Target
 
 BACKENDS = ["local", "s3"]
 
