@@ -57,8 +57,11 @@ def init_app(app: Flask) -> None:
     def http_error(e: HTTPException) -> tuple[str, int]:
         return error_page(e.code or 500)
 
+    # Refused credentials are an operator's problem, like a server that is down:
+    # the person should come back later either way.
     @app.errorhandler(storage.StorageUnavailable)
-    def storage_unavailable(e: storage.StorageUnavailable) -> tuple[str, int]:
+    @app.errorhandler(storage.StorageAccessDenied)
+    def storage_unavailable(e: storage.StorageError) -> tuple[str, int]:
         log.error("blob store unavailable: %s", e)
         return error_page(503)
 
