@@ -32,6 +32,11 @@ def test_ruff_lint() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_ruff_format() -> None:
+    result = run("ruff", "format", "--check", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_pure_libraries_import_nothing_from_the_app() -> None:
     forbidden = {
         "crypto": ("flask", "sqlalchemy", "storage", "vault", "minio"),
