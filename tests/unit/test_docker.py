@@ -45,7 +45,7 @@ def test_compose_runs_app_postgres_and_seaweedfs_with_health_checks() -> None:
 
 def test_image_is_slim_bookworm_non_root_and_migrates_at_start() -> None:
     dockerfile = (DOCKER / "Dockerfile").read_text()
-    assert dockerfile.startswith("# ") and "FROM python:3.11-slim-bookworm" in dockerfile
+    assert "\nFROM python:3.11-slim-bookworm\n" in dockerfile
     assert "\nUSER vault\n" in dockerfile
     assert "libpango-1.0-0" in dockerfile  # WeasyPrint
     assert "vault db upgrade" in (DOCKER / "entrypoint.sh").read_text()
