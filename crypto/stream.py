@@ -95,7 +95,11 @@ class SupportsRead(Protocol):
 
 
 class Sink(Protocol):
-    """A binary file-like object opened for writing (blocking)."""
+    """A binary file-like object opened for writing (blocking).
+
+    ``write`` receives a view of a buffer that is reused for the next segment:
+    it must copy or write out the bytes before returning, never keep the view.
+    """
 
     def write(self, data: memoryview, /) -> int | None: ...
 
@@ -500,7 +504,13 @@ def _open_segment(
             raise InvalidTag
         # decrypt_into wants a buffer of exactly the plaintext's length.
         target = output[: len(ciphertext) - TAG_LENGTH]
-        cipher.decrypt_into(nonce, ciphertext, None, target)
+        try:
+            cipher.decrypt_into(nonce, ciphertext, None, target)
+        except InvalidTag:
+            # decrypt_into has already written the unverified plaintext: wipe
+            # it, since a sink may still hold views of this reused buffer.
+            target[:] = bytes(len(target))
+            raise
         return target
     except InvalidTag:
         # Wrong key, wrong AAD, a flipped bit, a truncated, reordered or extra

@@ -170,3 +170,24 @@ def test_decrypt_bytes_returns_nothing_unless_all_verified() -> None:
     with pytest.raises(CryptoError):
         decrypt_bytes(DEK, AAD, blob[:-1])
     assert decrypt_bytes(DEK, AAD, blob) == PLAINTEXT
+
+
+def test_failed_segment_leaves_no_plaintext_in_views_a_sink_kept() -> None:
+    """A careless sink keeping the views it was given never sees unverified bytes."""
+
+    class KeepingSink:
+        def __init__(self) -> None:
+            self.views: list[memoryview] = []
+
+        def write(self, data: memoryview) -> int:
+            self.views.append(data)
+            return len(data)
+
+    altered = bytearray(BLOB)
+    altered[4 * S - 1] ^= 1  # the tag of segment 3: its plaintext decrypts intact
+    sink = KeepingSink()
+    with pytest.raises(IntegrityError):
+        decrypt_stream(DEK, AAD, io.BytesIO(bytes(altered)), sink, segment_size=S)
+    failed_segment = PLAINTEXT[8 + 48 * 2 : 8 + 48 * 3]
+    for view in sink.views:
+        assert failed_segment not in bytes(view.obj)
