@@ -7,6 +7,7 @@ This package imports nothing from Flask, SQLAlchemy, ``crypto`` or ``vault``.
 
 from __future__ import annotations
 
+import math
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from storage.base import (
@@ -149,11 +150,15 @@ def _open_s3(url: str) -> S3BlobStore:
         if text is None:
             return default
         try:
-            return float(text)
+            value = float(text)
         except ValueError:
+            value = math.nan
+        # nan and inf parse as floats but make no sense as timeouts or sizes.
+        if not math.isfinite(value) or value < 0:
             raise StorageConfigError(
-                f"s3:// storage URL parameter {name} must be a number"
-            ) from None
+                f"s3:// storage URL parameter {name} must be a non-negative number"
+            )
+        return value
 
     endpoint = host if port is None else f"{host}:{port}"
     if ":" in host:  # IPv6 literal

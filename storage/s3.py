@@ -249,10 +249,11 @@ class S3BlobStore:
             status = e.response.status if e.response is not None else 0
             if code in _NOT_FOUND:
                 return BlobNotFound(f"{op} {where}: {code}")
-            if code in _DENIED or status == 403:
-                return StorageAccessDenied(f"{op} {where}: {code or 'access denied'}")
+            # Transient codes first: a skewed clock (RequestTimeTooSkewed) comes as a 403.
             if code in _TRANSIENT or status >= 500:
                 return StorageUnavailable(f"{op} {where}: {code or status}")
+            if code in _DENIED or status == 403:
+                return StorageAccessDenied(f"{op} {where}: {code or 'access denied'}")
             return StorageError(f"{op} {where}: {code or status}")
         if isinstance(e, ServerError):
             if e.status_code >= 500:
