@@ -23,6 +23,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 import storage
 from crypto import FormatError, KeyRing
 
@@ -50,8 +53,9 @@ class Settings:
 
     env: str
     instance_path: Path
-    database_url: str
-    storage_url: str
+    # Both URLs may carry credentials: kept out of repr (tracebacks, logs).
+    database_url: str = field(repr=False)
+    storage_url: str = field(repr=False)
     secret_key: str = field(repr=False)
     # "version:base64key,..." parsed by crypto.KeyRing; the highest version wraps.
     server_keys: str = field(repr=False)
@@ -94,7 +98,7 @@ class Settings:
         database_url = required_in_production(
             "VAULT_DATABASE_URL", f"sqlite:///{instance / 'vault.sqlite3'}"
         )
-        _check_database_url(database_url)
+        database_url = _normalise_database_url(database_url)
         storage_url = required_in_production("VAULT_STORAGE_URL", (instance / "blobs").as_uri())
         _check_storage_url(storage_url)
 
@@ -174,12 +178,22 @@ def _log_level(env_map: Mapping[str, str]) -> str:
     return level
 
 
-def _check_database_url(url: str) -> None:
-    if not url.startswith(("sqlite:///", "postgresql://", "postgresql+psycopg://")):
+def _normalise_database_url(url: str) -> str:
+    """Check `url` and pin PostgreSQL to psycopg 3, the driver we install."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as e:
+        raise ConfigError("VAULT_DATABASE_URL", "is not a valid database URL") from e
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername not in ("sqlite", "postgresql+psycopg"):
         raise ConfigError(
             "VAULT_DATABASE_URL",
             "must start with sqlite:///, postgresql:// or postgresql+psycopg://",
         )
+    if parsed.drivername == "sqlite" and not parsed.database:
+        raise ConfigError("VAULT_DATABASE_URL", "sqlite:/// needs a file path")
+    return parsed.render_as_string(hide_password=False)
 
 
 def _check_storage_url(url: str) -> None:

@@ -16,8 +16,8 @@ from vault.config import ConfigError, Settings
 KEYS = "1:" + base64.b64encode(secrets.token_bytes(32)).decode()
 PRODUCTION = {
     "VAULT_ENV": "production",
-    "VAULT_DATABASE_URL": "postgresql+psycopg://vault@db/vault",
-    "VAULT_STORAGE_URL": "s3://key:secret@s3:8333/vault",
+    "VAULT_DATABASE_URL": "postgresql+psycopg://vault:dbpassword@db/vault",
+    "VAULT_STORAGE_URL": "s3://key:s3password@s3:8333/vault",
     "VAULT_SECRET_KEY": "x" * 48,
     "VAULT_SERVER_KEYS": KEYS,
 }
@@ -39,8 +39,14 @@ def test_embedded_default_generates_dev_secrets_once(tmp_path: Path) -> None:
 
 def test_secrets_are_not_in_repr(tmp_path: Path) -> None:
     settings = Settings.from_env({**PRODUCTION, "VAULT_INSTANCE_PATH": str(tmp_path)})
-    assert settings.secret_key not in repr(settings)
-    assert KEYS not in repr(settings)
+    for secret in (settings.secret_key, KEYS, "dbpassword", "s3password"):
+        assert secret not in repr(settings)
+
+
+def test_plain_postgresql_url_uses_psycopg(tmp_path: Path) -> None:
+    env = {**PRODUCTION, "VAULT_DATABASE_URL": "postgresql://vault:pw@db:5432/vault"}
+    settings = Settings.from_env(env)
+    assert settings.database_url == "postgresql+psycopg://vault:pw@db:5432/vault"
 
 
 def test_production_with_everything_set(tmp_path: Path) -> None:
@@ -75,6 +81,12 @@ def test_secret_from_file(tmp_path: Path) -> None:
     [
         ("VAULT_ENV", "staging"),
         ("VAULT_DATABASE_URL", "mysql://x"),
+        ("VAULT_DATABASE_URL", "postgresql://vault@db:notaport/vault"),
+        ("VAULT_DATABASE_URL", "not a url"),
+        ("VAULT_DATABASE_URL", "sqlite:///"),
+        ("VAULT_STORAGE_URL", "s3://k:s@host/bucket?retries=nan"),
+        ("VAULT_STORAGE_URL", "s3://k:s@host/bucket?connect_timeout=nan"),
+        ("VAULT_STORAGE_URL", "s3://k:s@host/bucket?part_size_mib=inf"),
         ("VAULT_STORAGE_URL", "ftp://x"),
         ("VAULT_SECRET_KEY", "short"),
         ("VAULT_SERVER_KEYS", "1:notbase64!"),
