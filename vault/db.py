@@ -42,7 +42,8 @@ class Database:
 
 def make_engine(url: str, **engine_options: Any) -> Engine:
     """An engine for `url` with the app's connection settings on every backend."""
-    options: dict[str, Any] = {"pool_pre_ping": True}
+    # hide_parameters: SQL errors reach the logs; bound values may be personal data.
+    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     if url.startswith("postgresql"):
         # A dead database should answer quickly with a 503, not hang a worker.
         options["connect_args"] = {"connect_timeout": 5}

@@ -14,7 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
 from vault.models import Base
@@ -31,13 +31,28 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+# Any constant shared by every process of the deployment will do.
+MIGRATION_LOCK_ID = 0x7661756C74  # "vault"
+
+
 def upgrade(bind: Engine | Connection, revision: str = "head") -> None:
-    """Upgrade the database behind `bind` to `revision` (default: head)."""
+    """Upgrade the database behind `bind` to `revision` (default: head).
+
+    On PostgreSQL, replicas starting together serialise on an advisory lock
+    held until the migration transaction ends: the second one then finds the
+    schema current and does nothing.
+    """
     if isinstance(bind, Connection):
-        command.upgrade(alembic_config(bind), revision)
+        _upgrade_locked(bind, revision)
         return
     with bind.begin() as connection:
-        command.upgrade(alembic_config(connection), revision)
+        _upgrade_locked(connection, revision)
+
+
+def _upgrade_locked(connection: Connection, revision: str) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+    command.upgrade(alembic_config(connection), revision)
 
 
 def downgrade(connection: Connection, revision: str) -> None:
