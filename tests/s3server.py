@@ -11,9 +11,9 @@ Fixtures:
 
 - ``s3_server`` (session): an :class:`S3Target` whose ``.url`` is an
   ``s3://KEY:SECRET@127.0.0.1:PORT/BUCKET?secure=false`` URL for
-  ``storage.open_store``, with a fresh bucket name. When
-  ``VAULT_TEST_S3_URL`` is set, that server and bucket are used instead and
-  no SeaweedFS is started (the bucket is used as it is: tests write under
+  ``storage.open_store``, with a fresh bucket name. Every run uses it;
+  ``VAULT_TEST_S3_URL`` (see :func:`external_s3_url`) adds another S3 server
+  to the contract suite, whose bucket is used as it is (tests write under
   unique prefixes).
 - ``seaweedfs_factory`` (function): a callable starting a dedicated
   SeaweedFS that the test may kill; every instance is stopped afterwards.
@@ -326,12 +326,7 @@ class S3Target:
     """Where the tests' S3 server is: ``url`` is for ``storage.open_store``."""
 
     url: str
-    server: SeaweedFS | None  # None for a server given by VAULT_TEST_S3_URL
-
-    @property
-    def managed(self) -> bool:
-        """Whether the tests started this server themselves."""
-        return self.server is not None
+    server: SeaweedFS
 
 
 def start_seaweedfs(**kwargs: int) -> SeaweedFS:
@@ -348,36 +343,19 @@ def start_seaweedfs(**kwargs: int) -> SeaweedFS:
     return server
 
 
-class _Shared:
-    """The session's server, shared by every conftest that imports the fixture.
-
-    Importing ``s3_server`` into two conftest files (the root one and
-    ``tests/contract``) makes two fixture definitions; they share one server
-    here instead of starting two.
-    """
-
-    target: S3Target | None = None
-    users = 0
-
-
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[S3Target]:
-    """The session's S3 server: VAULT_TEST_S3_URL, or a SeaweedFS started here."""
-    external = os.environ.get(S3_URL_ENV, "").strip()
-    if external:
-        yield S3Target(url=external, server=None)
-        return
-    if _Shared.target is None:
-        server = start_seaweedfs()
-        _Shared.target = S3Target(url=server.url(fresh_bucket()), server=server)
-    _Shared.users += 1
+    """The session's SeaweedFS, started here (the real S3 server every run uses)."""
+    server = start_seaweedfs()
     try:
-        yield _Shared.target
+        yield S3Target(url=server.url(fresh_bucket()), server=server)
     finally:
-        _Shared.users -= 1
-        if _Shared.users == 0 and _Shared.target.server is not None:
-            _Shared.target.server.close()
-            _Shared.target = None
+        server.close()
+
+
+def external_s3_url() -> str | None:
+    """The URL of another S3 server to run the contract suite on as well, if given."""
+    return os.environ.get(S3_URL_ENV, "").strip() or None
 
 
 @pytest.fixture

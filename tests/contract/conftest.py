@@ -10,19 +10,23 @@ from pathlib import Path
 import pytest
 
 from storage import BlobStore, StorageError, open_store
-from tests.s3server import S3Target
+from tests.s3server import S3Target, external_s3_url
 
-BACKENDS = ["local", "s3"]
+# SeaweedFS always; another S3 server too when VAULT_TEST_S3_URL names one.
+BACKENDS = ["local", "s3"] + (["external-s3"] if external_s3_url() else [])
 
 
 @pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BlobStore]:
-    """A store of each backend: a fresh directory, or the session's S3 bucket."""
+    """A store of each backend: a fresh directory, the session's SeaweedFS bucket,
+    or the external S3 server."""
     if request.param == "local":
         opened = open_store((tmp_path / "blobs").as_uri())
-    else:
+    elif request.param == "s3":
         target: S3Target = request.getfixturevalue("s3_server")
         opened = open_store(target.url)
+    else:
+        opened = open_store(str(external_s3_url()))
     try:
         yield opened
     finally:
