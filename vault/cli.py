@@ -99,6 +99,11 @@ def storage_gc(grace_hours: int, delete: bool) -> None:
             if delete:
                 store.delete(info.key)
             click.echo(f"{'deleted' if delete else 'orphan'} {info.key} {info.size}")
+        # Temporary files of local puts cut short by a crash are never blobs.
+        if delete and isinstance(store, storage.LocalBlobStore):
+            swept = store.sweep_partials(older_than=grace_hours * 3600)
+            if swept:
+                click.echo(f"removed {swept} partial file(s) left by interrupted writes")
     except storage.StorageError as e:
         raise fail(f"storage gc: FAILED after {count} blob(s): {e}") from None
     except SQLAlchemyError as e:

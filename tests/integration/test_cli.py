@@ -48,10 +48,18 @@ def test_gc_is_a_dry_run_by_default_and_spares_referenced_and_young_blobs(app: F
     store = get_store(app)
     assert store.exists(orphan)
 
+    # A put cut short by a crash leaves a temporary file in the local store.
+    root = Path(store.describe().removeprefix("file://"))
+    leftover = root / ".partial" / "crashed.tmp"
+    leftover.write_bytes(b"half a blob")
+    past = time.time() - 2 * DAY
+    os.utime(leftover, (past, past))
+
     real = runner.invoke(args=["storage", "gc", "--delete"])
     assert real.exit_code == 0, real.output
     assert "deleted 1 blob(s)" in real.output
-    assert not store.exists(orphan)
+    assert "removed 1 partial file(s)" in real.output
+    assert not store.exists(orphan) and not leftover.exists()
     assert store.exists(referenced) and store.exists(young)
 
 
