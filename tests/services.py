@@ -8,6 +8,7 @@ exercised, never that half of the suite quietly skipped.
 from __future__ import annotations
 
 import os
+import socket
 from typing import NoReturn
 
 import pytest
@@ -23,3 +24,10 @@ def service_missing(reason: str) -> NoReturn:
     if in_ci():
         pytest.fail(f"required service unavailable in CI: {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (for servers to start, or to be refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -8,6 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.services import free_port
 from vault.security import CONTENT_SECURITY_POLICY
 
 
@@ -87,11 +88,7 @@ def test_every_error_status_has_a_french_page(app: Flask, status: int) -> None:
 
 
 def test_unreachable_s3_answers_a_french_503_page(make_app: Callable[..., Flask]) -> None:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     url = f"s3://probe:probesecret@127.0.0.1:{port}/vault?secure=false"
     broken = make_app(storage_url=url)
     response = broken.test_client().get("/health")
@@ -102,11 +99,7 @@ def test_unreachable_s3_answers_a_french_503_page(make_app: Callable[..., Flask]
 
 
 def test_unreachable_database_answers_a_french_503_page(make_app: Callable[..., Flask]) -> None:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     url = f"postgresql+psycopg://nobody:dbsecret@127.0.0.1:{port}/vault"
     broken = make_app(database_url=url)
     response = broken.test_client().get("/health")
