@@ -1,0 +1,229 @@
+"""Previews and thumbnails of documents, rendered in a sandboxed child process.
+
+`render_preview` turns the plaintext bytes of a document (PDF, JPEG or PNG)
+into a small PNG, which the caller encrypts and stores like any other blob.
+The untrusted bytes are parsed only in `vault.preview_worker`, a short-lived
+process with resource limits, a bare environment and no way to write a file;
+this side gives it a wall-clock deadline, bounds what it may send back, checks
+that the answer is a PNG of the right size, and never logs what the worker
+printed (it could echo parts of the document). Nothing touches disk: the
+document travels through a pipe and stays in memory on both sides.
+
+PNG rather than JPEG or WebP: lossless, so the text of a scanned letter stays
+crisp at 800 px; no quality knob; every browser shows it; and Pillow writes no
+metadata into it unless asked.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import selectors
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from vault import preview_worker as worker
+
+log = logging.getLogger(__name__)
+
+PREVIEW_MIME = "image/png"
+PREVIEW_SIDE = 800
+THUMBNAIL_SIDE = 200
+MIME_TYPES = worker.MIME_TYPES
+
+_WORKER_PATH = Path(worker.__file__).resolve()
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_CHUNK = 64 * 1024
+
+# How many workers may run at once in this process. Module-level on purpose:
+# this is a process-wide resource limit (each worker may use 1 GiB and a CPU),
+# not application state, and two apps in one process share the same machine.
+_WORKER_SLOTS = threading.BoundedSemaphore(2)
+
+_EXIT_CAUSES = {
+    worker.EXIT_USAGE: "usage",
+    worker.EXIT_INVALID: "invalid input",
+    worker.EXIT_TOO_LARGE: "too large",
+    worker.EXIT_NO_MEMORY: "out of memory",
+}
+
+
+class PreviewError(Exception):
+    """No preview could be made of this document."""
+
+
+def render_preview(
+    data: bytes, mime: str, *, max_side: int = PREVIEW_SIDE, timeout: float = 30.0
+) -> bytes:
+    """Render the first page or the image in `data` as a PNG (`PREVIEW_MIME`).
+
+    Parameters:
+        data: the plaintext document, held in memory.
+        mime: its type as detected from magic bytes; one of `MIME_TYPES`.
+        max_side: the longest side of the result in pixels (`PREVIEW_SIDE`,
+            `THUMBNAIL_SIDE` or another value between 16 and 2048).
+        timeout: seconds before giving up, waiting for a free worker included.
+
+    The result carries pixels only (no EXIF, GPS, XMP or ICC data), turned
+    upright according to the EXIF orientation.
+
+    Raises PreviewError when the type is not allowed, the document cannot be
+    read or is too large to decode, the worker fails, times out or sends back
+    something other than a PNG within bounds. The message names the cause and
+    never anything from the document. Raises ValueError for a `max_side` out
+    of range (a programming error).
+    """
+    if not worker.MIN_SIDE <= max_side <= worker.MAX_SIDE:
+        raise ValueError(f"max_side must be between {worker.MIN_SIDE} and {worker.MAX_SIDE}")
+    try:
+        if mime not in MIME_TYPES:
+            raise PreviewError("no preview for this type")
+        deadline = time.monotonic() + timeout
+        if not _WORKER_SLOTS.acquire(timeout=max(0.0, timeout)):
+            raise PreviewError("preview workers busy")
+        try:
+            returncode, output = _run_worker(
+                _worker_command(mime, max_side), data, deadline, _max_output(max_side)
+            )
+        finally:
+            _WORKER_SLOTS.release()
+        if returncode != worker.EXIT_OK:
+            raise PreviewError(f"preview worker failed: {_describe_exit(returncode)}")
+        _check_png(output, max_side)
+    except PreviewError as e:
+        # Only our own fixed message: the worker's stderr is never logged.
+        log.warning("preview not made: %s", e)
+        raise
+    return output
+
+
+def _worker_command(mime: str, max_side: int) -> list[str]:
+    # -I (isolated): PYTHON* variables, the user site and the script's and
+    # current directories are all ignored, so only the venv is importable. The
+    # worker imports nothing from the app, so running it by path needs no
+    # PYTHONPATH and works from any directory. -B: it may not write files, so
+    # it should not even try to cache bytecode.
+    return [sys.executable, "-I", "-B", str(_WORKER_PATH), mime, str(max_side)]
+
+
+def _worker_env() -> dict[str, str]:
+    # Built from nothing: the worker must not inherit keys, database URLs or
+    # anything else from the app's environment.
+    env = {"PATH": os.defpath, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+    # Not a secret; passed on so that a stray temp file would land where the
+    # tests watch (RLIMIT_FSIZE=0 already makes writing one fail).
+    if "TMPDIR" in os.environ:
+        env["TMPDIR"] = os.environ["TMPDIR"]
+    return env
+
+
+def _max_output(max_side: int) -> int:
+    # An RGBA PNG that did not compress at all, plus room for its chunks.
+    return max_side * (4 * max_side + 1) + 64 * 1024
+
+
+def _run_worker(command: list[str], data: bytes, deadline: float, limit: int) -> tuple[int, bytes]:
+    """Run the worker with `data` on stdin; return its exit status and stdout.
+
+    Raises PreviewError past `deadline` (a `time.monotonic()` value) or when
+    stdout exceeds `limit` bytes, after killing the worker.
+
+    Written out with a selector instead of `subprocess.run` so that the output
+    is bounded while it arrives (a subverted worker could otherwise flood this
+    process's memory) and stderr is drained but kept nowhere.
+    """
+    try:
+        proc = subprocess.Popen(  # noqa: S603 (fixed command, no shell)
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd="/",
+            env=_worker_env(),
+            close_fds=True,
+        )
+    except OSError as e:
+        raise PreviewError("preview worker could not start") from e
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    output = bytearray()
+    try:
+        with selectors.DefaultSelector() as selector:
+            _pump(proc, selector, memoryview(data), output, limit, deadline)
+        return proc.wait(timeout=max(0.0, deadline - time.monotonic())), bytes(output)
+    except subprocess.TimeoutExpired as e:
+        raise PreviewError("preview worker timed out") from e
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pipe in (proc.stdin, proc.stdout, proc.stderr):
+            pipe.close()
+
+
+def _pump(
+    proc: subprocess.Popen[bytes],
+    selector: selectors.BaseSelector,
+    data: memoryview,
+    output: bytearray,
+    limit: int,
+    deadline: float,
+) -> None:
+    """Feed stdin and drain stdout and stderr until all three are closed."""
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    sent = 0
+    if data:
+        # Non-blocking so that a full pipe never stalls us past the deadline.
+        os.set_blocking(proc.stdin.fileno(), False)
+        selector.register(proc.stdin, selectors.EVENT_WRITE)
+    else:
+        proc.stdin.close()
+    selector.register(proc.stdout, selectors.EVENT_READ)
+    selector.register(proc.stderr, selectors.EVENT_READ)
+    while selector.get_map():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise PreviewError("preview worker timed out")
+        for key, _ in selector.select(remaining):
+            if key.fileobj is proc.stdin:
+                try:
+                    sent += os.write(key.fd, data[sent : sent + _CHUNK])
+                except BrokenPipeError:
+                    # The worker stopped reading (it failed early): its exit
+                    # status will say why.
+                    sent = len(data)
+                if sent >= len(data):
+                    selector.unregister(proc.stdin)
+                    proc.stdin.close()
+                continue
+            chunk = os.read(key.fd, _CHUNK)
+            if not chunk:
+                selector.unregister(key.fileobj)
+            elif key.fileobj is proc.stdout:
+                output += chunk
+                if len(output) > limit:
+                    raise PreviewError("preview worker output too large")
+            # stderr chunks are dropped on purpose: they may quote the document.
+
+
+def _describe_exit(returncode: int) -> str:
+    if returncode < 0:
+        try:
+            return signal.Signals(-returncode).name  # SIGXCPU, SIGKILL, SIGSEGV...
+        except ValueError:
+            return f"signal {-returncode}"
+    return _EXIT_CAUSES.get(returncode, f"exit status {returncode}")
+
+
+def _check_png(output: bytes, max_side: int) -> None:
+    # Read the IHDR by hand rather than with Pillow: parsing what a possibly
+    # subverted worker sent back is exactly what this process must not do.
+    if len(output) < 33 or not output.startswith(_PNG_SIGNATURE) or output[12:16] != b"IHDR":
+        raise PreviewError("preview worker output is not a PNG")
+    width, height = struct.unpack(">II", output[16:24])
+    if not (0 < width <= max_side and 0 < height <= max_side):
+        raise PreviewError("preview worker output has the wrong size")
