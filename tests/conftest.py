@@ -27,15 +27,21 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
 
+from crypto import Argon2Params
 from tests.s3server import S3Target, s3_server, seaweedfs_factory  # noqa: F401
 from tests.services import service_missing
 from vault import create_app, migrate
-from vault.config import Settings
+from vault.config import Settings, dev_escrow_pair
 from vault.db import get_database, make_engine
 from vault.extensions import get_store
 
 DEFAULT_TEST_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DATABASES = ["sqlite", "postgresql"]
+# One escrow key pair for the whole run (its secret is in TEST_ESCROW["escrow_secret"]).
+TEST_ESCROW = dev_escrow_pair()
+# Argon2id at its minimum: a suite that opens hundreds of accounts stays fast.
+# Slots record their own costs, so every code path is the production one.
+FAST_ARGON2 = Argon2Params(time_cost=1, memory_cost_kib=64, parallelism=1)
 
 
 def make_settings(tmp: Path, **overrides: Any) -> Settings:
@@ -47,8 +53,14 @@ def make_settings(tmp: Path, **overrides: Any) -> Settings:
         storage_url=(tmp / "blobs").as_uri(),
         secret_key=secrets.token_urlsafe(48),
         server_keys="1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        escrow_public_key=TEST_ESCROW["escrow_public_key"],
     )
     return replace(settings, **overrides)
+
+
+@pytest.fixture(autouse=True)
+def fast_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("vault.services.keys.SLOT_PARAMS", FAST_ARGON2)
 
 
 @pytest.fixture

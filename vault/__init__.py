@@ -11,6 +11,8 @@ from vault.config import PROJECT_ROOT, ConfigError, Settings
 
 log = logging.getLogger(__name__)
 
+MULTIPART_SLACK = 1024 * 1024
+
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app from `settings`, or from the environment when none are given.
@@ -29,8 +31,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 def _build(settings: Settings) -> Flask:
-    from vault import errors, extensions, security, views
+    from vault import auth, errors, extensions, security, views
     from vault.cli import register_commands
+    from vault.http import VaultRequest
 
     app = Flask(
         "vault",
@@ -39,9 +42,11 @@ def _build(settings: Settings) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
         instance_path=str(settings.instance_path),
     )
+    app.request_class = VaultRequest
     app.config.update(
         SECRET_KEY=settings.secret_key,
-        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+        # Room for the form's other fields and the multipart framing.
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes + MULTIPART_SLACK,
         TESTING=settings.testing,
     )
     app.extensions["vault.settings"] = settings
@@ -54,6 +59,7 @@ def _build(settings: Settings) -> Flask:
         )
 
     extensions.init_app(app, settings)
+    auth.init_app(app)
     security.init_app(app, settings)
     errors.init_app(app)
     views.init_app(app)

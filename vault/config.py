@@ -13,6 +13,8 @@ set, and a missing one stops start-up with one line naming it.
 
 from __future__ import annotations
 
+import base64
+import ipaddress
 import json
 import logging
 import os
@@ -27,7 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 import storage
-from crypto import FormatError, KeyRing
+from crypto import FormatError, KeyRing, derive_keypair, generate_data_key, load_public_key
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,18 @@ class Settings:
     server_keys: str = field(repr=False)
     max_upload_bytes: int = 25 * MIB
     vault_quota_bytes: int = 500 * MIB
-    session_idle_minutes: int = 15
+    # Idle sign-out: short on kiosk networks (shared terminals in detention).
+    session_idle_minutes: int = 30
+    kiosk_idle_minutes: int = 10
+    session_absolute_hours: int = 12
+    kiosk_networks: tuple[str, ...] = ()
+    # Number of reverse proxies in front of the app whose X-Forwarded-* to trust.
+    proxy_hops: int = 0
+    # Where per-address rate limits are counted ("memory://" or "redis://...").
+    ratelimit_storage_url: str = field(default="memory://", repr=False)
+    # The organisation's escrow public key (base64 of crypto.PublicKey bytes).
+    escrow_public_key: str = ""
+    activation_days: int = 30
     log_level: str = "INFO"
     uses_dev_secrets: bool = False
 
@@ -106,8 +119,21 @@ class Settings:
         # so a typo never leaves a half-configured instance folder behind.
         max_upload_bytes = _int_mib(env_map, "VAULT_MAX_UPLOAD_MB", 25)
         vault_quota_bytes = _int_mib(env_map, "VAULT_QUOTA_MB", 500)
-        idle_minutes = _int(env_map, "VAULT_SESSION_IDLE_MINUTES", 15, low=1, high=720)
+        idle_minutes = _int(env_map, "VAULT_SESSION_IDLE_MINUTES", 30, low=1, high=720)
+        kiosk_idle = _int(env_map, "VAULT_KIOSK_IDLE_MINUTES", 10, low=1, high=720)
+        absolute_hours = _int(env_map, "VAULT_SESSION_ABSOLUTE_HOURS", 12, low=1, high=168)
+        kiosk_networks = _networks(env_map, "VAULT_KIOSK_NETWORKS")
+        proxy_hops = _int(env_map, "VAULT_PROXY_HOPS", 0, low=0, high=5)
+        ratelimit_url = _ratelimit_url(env_map)
+        activation_days = _int(env_map, "VAULT_ACTIVATION_DAYS", 30, low=1, high=365)
         log_level = _log_level(env_map)
+        escrow_public_key = _read(env_map, "VAULT_ESCROW_PUBLIC_KEY")
+        if escrow_public_key:
+            _check_public_key(escrow_public_key)
+        elif production:
+            raise ConfigError(
+                "VAULT_ESCROW_PUBLIC_KEY", "required when VAULT_ENV=production (vault escrow init)"
+            )
 
         secret_key = _read(env_map, "VAULT_SECRET_KEY")
         server_keys = _read(env_map, "VAULT_SERVER_KEYS")
@@ -116,11 +142,12 @@ class Settings:
                 raise ConfigError("VAULT_SECRET_KEY", "required when VAULT_ENV=production")
             if not server_keys:
                 raise ConfigError("VAULT_SERVER_KEYS", "required when VAULT_ENV=production")
-        uses_dev = not secret_key or not server_keys
+        uses_dev = not secret_key or not server_keys or not escrow_public_key
         if uses_dev:
             dev = _development_secrets(instance)
             secret_key = secret_key or dev["secret_key"]
             server_keys = server_keys or dev["server_keys"]
+            escrow_public_key = escrow_public_key or dev["escrow_public_key"]
         if len(secret_key) < 32:
             raise ConfigError("VAULT_SECRET_KEY", "must be at least 32 characters")
         _check_server_keys(server_keys)
@@ -135,6 +162,13 @@ class Settings:
             max_upload_bytes=max_upload_bytes,
             vault_quota_bytes=vault_quota_bytes,
             session_idle_minutes=idle_minutes,
+            kiosk_idle_minutes=kiosk_idle,
+            session_absolute_hours=absolute_hours,
+            kiosk_networks=kiosk_networks,
+            proxy_hops=proxy_hops,
+            ratelimit_storage_url=ratelimit_url,
+            escrow_public_key=escrow_public_key,
+            activation_days=activation_days,
             log_level=log_level,
             uses_dev_secrets=uses_dev,
         )
@@ -169,6 +203,33 @@ def _int(env_map: Mapping[str, str], name: str, default: int, *, low: int, high:
 
 def _int_mib(env_map: Mapping[str, str], name: str, default: int) -> int:
     return _int(env_map, name, default, low=1, high=100_000) * MIB
+
+
+def _networks(env_map: Mapping[str, str], name: str) -> tuple[str, ...]:
+    raw = env_map.get(name, "").replace(",", " ").split()
+    networks = []
+    for item in raw:
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError as e:
+            raise ConfigError(name, f"{item!r} is not a network (e.g. 10.20.0.0/16)") from e
+    return tuple(networks)
+
+
+def _ratelimit_url(env_map: Mapping[str, str]) -> str:
+    url = _read(env_map, "VAULT_RATELIMIT_STORAGE_URL") or "memory://"
+    if urlsplit(url).scheme not in {"memory", "redis", "rediss"}:
+        raise ConfigError("VAULT_RATELIMIT_STORAGE_URL", "must be memory:// or redis://host:port")
+    return url
+
+
+def _check_public_key(value: str) -> None:
+    try:
+        load_public_key(base64.b64decode(value, validate=True))
+    except (ValueError, FormatError) as e:
+        raise ConfigError(
+            "VAULT_ESCROW_PUBLIC_KEY", "is not an escrow public key (see vault escrow init)"
+        ) from e
 
 
 def _log_level(env_map: Mapping[str, str]) -> str:
@@ -224,6 +285,10 @@ def _development_secrets(instance: Path) -> dict[str, Any]:
         try:
             data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
             if {"secret_key", "server_keys"} <= data.keys():
+                if "escrow_public_key" not in data:
+                    # Instances made before escrow existed: add a pair once.
+                    data.update(dev_escrow_pair())
+                    _write_private(path, data)
                 return data
         except (OSError, ValueError):
             pass
@@ -232,6 +297,9 @@ def _development_secrets(instance: Path) -> dict[str, Any]:
     data = {
         "secret_key": secrets.token_urlsafe(48),
         "server_keys": KeyRing.generate_string(),
+        # Development only: the escrow secret sits next to the data it
+        # protects, which production forbids (the private key stays offline).
+        **dev_escrow_pair(),
     }
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -242,3 +310,21 @@ def _development_secrets(instance: Path) -> dict[str, Any]:
         path,
     )
     return data
+
+
+def dev_escrow_pair() -> dict[str, str]:
+    """A fresh escrow key pair as base64 strings (secret, public)."""
+    secret = generate_data_key()
+    public = derive_keypair(secret).public_bytes()
+    return {
+        "escrow_secret": base64.b64encode(secret).decode(),
+        "escrow_public_key": base64.b64encode(public).decode(),
+    }
+
+
+def _write_private(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(data, f)
+    os.replace(tmp, path)

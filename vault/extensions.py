@@ -6,17 +6,26 @@ settings here and hands them to services as arguments.
 
 from __future__ import annotations
 
+import base64
+
 from flask import Flask, current_app
 from flask_babel import Babel, get_locale
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import storage
-from crypto import KeyRing
+from crypto import KeyRing, PublicKey, load_public_key
 from vault.config import ConfigError, Settings
 from vault.db import Database
 
 DEFAULT_LOCALE = "fr"
 TRANSLATIONS = "translations"  # relative to the app's root_path (vault/)
+
+# Per address: a whole prison shares one, so the limit is generous; the
+# per-account delays (services/accounts.py) are what stops guessing.
+SIGNIN_RATE = "60 per minute;600 per hour"
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -28,16 +37,33 @@ def init_app(app: Flask, settings: Settings) -> None:
 
     # Outer layer over every stored key blob (DESIGN.md §2.2).
     app.extensions["vault.keyring"] = KeyRing.from_string(settings.server_keys)
+    app.extensions["vault.escrow"] = load_public_key(base64.b64decode(settings.escrow_public_key))
+
+    if settings.proxy_hops:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
+        )
 
     CSRFProtect(app)
     app.config.update(
         BABEL_DEFAULT_LOCALE=DEFAULT_LOCALE,
         BABEL_DEFAULT_TIMEZONE="Europe/Paris",
         BABEL_TRANSLATION_DIRECTORIES=TRANSLATIONS,
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_url,
+        RATELIMIT_HEADERS_ENABLED=False,
     )
+    app.extensions["vault.limiter"] = Limiter(get_remote_address, app=app)
     # French is the interface language; other locales come with their catalogues.
     Babel(app, locale_selector=lambda: DEFAULT_LOCALE)
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or DEFAULT_LOCALE)
+
+
+def limit_signins(app: Flask, *endpoints: str) -> None:
+    """Apply the per-address limit to the POSTs of `endpoints` (after registration)."""
+    limiter: Limiter = app.extensions["vault.limiter"]
+    for endpoint in endpoints:
+        view = app.view_functions[endpoint]
+        app.view_functions[endpoint] = limiter.limit(SIGNIN_RATE, methods=["POST"])(view)
 
 
 def get_settings(app: Flask | None = None) -> Settings:
@@ -48,6 +74,11 @@ def get_settings(app: Flask | None = None) -> Settings:
 def get_keyring(app: Flask | None = None) -> KeyRing:
     keyring: KeyRing = (app or current_app).extensions["vault.keyring"]
     return keyring
+
+
+def get_escrow_key(app: Flask | None = None) -> PublicKey:
+    key: PublicKey = (app or current_app).extensions["vault.escrow"]
+    return key
 
 
 def get_store(app: Flask | None = None) -> storage.BlobStore:

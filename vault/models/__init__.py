@@ -1,6 +1,36 @@
 """SQLAlchemy models, one module per aggregate; importing this registers them all."""
 
+from vault.models.account import (
+    AccountStatus,
+    Establishment,
+    KeySlot,
+    Lifecycle,
+    PersonProfile,
+    Role,
+    ServerSession,
+    SignInThrottle,
+    SlotKind,
+    User,
+)
 from vault.models.base import Base
 from vault.models.blob import Blob
+from vault.models.document import Document, DocumentVersion
+from vault.models.journal import JournalEvent
 
-__all__ = ["Base", "Blob"]
+__all__ = [
+    "AccountStatus",
+    "Base",
+    "Blob",
+    "Document",
+    "DocumentVersion",
+    "Establishment",
+    "JournalEvent",
+    "KeySlot",
+    "Lifecycle",
+    "PersonProfile",
+    "Role",
+    "ServerSession",
+    "SignInThrottle",
+    "SlotKind",
+    "User",
+]

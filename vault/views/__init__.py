@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import Any
 
-from vault.views import main
+from flask import Flask, get_template_attribute
+from markupsafe import Markup
+
+from vault.extensions import limit_signins
+from vault.views import account, admin, auth, counsellor, documents, journal, main
+
+
+def icon(name: str, label: str | None = None, size: str | None = None) -> Markup:
+    """The pictogram macro, as a global so every template and macro file can use it."""
+    macro: Any = get_template_attribute("_macros/icons.html", "icon")
+    # The macro escapes its arguments; Markup only stops Jinja escaping its output twice.
+    return Markup(macro(name, label, size))  # noqa: S704
 
 
 def init_app(app: Flask) -> None:
-    app.register_blueprint(main.bp)
+    app.jinja_env.globals["icon"] = icon
+    for module in (main, auth, account, documents, journal, admin, counsellor):
+        app.register_blueprint(module.bp)
+    limit_signins(app, "auth.sign_in", "auth.activate")
+    # Upload views read their body as a stream and check the token themselves.
+    csrf = app.extensions["csrf"]
+    csrf.exempt("vault.views.documents.upload")
+    csrf.exempt("vault.views.documents.replace")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, redirect, render_template
+from flask_login import current_user
 from sqlalchemy import text
+from werkzeug.wrappers import Response as BaseResponse
 
+from vault import auth
 from vault.db import db_session
 from vault.extensions import get_store
 
@@ -14,7 +17,9 @@ HEALTH_PROBE_KEY = "health/probe"
 
 
 @bp.get("/")
-def home() -> str:
+def home() -> str | BaseResponse:
+    if current_user.is_authenticated:
+        return redirect(auth.home_url(auth.signed_in_user()))
     return render_template("main/home.html")
 
 

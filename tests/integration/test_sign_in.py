@@ -1,0 +1,290 @@
+"""Activation with the printed code, sign-in, sessions, throttling and sign-out."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from tests.factories import PASSPHRASE, Account, csrf_token, make_account, open_pending, signed_in
+from vault.db import db_session
+from vault.models import AccountStatus, KeySlot, ServerSession, SignInThrottle, User
+from vault.models.base import utcnow
+
+NEW_PASSPHRASE = "le petit train bleu"
+
+
+def post_form(client: FlaskClient, path: str, data: dict[str, str], form_path: str | None = None):  # type: ignore[no-untyped-def]
+    return client.post(path, data={**data, "csrf_token": csrf_token(client, form_path or path)})
+
+
+def sessions_of(app: Flask, user: User) -> list[ServerSession]:
+    with app.app_context():
+        return list(
+            db_session()
+            .execute(select(ServerSession).where(ServerSession.user_id == user.id))
+            .scalars()
+        )
+
+
+def test_activation_with_the_sheet_code_then_recovery_kit(app: Flask) -> None:
+    new = open_pending(app)
+    client = app.test_client()
+    response = post_form(
+        client,
+        "/activer",
+        {"username": new.user.username, "code": new.activation_code.replace(" ", "-")},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/activer/phrase-secrete")
+
+    page = client.get("/activer/phrase-secrete").get_data(as_text=True)
+    assert new.user.display_name in page
+    weak = post_form(
+        client, "/activer/phrase-secrete", {"passphrase": "azertyuiop", "confirm": "azertyuiop"}
+    )
+    assert weak.status_code == 400
+    short = post_form(
+        client, "/activer/phrase-secrete", {"passphrase": "court", "confirm": "court"}
+    )
+    assert short.status_code == 400
+    response = post_form(
+        client, "/activer/phrase-secrete", {"passphrase": NEW_PASSPHRASE, "confirm": NEW_PASSPHRASE}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/activer/feuille-de-secours")
+
+    kit = client.get("/activer/feuille-de-secours").get_data(as_text=True)
+    pdf = client.get("/activer/feuille-de-secours.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert pdf.headers["Content-Type"] == "application/pdf"
+    response = post_form(client, "/activer/termine", {}, "/activer/feuille-de-secours")
+    assert response.status_code == 302
+    # Shown once: afterwards the page sends the person home and the PDF is gone.
+    assert client.get("/activer/feuille-de-secours").status_code == 302
+    assert client.get("/activer/feuille-de-secours.pdf").status_code == 404
+    assert "big-code" in kit
+
+    with app.app_context():
+        user = db_session().get(User, new.user.id)
+        assert user is not None and user.status == AccountStatus.ACTIVE
+        kinds = {
+            s.kind
+            for s in db_session()
+            .execute(select(KeySlot).where(KeySlot.user_id == user.id))
+            .scalars()
+        }
+    assert kinds == {"password", "recovery", "escrow"}  # the activation code is spent
+
+    # The code works once.
+    again = post_form(
+        app.test_client(), "/activer", {"username": new.user.username, "code": new.activation_code}
+    )
+    assert again.status_code == 200
+    assert "ne correspondent pas" in again.get_data(as_text=True)
+    fresh = app.test_client()
+    assert (
+        post_form(
+            fresh, "/connexion", {"username": new.user.username, "passphrase": NEW_PASSPHRASE}
+        ).status_code
+        == 302
+    )
+
+
+def test_choose_passphrase_needs_an_accepted_code(app: Flask) -> None:
+    assert app.test_client().get("/activer/phrase-secrete").status_code == 403
+
+
+def test_expired_activation_code_is_refused(app: Flask) -> None:
+    new = open_pending(app)
+    with app.app_context():
+        user = db_session().get(User, new.user.id)
+        assert user is not None
+        user.activation_expires_at = utcnow() - timedelta(minutes=1)
+        db_session().commit()
+    response = post_form(
+        app.test_client(), "/activer", {"username": new.user.username, "code": new.activation_code}
+    )
+    assert "ne correspondent pas" in response.get_data(as_text=True)
+
+
+def test_wrong_passphrase_and_unknown_user_get_the_same_answer(app: Flask) -> None:
+    account = make_account(app)
+    wrong = post_form(
+        app.test_client(),
+        "/connexion",
+        {"username": account.username, "passphrase": "pas la bonne phrase"},
+    )
+    unknown = post_form(
+        app.test_client(),
+        "/connexion",
+        {"username": "personne.inconnue", "passphrase": "pas la bonne phrase"},
+    )
+    assert wrong.status_code == unknown.status_code == 200
+    assert "ne correspondent pas" in wrong.get_data(as_text=True)
+
+    def page(response: object, name: str) -> str:
+        text = response.get_data(as_text=True).replace(name, "X")  # type: ignore[attr-defined]
+        return re.sub(r'value="[^"]*"', "", text)
+
+    assert page(wrong, account.username) == page(unknown, "personne.inconnue")
+
+
+@pytest.mark.parametrize("exists", [True, False])
+def test_failures_are_throttled_with_growing_delays_without_lock_out(
+    app: Flask, exists: bool
+) -> None:
+    account = make_account(app) if exists else None
+    username = account.username if account else "nobody.here"
+    client = app.test_client()
+    for _ in range(4):
+        response = post_form(
+            client, "/connexion", {"username": username, "passphrase": "wrong wrong wrong"}
+        )
+        assert response.status_code == 200
+    throttled = post_form(client, "/connexion", {"username": username, "passphrase": PASSPHRASE})
+    assert throttled.status_code == 429
+    assert "Trop d'essais" in throttled.get_data(as_text=True)
+    # No hard lock-out: once the delay has passed, the right passphrase works.
+    with app.app_context():
+        for row in db_session().execute(select(SignInThrottle)).scalars():
+            row.last_failure_at = utcnow() - timedelta(minutes=10)
+        db_session().commit()
+    if account:
+        assert (
+            post_form(
+                client, "/connexion", {"username": username, "passphrase": PASSPHRASE}
+            ).status_code
+            == 302
+        )
+
+
+def test_per_address_limit_answers_429(app: Flask) -> None:
+    client = app.test_client()
+    token = csrf_token(client, "/connexion")
+    statuses = [
+        client.post(
+            "/connexion", data={"username": f"user{i}", "passphrase": "x" * 8, "csrf_token": token}
+        ).status_code
+        for i in range(61)
+    ]
+    assert statuses[:60] == [200] * 60
+    assert statuses[60] == 429
+
+
+def test_sign_in_renews_the_session_and_sign_out_destroys_it(app: Flask) -> None:
+    account = make_account(app)
+    client = app.test_client()
+    client.get("/connexion")
+    before = client.get_cookie("vault")
+    client.post(
+        "/connexion",
+        data={
+            "username": account.username,
+            "passphrase": PASSPHRASE,
+            "csrf_token": csrf_token(client, "/connexion"),
+        },
+    )
+    after = client.get_cookie("vault")
+    assert after is not None and (before is None or before.value != after.value)
+    assert client.get("/documents/").status_code == 200
+    assert len(sessions_of(app, account.user)) == 1
+
+    stolen = after.value
+    response = post_form(client, "/deconnexion", {}, "/documents/")
+    assert response.status_code == 302
+    assert sessions_of(app, account.user) == []
+    replay = app.test_client()
+    replay.set_cookie("vault", stolen)
+    assert replay.get("/documents/").status_code == 302
+
+
+def test_idle_and_absolute_timeouts(app: Flask) -> None:
+    account = make_account(app)
+    client = signed_in(app, account)
+    with app.app_context():
+        row = db_session().execute(select(ServerSession)).scalars().one()
+        assert row.idle_minutes == 30
+        row.last_seen_at = utcnow() - timedelta(minutes=31)
+        db_session().commit()
+    response = client.get("/documents/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/connexion")
+    assert "session est terminée" in client.get("/connexion").get_data(as_text=True)
+
+    client = signed_in(app, account)
+    with app.app_context():
+        row = db_session().execute(select(ServerSession)).scalars().one()
+        row.expires_at = utcnow() - timedelta(seconds=1)
+        db_session().commit()
+    assert client.get("/documents/").status_code == 302
+
+
+def test_kiosk_networks_get_the_short_idle_timeout(make_app, database_url, connection) -> None:  # type: ignore[no-untyped-def]
+    from vault.db import get_database
+
+    app = make_app(database_url=database_url, kiosk_networks=("127.0.0.0/8",))
+    get_database(app).bind_to(connection)
+    account = make_account(app)
+    signed_in(app, account)
+    assert [s.idle_minutes for s in sessions_of(app, account.user)] == [10]
+
+
+def test_sign_out_everywhere_and_passphrase_change_end_other_sessions(app: Flask) -> None:
+    account = make_account(app)
+    kiosk, phone = signed_in(app, account), signed_in(app, account)
+    response = post_form(
+        phone,
+        "/compte/phrase-secrete",
+        {"current": PASSPHRASE, "passphrase": NEW_PASSPHRASE, "confirm": NEW_PASSPHRASE},
+    )
+    assert response.status_code == 302
+    assert phone.get("/documents/").status_code == 200
+    assert kiosk.get("/documents/").status_code == 302
+    assert (
+        post_form(
+            app.test_client(),
+            "/connexion",
+            {"username": account.username, "passphrase": PASSPHRASE},
+        ).status_code
+        == 200
+    )
+    moved = Account(account.user, account.key, NEW_PASSPHRASE, account.recovery_code)
+    other = signed_in(app, moved)
+    post_form(phone, "/compte/deconnexion-partout", {}, "/compte/")
+    assert phone.get("/documents/").status_code == 302
+    assert other.get("/documents/").status_code == 302
+    assert sessions_of(app, account.user) == []
+
+
+def test_wrong_current_passphrase_changes_nothing(app: Flask) -> None:
+    account = make_account(app)
+    client = signed_in(app, account)
+    response = post_form(
+        client,
+        "/compte/phrase-secrete",
+        {"current": "pas la bonne", "passphrase": NEW_PASSPHRASE, "confirm": NEW_PASSPHRASE},
+    )
+    assert response.status_code == 400
+    assert (
+        post_form(
+            app.test_client(),
+            "/connexion",
+            {"username": account.username, "passphrase": PASSPHRASE},
+        ).status_code
+        == 302
+    )
+
+
+def test_forms_without_csrf_token_are_refused(app: Flask) -> None:
+    account = make_account(app)
+    response = app.test_client().post(
+        "/connexion", data={"username": account.username, "passphrase": PASSPHRASE}
+    )
+    assert response.status_code == 400
+    client = signed_in(app, account)
+    assert client.post("/deconnexion").status_code == 400
+    assert client.get("/documents/").status_code == 200

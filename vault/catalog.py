@@ -1,0 +1,91 @@
+"""Categories and document types, with their French labels and pictograms.
+
+Codes are stored; labels go through the translation layer when shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
+
+
+@dataclass(frozen=True)
+class Category:
+    code: str
+    label: LazyString
+    icon: str
+
+
+CATEGORIES: tuple[Category, ...] = (
+    Category("identity", _l("Identity"), "identity"),
+    Category("justice", _l("Justice"), "justice"),
+    Category("health", _l("Health"), "health"),
+    Category("housing", _l("Housing"), "housing"),
+    Category("work", _l("Work and CV"), "work"),
+    Category("education", _l("Education and training"), "education"),
+    Category("benefits", _l("Benefits and money"), "benefits"),
+    Category("family", _l("Family"), "family"),
+    Category("other", _l("Other"), "other"),
+)
+CATEGORY_BY_CODE = {c.code: c for c in CATEGORIES}
+
+# Document types per category; "other" exists in each so nothing is forced.
+DOCUMENT_TYPES: dict[str, tuple[tuple[str, LazyString], ...]] = {
+    "identity": (
+        ("id_card", _l("Identity card")),
+        ("passport", _l("Passport")),
+        ("residence_permit", _l("Residence permit")),
+        ("birth_certificate", _l("Birth certificate")),
+        ("identity_other", _l("Other identity document")),
+    ),
+    "justice": (
+        ("judgment", _l("Court decision")),
+        ("release_certificate", _l("Release certificate")),
+        ("detention_certificate", _l("Detention certificate")),
+        ("justice_other", _l("Other justice document")),
+    ),
+    "health": (
+        ("social_security_card", _l("Social security card (carte Vitale)")),
+        ("social_security_certificate", _l("Social security certificate")),
+        ("health_insurance", _l("Complementary health insurance")),
+        ("medical", _l("Medical document")),
+        ("health_other", _l("Other health document")),
+    ),
+    "housing": (
+        ("proof_of_address", _l("Proof of address")),
+        ("accommodation_certificate", _l("Accommodation certificate")),
+        ("lease", _l("Lease")),
+        ("housing_other", _l("Other housing document")),
+    ),
+    "work": (
+        ("cv", _l("CV")),
+        ("employment_registration", _l("Employment service registration")),
+        ("employment_certificate", _l("Employment certificate")),
+        ("payslip", _l("Payslip")),
+        ("work_other", _l("Other work document")),
+    ),
+    "education": (
+        ("diploma", _l("Diploma")),
+        ("training_certificate", _l("Training certificate")),
+        ("education_other", _l("Other education document")),
+    ),
+    "benefits": (
+        ("bank_details", _l("Bank details (RIB)")),
+        ("benefits_certificate", _l("Benefits certificate")),
+        ("tax_notice", _l("Tax notice")),
+        ("benefits_other", _l("Other money document")),
+    ),
+    "family": (
+        ("family_record_book", _l("Family record book")),
+        ("family_other", _l("Other family document")),
+    ),
+    "other": (("other", _l("Other document")),),
+}
+TYPE_LABELS = {code: label for types in DOCUMENT_TYPES.values() for code, label in types}
+TYPE_CATEGORY = {code: cat for cat, types in DOCUMENT_TYPES.items() for code, _ in types}
+
+
+def is_valid(category: str, doc_type: str) -> bool:
+    return TYPE_CATEGORY.get(doc_type) == category

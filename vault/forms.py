@@ -1,0 +1,97 @@
+"""Forms (Flask-WTF: CSRF token on every one). Messages are translated lazily."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from vault.catalog import CATEGORIES, DOCUMENT_TYPES
+from vault.models import Role
+
+REQUIRED = _l("Please fill in this field.")
+
+
+class SignInForm(FlaskForm):
+    username = StringField(_l("Username"), [DataRequired(REQUIRED), Length(max=64)])
+    passphrase = PasswordField(_l("Secret phrase"), [DataRequired(REQUIRED), Length(max=1024)])
+
+
+class ActivationForm(FlaskForm):
+    username = StringField(_l("Username"), [DataRequired(REQUIRED), Length(max=64)])
+    code = StringField(_l("Activation code"), [DataRequired(REQUIRED), Length(max=64)])
+
+
+class ChoosePassphraseForm(FlaskForm):
+    passphrase = PasswordField(_l("Your secret phrase"), [DataRequired(REQUIRED)])
+    confirm = PasswordField(_l("Type it again"), [DataRequired(REQUIRED)])
+
+    def validate_confirm(self, field: PasswordField) -> None:
+        if field.data != self.passphrase.data:
+            raise ValidationError(_l("The two secret phrases are different."))
+
+
+class ChangePassphraseForm(ChoosePassphraseForm):
+    current = PasswordField(
+        _l("Your current secret phrase"), [DataRequired(REQUIRED), Length(max=1024)]
+    )
+
+
+class EmptyForm(FlaskForm):
+    """Buttons that only need the CSRF token (sign out, confirm)."""
+
+
+def _category_choices() -> list[tuple[str, str]]:
+    return [(c.code, str(c.label)) for c in CATEGORIES]
+
+
+def _type_choices() -> list[tuple[str, list[tuple[str, str]]]] | list[tuple[str, str]]:
+    return [(code, str(label)) for types in DOCUMENT_TYPES.values() for code, label in types]
+
+
+class DocumentDetailsForm(FlaskForm):
+    title = StringField(_l("Title"), [Optional(), Length(max=200)])
+    category = SelectField(_l("Category"), [DataRequired(REQUIRED)])
+    doc_type = SelectField(_l("Type of document"), [DataRequired(REQUIRED)])
+    expiry_date = DateField(_l("Expiry date (if any)"), [Optional()])
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.category.choices = _category_choices()
+        self.doc_type.choices = _type_choices()
+
+    def validate_expiry_date(self, field: DateField) -> None:
+        if field.data and not date(1900, 1, 1) <= field.data <= date(2200, 1, 1):
+            raise ValidationError(_l("This date is not possible."))
+
+
+class NewAccountForm(FlaskForm):
+    role = SelectField(
+        _l("Kind of account"),
+        choices=[
+            (Role.PERSON.value, _l("Person (vault holder)")),
+            (Role.COUNSELLOR.value, _l("Counsellor")),
+            (Role.ADMINISTRATOR.value, _l("Administrator")),
+            (Role.RECOVERY_OFFICER.value, _l("Recovery officer")),
+        ],
+    )
+    first_name = StringField(_l("First name"), [DataRequired(REQUIRED), Length(max=100)])
+    last_name = StringField(_l("Last name"), [DataRequired(REQUIRED), Length(max=100)])
+    birth_date = DateField(_l("Date of birth"), [Optional()])
+    prison_number = StringField(_l("Prison number"), [Optional(), Length(max=32)])
+    establishment = SelectField(_l("Establishment"), [Optional()])
+
+
+class EstablishmentForm(FlaskForm):
+    name = StringField(_l("Name of the establishment"), [DataRequired(REQUIRED), Length(max=200)])
+
+
+class SearchForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Search"), [Optional(), Length(max=200)])
+    category = HiddenField()

@@ -1,0 +1,164 @@
+"""People and staff: establishments, users, the person's profile, key slots.
+
+Every user (person, counsellor, administrator, recovery officer) has a 32-byte
+user key held only in slots: for a person it is the vault key (VK); for staff
+it is the secret their hybrid key pair derives from (DESIGN.md §2.2). The
+public key is stored in clear so that anyone can seal to it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Date, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from vault.models.base import Base, UTCDateTime, created_at, uuid_pk
+
+
+class Role(StrEnum):
+    PERSON = "person"
+    COUNSELLOR = "counsellor"
+    ADMINISTRATOR = "administrator"
+    RECOVERY_OFFICER = "recovery_officer"
+
+
+class AccountStatus(StrEnum):
+    # Opened by an administrator; waits for the first sign-in with the code.
+    PENDING = "pending"
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
+
+class Lifecycle(StrEnum):
+    DETAINED = "detained"
+    TRANSFERRED = "transferred"
+    RELEASED = "released"
+    CLOSED = "closed"
+
+
+class SlotKind(StrEnum):
+    ACTIVATION = "activation"
+    PASSWORD = "password"  # noqa: S105 (a slot kind, not a secret)
+    RECOVERY = "recovery"
+    ESCROW = "escrow"
+
+
+class Establishment(Base):
+    __tablename__ = "establishments"
+
+    id: Mapped[uuid_pk]
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    # CIDR list, one per line; used by the lifecycle rules (sign-in limited to
+    # the establishment's networks while detained).
+    networks: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[created_at]
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[uuid_pk]
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default=AccountStatus.PENDING)
+    display_name: Mapped[str] = mapped_column(String(200))
+    establishment_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("establishments.id"), index=True
+    )
+    # Hybrid ML-KEM-768 + X25519 public key derived from the user key.
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    activation_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[created_at]
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_signin_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    passphrase_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    establishment: Mapped[Establishment | None] = relationship(lazy="joined")
+    profile: Mapped[PersonProfile | None] = relationship(
+        back_populates="user", lazy="joined", foreign_keys="PersonProfile.user_id"
+    )
+
+    # Flask-Login's user protocol.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == AccountStatus.ACTIVE
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+class PersonProfile(Base):
+    """What an administrator records at intake; classification data, in clear."""
+
+    __tablename__ = "person_profiles"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    prison_number: Mapped[str | None] = mapped_column(String(32), index=True)
+    lifecycle: Mapped[str] = mapped_column(String(16), default=Lifecycle.DETAINED)
+    released_on: Mapped[date | None] = mapped_column(Date)
+
+    user: Mapped[User] = relationship(back_populates="profile", foreign_keys=[user_id])
+
+
+class KeySlot(Base):
+    """One way to open a user key; `data` is the slot under the server key ring."""
+
+    __tablename__ = "key_slots"
+    __table_args__ = (UniqueConstraint("user_id", "kind"),)
+
+    id: Mapped[uuid_pk]
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[created_at]
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins per username (existing or not), for growing delays.
+
+    Keyed by a hash of the typed username so that unknown names are throttled
+    exactly like real ones: the answer never tells whether an account exists.
+    """
+
+    __tablename__ = "signin_throttles"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ServerSession(Base):
+    """The server half of a signed-in session (DESIGN.md §2.2).
+
+    `sealed_key` is the user key encrypted under a random per-session key that
+    only the browser's cookie holds; deleting the row ends the session.
+    """
+
+    __tablename__ = "server_sessions"
+
+    # SHA-256 of the session token: a database dump gives no usable token.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    sealed_key: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[created_at]
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    idle_minutes: Mapped[int] = mapped_column(Integer)
+    # Short-lived secrets shown once (a new recovery code, an activation code
+    # for the sheet), encrypted under the same per-session key.
+    pending: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -1,0 +1,64 @@
+"""Documents and their versions.
+
+Classification metadata (category, type, expiry, size, MIME type, dates) is in
+clear so that checklists and reminders work without the person's key (the
+documented trade-off of DESIGN.md §2.2). The title and original file name are
+in `meta`, encrypted under the vault key. Each version has its own DEK,
+wrapped under the vault key and then under the server key ring.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Date, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from vault.models.base import Base, UTCDateTime, created_at, uuid_pk
+from vault.models.blob import Blob
+
+
+class Document(Base):
+    __tablename__ = "documents"
+
+    id: Mapped[uuid_pk]
+    # The person whose vault holds it.
+    vault_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    category: Mapped[str] = mapped_column(String(32))
+    doc_type: Mapped[str] = mapped_column(String(64))
+    expiry_date: Mapped[date | None] = mapped_column(Date)
+    meta: Mapped[bytes] = mapped_column(LargeBinary)
+    current_version: Mapped[int] = mapped_column(Integer, default=1)
+    mime: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    deposited_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[created_at]
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    versions: Mapped[list[DocumentVersion]] = relationship(
+        back_populates="document",
+        order_by="DocumentVersion.version",
+        cascade="all, delete-orphan",
+    )
+
+
+class DocumentVersion(Base):
+    __tablename__ = "document_versions"
+    __table_args__ = (UniqueConstraint("document_id", "version"),)
+
+    id: Mapped[uuid_pk]
+    document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("documents.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    blob_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("blobs.id"))
+    preview_blob_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("blobs.id"))
+    mime: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    # ring.wrap(wrap_key(VK, DEK)); holds the title of this version's file too.
+    wrapped_dek: Mapped[bytes] = mapped_column(LargeBinary)
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[created_at]
+
+    document: Mapped[Document] = relationship(back_populates="versions")
+    blob: Mapped[Blob] = relationship(foreign_keys=[blob_id], lazy="joined")
+    preview_blob: Mapped[Blob | None] = relationship(foreign_keys=[preview_blob_id])

@@ -1,0 +1,38 @@
+"""The journal: one hash chain of events per vault (DESIGN.md §4).
+
+Each user's events form their own chain (`vault_id` is the user whose vault or
+account the event concerns), so appends in different vaults never contend.
+`hash = SHA-256(prev_hash || canonical JSON of the row)`; editing, deleting or
+reordering a row breaks the chain, which `vault journal verify` reports.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from vault.models.base import Base, UTCDateTime, uuid_pk
+
+
+class JournalEvent(Base):
+    __tablename__ = "journal_events"
+    __table_args__ = (UniqueConstraint("vault_id", "seq"),)
+
+    id: Mapped[uuid_pk]
+    # Not a foreign key: the journal outlives deleted documents and accounts.
+    vault_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    time: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    actor_role: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(48))
+    document_id: Mapped[uuid.UUID | None]
+    outcome: Mapped[str] = mapped_column(String(16))
+    # Small canonical JSON of non-sensitive details (a version number, a
+    # category); never a title, a file name or a secret.
+    details: Mapped[str] = mapped_column(Text, default="{}")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

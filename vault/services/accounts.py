@@ -1,0 +1,336 @@
+"""Opening accounts, activation, sign-in and passphrase changes.
+
+Sign-in failures are throttled per typed username with growing delays and no
+hard lock-out (a co-detainee must not be able to lock a person out), and every
+refusal costs one Argon2id run, so neither the message nor the timing tells
+whether an account exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import cache
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from crypto import (
+    CryptoError,
+    KeyRing,
+    PassphraseSlot,
+    PublicKey,
+    format_recovery_code,
+    new_recovery_code,
+    normalize_recovery_code,
+)
+from vault.models import (
+    AccountStatus,
+    Document,
+    PersonProfile,
+    Role,
+    SignInThrottle,
+    SlotKind,
+    User,
+)
+from vault.models.base import utcnow
+from vault.passphrases import check_passphrase
+from vault.services import journal, keys
+from vault.services.errors import NotFound, PolicyError, SignInRefused, Throttled
+
+ACTIVATION_DIGITS = 16
+FREE_FAILURES = 3
+MAX_DELAY_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    user: User
+    activation_code: str  # formatted for the sheet, e.g. "4821 0937 5521 8830"
+
+
+def new_activation_code() -> str:
+    digits = "".join(secrets.choice("0123456789") for _ in range(ACTIVATION_DIGITS))
+    return " ".join(digits[i : i + 4] for i in range(0, ACTIVATION_DIGITS, 4))
+
+
+def normalize_activation_code(text: str) -> str:
+    return re.sub(r"[\s\-.]", "", text)
+
+
+def make_username(db: Session, first: str, last: str = "") -> str:
+    """A readable, unique, ASCII username: "prenom.nom", then "prenom.nom2"..."""
+
+    def fold(text: str) -> str:
+        ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+        return re.sub(r"[^a-z0-9]+", "", ascii_text.lower())
+
+    base = ".".join(part for part in (fold(first), fold(last)) if part)[:40] or "compte"
+    candidate, n = base, 1
+    while db.execute(select(User.id).where(User.username == candidate)).first():
+        n += 1
+        candidate = f"{base}{n}"
+    return candidate
+
+
+def open_account(
+    db: Session,
+    ring: KeyRing,
+    escrow: PublicKey,
+    *,
+    role: Role,
+    first_name: str,
+    last_name: str,
+    created_by: User | None,
+    establishment_id: uuid.UUID | None = None,
+    birth_date: date | None = None,
+    prison_number: str | None = None,
+    activation_days: int = 30,
+    username: str | None = None,
+) -> NewAccount:
+    """Create a user, its key, its activation and escrow slots; return the code."""
+    user_key, public = keys.new_user_key()
+    user = User(
+        id=uuid.uuid4(),
+        username=username or make_username(db, first_name, last_name),
+        role=role,
+        status=AccountStatus.PENDING,
+        display_name=f"{first_name} {last_name}".strip(),
+        establishment_id=establishment_id,
+        public_key=public,
+        activation_expires_at=utcnow() + timedelta(days=activation_days),
+        created_by_id=created_by.id if created_by else None,
+    )
+    db.add(user)
+    if role == Role.PERSON:
+        db.add(
+            PersonProfile(
+                user_id=user.id,
+                first_name=first_name,
+                last_name=last_name,
+                birth_date=birth_date,
+                prison_number=prison_number or None,
+            )
+        )
+    db.flush()
+    code = new_activation_code()
+    keys.put_passphrase_slot(
+        db, ring, user.id, SlotKind.ACTIVATION, user_key, normalize_activation_code(code)
+    )
+    keys.put_escrow_slot(db, ring, user.id, user_key, escrow)
+    journal.append(db, vault_id=user.id, action="account.opened", actor=created_by)
+    return NewAccount(user, code)
+
+
+def reissue_activation(
+    db: Session, ring: KeyRing, escrow: PublicKey, user: User, *, by: User, activation_days: int
+) -> str:
+    """A new activation code for an account not yet activated.
+
+    The old code's slot is the only way to the old key, so a new key is made:
+    allowed only while the vault is empty, which a pending account's is.
+    """
+    if user.status != AccountStatus.PENDING:
+        raise NotFound()
+    if db.execute(select(Document.id).where(Document.vault_id == user.id).limit(1)).first():
+        raise PolicyError(["not_empty"])
+    user_key, user.public_key = keys.new_user_key()
+    user.activation_expires_at = utcnow() + timedelta(days=activation_days)
+    code = new_activation_code()
+    keys.put_passphrase_slot(
+        db, ring, user.id, SlotKind.ACTIVATION, user_key, normalize_activation_code(code)
+    )
+    keys.put_escrow_slot(db, ring, user.id, user_key, escrow)
+    journal.append(db, vault_id=user.id, action="account.activation_reissued", actor=by)
+    return code
+
+
+# --- throttling -------------------------------------------------------------------------
+
+
+def _throttle_key(username: str) -> str:
+    return hashlib.sha256(b"signin|" + username.strip().casefold().encode()).hexdigest()
+
+
+def delay_after(failures: int) -> int:
+    """Seconds to wait after `failures` consecutive failures: 0, 0, 0, 2, 4, 8... 300."""
+    if failures <= FREE_FAILURES:
+        return 0
+    return int(min(2 ** (failures - FREE_FAILURES), MAX_DELAY_SECONDS))
+
+
+def _check_throttle(db: Session, username: str, now: datetime) -> None:
+    row = db.get(SignInThrottle, _throttle_key(username))
+    if row is None:
+        return
+    wait = row.last_failure_at + timedelta(seconds=delay_after(row.failures)) - now
+    if wait > timedelta(0):
+        raise Throttled(int(wait.total_seconds()) + 1)
+
+
+def _record_failure(db: Session, username: str, now: datetime) -> None:
+    key = _throttle_key(username)
+    row = db.get(SignInThrottle, key)
+    if row is None:
+        db.add(SignInThrottle(key=key, failures=1, last_failure_at=now))
+    else:
+        row.failures += 1
+        row.last_failure_at = now
+    db.flush()
+
+
+def _clear_failures(db: Session, username: str) -> None:
+    row = db.get(SignInThrottle, _throttle_key(username))
+    if row is not None:
+        db.delete(row)
+        db.flush()
+
+
+@cache
+def _decoy_slot() -> PassphraseSlot:
+    # Same Argon2id cost as a real slot, so refusing an unknown name takes as
+    # long as refusing a wrong passphrase.
+    return PassphraseSlot.create(
+        secrets.token_bytes(32), secrets.token_urlsafe(16), b"decoy", params=keys.SLOT_PARAMS
+    )
+
+
+def _burn_time(secret: str) -> None:
+    try:
+        with keys.hashing_slot():
+            _decoy_slot().open(secret or "x", b"decoy")
+    except CryptoError:
+        pass
+
+
+def find_user(db: Session, username: str) -> User | None:
+    name = username.strip().casefold()
+    if not name or len(name) > 64:
+        return None
+    return db.execute(select(User).where(func.lower(User.username) == name)).scalar_one_or_none()
+
+
+def _attempt(
+    db: Session,
+    ring: KeyRing,
+    username: str,
+    secret: str,
+    kind: SlotKind,
+    status: AccountStatus,
+    now: datetime,
+) -> tuple[User, bytes]:
+    _check_throttle(db, username, now)
+    user = find_user(db, username)
+    slot = keys.get_slot(db, user.id, kind) if user and user.status == status else None
+    expired = (
+        kind == SlotKind.ACTIVATION
+        and user is not None
+        and (user.activation_expires_at is None or user.activation_expires_at < now)
+    )
+    if user is None or slot is None or expired:
+        _burn_time(secret)
+    else:
+        try:
+            user_key = keys.open_passphrase_slot(ring, slot, secret)
+        except CryptoError:
+            pass
+        else:
+            _clear_failures(db, username)
+            return user, user_key
+    _record_failure(db, username, now)
+    if user is not None:
+        journal.append(db, vault_id=user.id, action=f"signin.{kind}", actor=None, outcome="refused")
+    raise SignInRefused()
+
+
+def check_activation(
+    db: Session, ring: KeyRing, username: str, code: str, *, now: datetime | None = None
+) -> tuple[User, bytes]:
+    """The pending user and their key if `code` is their activation code.
+
+    Raises Throttled or SignInRefused (unknown, expired, used or wrong code alike).
+    """
+    return _attempt(
+        db,
+        ring,
+        username,
+        normalize_activation_code(code),
+        SlotKind.ACTIVATION,
+        AccountStatus.PENDING,
+        now or utcnow(),
+    )
+
+
+def sign_in(
+    db: Session, ring: KeyRing, username: str, passphrase: str, *, now: datetime | None = None
+) -> tuple[User, bytes]:
+    """The active user and their key if `passphrase` is right.
+
+    Raises Throttled or SignInRefused.
+    """
+    now = now or utcnow()
+    user, user_key = _attempt(
+        db, ring, username, passphrase, SlotKind.PASSWORD, AccountStatus.ACTIVE, now
+    )
+    user.last_signin_at = now
+    journal.append(db, vault_id=user.id, action="signin", actor=user)
+    return user, user_key
+
+
+def _policy(passphrase: str, username: str) -> None:
+    problems = check_passphrase(passphrase, username=username)
+    if problems:
+        raise PolicyError(problems)
+
+
+def complete_activation(
+    db: Session, ring: KeyRing, user: User, user_key: bytes, passphrase: str
+) -> str:
+    """Set the first passphrase, retire the activation code; return a recovery code."""
+    _policy(passphrase, user.username)
+    now = utcnow()
+    keys.put_passphrase_slot(db, ring, user.id, SlotKind.PASSWORD, user_key, passphrase)
+    keys.remove_slot(db, user.id, SlotKind.ACTIVATION)
+    code = new_recovery_code()
+    keys.put_passphrase_slot(
+        db, ring, user.id, SlotKind.RECOVERY, user_key, normalize_recovery_code(code)
+    )
+    user.status = AccountStatus.ACTIVE
+    user.activated_at = user.passphrase_changed_at = user.last_signin_at = now
+    user.activation_expires_at = None
+    journal.append(db, vault_id=user.id, action="account.activated", actor=user)
+    return format_recovery_code(code)
+
+
+def change_passphrase(
+    db: Session, ring: KeyRing, user: User, user_key: bytes, current: str, new: str
+) -> None:
+    """Replace the passphrase after checking the current one (the caller ends other sessions)."""
+    slot = keys.get_slot(db, user.id, SlotKind.PASSWORD)
+    if slot is None:
+        raise SignInRefused()
+    try:
+        with_current = keys.open_passphrase_slot(ring, slot, current)
+    except CryptoError:
+        journal.append(
+            db, vault_id=user.id, action="passphrase.changed", actor=user, outcome="refused"
+        )
+        raise SignInRefused() from None
+    if with_current != user_key:
+        raise SignInRefused()
+    _policy(new, user.username)
+    keys.put_passphrase_slot(db, ring, user.id, SlotKind.PASSWORD, user_key, new)
+    user.passphrase_changed_at = utcnow()
+    journal.append(db, vault_id=user.id, action="passphrase.changed", actor=user)
+
+
+def administrators_exist(db: Session) -> bool:
+    return (
+        db.execute(select(User.id).where(User.role == Role.ADMINISTRATOR).limit(1)).first()
+        is not None
+    )

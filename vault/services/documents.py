@@ -1,0 +1,475 @@
+"""The person's document library: add, list, search, read, rename, replace, delete.
+
+Content is encrypted while it streams (VSF1, one DEK per version) straight into
+the blob store: no plaintext reaches a disk. The title and file name are
+encrypted under the vault key; search decrypts them for the signed-in owner
+only. Deletion is crypto-shredding: the rows holding the wrapped DEKs go in the
+transaction, the blobs after the commit (or by `storage gc`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import unicodedata
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+import storage
+from crypto import (
+    KeyRing,
+    blob_aad,
+    decrypt_bytes,
+    decrypt_iter,
+    encrypt_bytes,
+    encrypt_iter,
+    generate_data_key,
+    unwrap_key,
+    wrap_key,
+)
+from vault.models import Blob, Document, DocumentVersion, User
+from vault.models.base import utcnow
+from vault.services import journal
+from vault.services.errors import NotFound
+
+BLOB_PREFIX = "documents"
+
+
+@dataclass(frozen=True)
+class Unlocked:
+    """A person's vault opened for this request: the owner and their vault key."""
+
+    user: User
+    key: bytes
+
+    @property
+    def vault_id(self) -> uuid.UUID:
+        return self.user.id
+
+
+@dataclass(frozen=True)
+class Meta:
+    """What is encrypted about a document."""
+
+    title: str
+    filename: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Listed:
+    id: uuid.UUID
+    title: str
+    category: str
+    doc_type: str
+    expiry_date: date | None
+    mime: str
+    size: int
+    updated_at: datetime
+    deposited: bool
+
+
+# --- keys and associated data -----------------------------------------------------------
+
+
+def _meta_aad(vault_id: uuid.UUID, document_id: uuid.UUID) -> bytes:
+    return b"vault/meta|" + vault_id.bytes + document_id.bytes
+
+
+def _dek_aad(vault_id: uuid.UUID, document_id: uuid.UUID, version: int) -> bytes:
+    return b"vault/dek|" + vault_id.bytes + document_id.bytes + version.to_bytes(4, "big")
+
+
+def _ring_aad(version_id: uuid.UUID) -> bytes:
+    return b"vault/version-dek|" + version_id.bytes
+
+
+def _preview_aad(vault_id: uuid.UUID, document_id: uuid.UUID, version: int) -> bytes:
+    return blob_aad(vault_id, document_id, version) + b"|preview"
+
+
+def seal_meta(key: bytes, vault_id: uuid.UUID, document_id: uuid.UUID, meta: Meta) -> bytes:
+    data = json.dumps({"t": meta.title, "f": meta.filename, "h": meta.sha256}).encode()
+    return wrap_key(key, data, _meta_aad(vault_id, document_id))
+
+
+def open_meta(key: bytes, vault_id: uuid.UUID, document_id: uuid.UUID, sealed: bytes) -> Meta:
+    data = json.loads(unwrap_key(key, sealed, _meta_aad(vault_id, document_id)))
+    return Meta(title=data["t"], filename=data["f"], sha256=data["h"])
+
+
+def _wrap_dek(
+    ring: KeyRing, owner: Unlocked, document_id: uuid.UUID, version: DocumentVersion, dek: bytes
+) -> bytes:
+    inner = wrap_key(owner.key, dek, _dek_aad(owner.vault_id, document_id, version.version))
+    return ring.wrap(inner, _ring_aad(version.id))
+
+
+def version_dek(ring: KeyRing, owner: Unlocked, version: DocumentVersion) -> bytes:
+    inner = ring.unwrap(version.wrapped_dek, _ring_aad(version.id))
+    return unwrap_key(
+        owner.key, inner, _dek_aad(owner.vault_id, version.document_id, version.version)
+    )
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+def get_document(db: Session, vault_id: uuid.UUID, document_id: uuid.UUID) -> Document:
+    """The document if it is in `vault_id`'s vault; NotFound otherwise (no hint either way)."""
+    document = db.get(Document, document_id)
+    if document is None or document.vault_id != vault_id:
+        raise NotFound()
+    return document
+
+
+def current_version(db: Session, document: Document) -> DocumentVersion:
+    version = db.execute(
+        select(DocumentVersion).where(
+            DocumentVersion.document_id == document.id,
+            DocumentVersion.version == document.current_version,
+        )
+    ).scalar_one()
+    return version
+
+
+def quota_used(db: Session, vault_id: uuid.UUID) -> int:
+    total = db.execute(
+        select(func.coalesce(func.sum(DocumentVersion.size), 0))
+        .join(Document, Document.id == DocumentVersion.document_id)
+        .where(Document.vault_id == vault_id)
+    ).scalar_one()
+    return int(total)
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form for search ("Carte Vitale" ~ "carte vitale")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def list_documents(
+    db: Session,
+    owner: Unlocked,
+    *,
+    query: str = "",
+    category: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Listed], int]:
+    """One page of the vault's documents, newest first, and the total that match.
+
+    Without a query only the page's titles are decrypted; a search decrypts
+    every title of the vault (they exist in clear nowhere else).
+    """
+    columns = select(
+        Document.id,
+        Document.meta,
+        Document.category,
+        Document.doc_type,
+        Document.expiry_date,
+        Document.mime,
+        Document.size,
+        Document.updated_at,
+        Document.deposited_by_id,
+    ).where(Document.vault_id == owner.vault_id)
+    if category:
+        columns = columns.where(Document.category == category)
+    columns = columns.order_by(Document.updated_at.desc(), Document.id)
+
+    def listed(row: object) -> Listed:
+        r = row  # a Row of the columns above
+        meta = open_meta(owner.key, owner.vault_id, r.id, r.meta)  # type: ignore[attr-defined]
+        return Listed(
+            id=r.id,  # type: ignore[attr-defined]
+            title=meta.title,
+            category=r.category,  # type: ignore[attr-defined]
+            doc_type=r.doc_type,  # type: ignore[attr-defined]
+            expiry_date=r.expiry_date,  # type: ignore[attr-defined]
+            mime=r.mime,  # type: ignore[attr-defined]
+            size=r.size,  # type: ignore[attr-defined]
+            updated_at=r.updated_at,  # type: ignore[attr-defined]
+            deposited=r.deposited_by_id is not None,  # type: ignore[attr-defined]
+        )
+
+    needle = fold(query.strip())
+    if not needle:
+        total = db.execute(
+            select(func.count()).select_from(columns.order_by(None).subquery())
+        ).scalar_one()
+        rows = db.execute(columns.limit(limit).offset(offset)).all()
+        return [listed(r) for r in rows], int(total)
+    matches = [
+        item for item in map(listed, db.execute(columns).all()) if needle in fold(item.title)
+    ]
+    return matches[offset : offset + limit], len(matches)
+
+
+def document_meta(owner: Unlocked, document: Document) -> Meta:
+    return open_meta(owner.key, owner.vault_id, document.id, document.meta)
+
+
+def read_content(
+    store: storage.BlobStore, ring: KeyRing, owner: Unlocked, version: DocumentVersion
+) -> Iterator[bytes]:
+    """The version's plaintext, one verified segment at a time.
+
+    Opens the blob before returning, so a missing store answers now rather
+    than in the middle of a response.
+    """
+    dek = version_dek(ring, owner, version)
+    aad = blob_aad(owner.vault_id, version.document_id, version.version)
+    reader = store.open(version.blob.key)
+
+    def chunks() -> Iterator[bytes]:
+        with reader:
+            yield from decrypt_iter(dek, aad, reader)
+
+    return chunks()
+
+
+# --- writing ----------------------------------------------------------------------------
+
+
+class _Counter:
+    """Counts and hashes plaintext as it flows into the encryption."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = chunks
+        self.size = 0
+        self.sha256 = hashlib.sha256()
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._chunks:
+            self.size += len(chunk)
+            self.sha256.update(chunk)
+            yield chunk
+
+
+def _store_version(
+    db: Session,
+    store: storage.BlobStore,
+    ring: KeyRing,
+    owner: Unlocked,
+    document: Document,
+    number: int,
+    chunks: Iterable[bytes],
+    mime: str,
+    actor: User,
+) -> tuple[DocumentVersion, _Counter]:
+    dek = generate_data_key()
+    counter = _Counter(chunks)
+    aad = blob_aad(owner.vault_id, document.id, number)
+    key = storage.new_key(BLOB_PREFIX)
+    # Written before the transaction commits; if anything after this fails,
+    # the blob has no row and `storage gc` removes it.
+    info = store.put(key, encrypt_iter(dek, aad, counter))
+    version = DocumentVersion(
+        id=uuid.uuid4(),
+        document_id=document.id,
+        version=number,
+        mime=mime,
+        size=counter.size,
+        created_by_id=actor.id,
+    )
+    blob = Blob(store=store.name, key=key, size=info.size, etag=info.etag[:64])
+    blob.key_id = f"dek:{version.id}"
+    db.add(blob)
+    db.flush()
+    version.blob_id = blob.id
+    version.wrapped_dek = _wrap_dek(ring, owner, document.id, version, dek)
+    db.add(version)
+    return version, counter
+
+
+def add_document(
+    db: Session,
+    store: storage.BlobStore,
+    ring: KeyRing,
+    owner: Unlocked,
+    chunks: Iterable[bytes],
+    *,
+    mime: str,
+    title: str,
+    filename: str,
+    category: str,
+    doc_type: str,
+    expiry_date: date | None,
+    actor: User,
+) -> Document:
+    """Encrypt `chunks` into the store and record a new document (flushed, not committed)."""
+    now = utcnow()
+    document = Document(
+        id=uuid.uuid4(),
+        vault_id=owner.vault_id,
+        category=category,
+        doc_type=doc_type,
+        expiry_date=expiry_date,
+        current_version=1,
+        mime=mime,
+        size=0,
+        meta=b"",
+        created_at=now,
+        updated_at=now,
+    )
+    _version, counter = _store_version(db, store, ring, owner, document, 1, chunks, mime, actor)
+    document.size = counter.size
+    document.meta = seal_meta(
+        owner.key, owner.vault_id, document.id, Meta(title, filename, counter.sha256.hexdigest())
+    )
+    db.add(document)
+    db.flush()
+    journal.append(
+        db,
+        vault_id=owner.vault_id,
+        action="document.added",
+        actor=actor,
+        document_id=document.id,
+        details={"category": category, "type": doc_type},
+    )
+    return document
+
+
+def replace_document(
+    db: Session,
+    store: storage.BlobStore,
+    ring: KeyRing,
+    owner: Unlocked,
+    document: Document,
+    chunks: Iterable[bytes],
+    *,
+    mime: str,
+    filename: str,
+    actor: User,
+) -> DocumentVersion:
+    """Store a new version; the previous ones stay (flushed, not committed)."""
+    number = document.current_version + 1
+    version, counter = _store_version(db, store, ring, owner, document, number, chunks, mime, actor)
+    meta = document_meta(owner, document)
+    document.meta = seal_meta(
+        owner.key,
+        owner.vault_id,
+        document.id,
+        Meta(meta.title, filename, counter.sha256.hexdigest()),
+    )
+    document.current_version = number
+    document.mime = mime
+    document.size = counter.size
+    document.updated_at = utcnow()
+    db.flush()
+    journal.append(
+        db,
+        vault_id=owner.vault_id,
+        action="document.replaced",
+        actor=actor,
+        document_id=document.id,
+        details={"version": number},
+    )
+    return version
+
+
+def update_document(
+    db: Session,
+    owner: Unlocked,
+    document: Document,
+    *,
+    title: str,
+    category: str,
+    doc_type: str,
+    expiry_date: date | None,
+) -> None:
+    meta = document_meta(owner, document)
+    document.meta = seal_meta(
+        owner.key, owner.vault_id, document.id, Meta(title, meta.filename, meta.sha256)
+    )
+    document.category, document.doc_type, document.expiry_date = category, doc_type, expiry_date
+    document.updated_at = utcnow()
+    db.flush()
+    journal.append(
+        db,
+        vault_id=owner.vault_id,
+        action="document.renamed",
+        actor=owner.user,
+        document_id=document.id,
+    )
+
+
+def delete_document(db: Session, owner: Unlocked, document: Document) -> list[tuple[str, str]]:
+    """Delete the rows (crypto-shredding); return the (store, key) blobs to delete after commit."""
+    versions = list(
+        db.execute(
+            select(DocumentVersion).where(DocumentVersion.document_id == document.id)
+        ).scalars()
+    )
+    blob_ids = [v.blob_id for v in versions] + [
+        v.preview_blob_id for v in versions if v.preview_blob_id
+    ]
+    blobs = list(db.execute(select(Blob).where(Blob.id.in_(blob_ids))).scalars())
+    for version in versions:
+        db.delete(version)
+    db.flush()
+    db.delete(document)
+    for blob in blobs:
+        db.delete(blob)
+    db.flush()
+    journal.append(
+        db,
+        vault_id=owner.vault_id,
+        action="document.deleted",
+        actor=owner.user,
+        document_id=document.id,
+    )
+    return [(b.store, b.key) for b in blobs]
+
+
+def delete_blobs(store: storage.BlobStore, blobs: list[tuple[str, str]]) -> None:
+    """Best effort after the commit: what fails here is an orphan for `storage gc`."""
+    for name, key in blobs:
+        if name == store.name:
+            with contextlib.suppress(storage.StorageError):
+                store.delete(key)
+
+
+# --- previews ---------------------------------------------------------------------------
+
+
+def stored_preview(
+    store: storage.BlobStore, ring: KeyRing, owner: Unlocked, version: DocumentVersion
+) -> bytes | None:
+    if version.preview_blob is None:
+        return None
+    dek = version_dek(ring, owner, version)
+    with store.open(version.preview_blob.key) as reader:
+        blob = reader.read()
+    return decrypt_bytes(
+        dek, _preview_aad(owner.vault_id, version.document_id, version.version), blob
+    )
+
+
+def save_preview(
+    db: Session,
+    store: storage.BlobStore,
+    ring: KeyRing,
+    owner: Unlocked,
+    version: DocumentVersion,
+    image: bytes,
+) -> None:
+    """Keep a rendered preview, encrypted like any blob, for next time."""
+    dek = version_dek(ring, owner, version)
+    sealed = encrypt_bytes(
+        dek, _preview_aad(owner.vault_id, version.document_id, version.version), image
+    )
+    key = storage.new_key("previews")
+    info = store.put(key, sealed)
+    blob = Blob(store=store.name, key=key, size=info.size, etag=info.etag[:64])
+    blob.key_id = f"dek:{version.id}"
+    db.add(blob)
+    db.flush()
+    version.preview_blob_id = blob.id
+    db.flush()

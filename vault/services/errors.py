@@ -1,0 +1,52 @@
+"""Errors services raise; views translate them into French messages."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """A business rule refused the operation; `code` says which."""
+
+    code = "error"
+
+    def __init__(self, code: str | None = None) -> None:
+        super().__init__(code or self.code)
+        if code:
+            self.code = code
+
+
+class NotFound(ServiceError):
+    """The thing does not exist or is not the actor's (answered as 404)."""
+
+    code = "not_found"
+
+
+class SignInRefused(ServiceError):
+    """Wrong username, code or passphrase; deliberately says no more than that."""
+
+    code = "refused"
+
+
+class Throttled(ServiceError):
+    """Too many failures for this username: wait `retry_after` seconds."""
+
+    code = "throttled"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__()
+        self.retry_after = retry_after
+
+
+class PolicyError(ServiceError):
+    """A passphrase or form value breaks a rule; `problems` lists the codes."""
+
+    code = "policy"
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__()
+        self.problems = problems
+
+
+class QuotaExceeded(ServiceError):
+    """The vault has no room left for this file."""
+
+    code = "quota"

@@ -1,0 +1,129 @@
+"""User keys and their slots (DESIGN.md §2.2).
+
+A user key is 32 random bytes; it is never stored in clear, only in slots:
+activation code, passphrase, recovery code (Argon2id) and escrow (sealed to the
+organisation's escrow public key). Every slot is then wrapped by the server key
+ring with the row's identity as associated data.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crypto import (
+    DEFAULT_ARGON2,
+    Argon2Params,
+    KeyRing,
+    PassphraseSlot,
+    PublicKey,
+    derive_keypair,
+    generate_data_key,
+    load_public_key,
+    seal,
+    unwrap_key,
+    wrap_key,
+)
+from vault.models import KeySlot, SlotKind
+
+# Each Argon2id run takes 64 MiB and a few tenths of a second of CPU: a burst of
+# sign-ins must queue rather than exhaust a worker's memory. Process-wide by
+# nature (it bounds this process's memory), hence module level.
+_HASHING = threading.BoundedSemaphore(2)
+
+# Costs of new slots (DESIGN.md §2.2). Tests lower them to keep the suite fast;
+# a slot stores its own costs, so opening follows whatever made it.
+SLOT_PARAMS: Argon2Params = DEFAULT_ARGON2
+
+
+@contextmanager
+def hashing_slot() -> Iterator[None]:
+    with _HASHING:
+        yield
+
+
+def slot_aad(user_id: uuid.UUID, kind: str) -> bytes:
+    return b"vault/slot|" + user_id.bytes + b"|" + kind.encode()
+
+
+def escrow_context(user_id: uuid.UUID) -> bytes:
+    return b"escrow|" + user_id.bytes
+
+
+def new_user_key() -> tuple[bytes, bytes]:
+    """A fresh user key and the bytes of the public key derived from it."""
+    key = generate_data_key()
+    return key, derive_keypair(key).public_bytes()
+
+
+def escrow_public_key(value: str) -> PublicKey:
+    return load_public_key(base64.b64decode(value))
+
+
+def put_passphrase_slot(
+    db: Session, ring: KeyRing, user_id: uuid.UUID, kind: SlotKind, key: bytes, secret: str
+) -> KeySlot:
+    """Create or replace the `kind` slot of `user_id`, opened by `secret`."""
+    aad = slot_aad(user_id, kind)
+    with hashing_slot():
+        slot = PassphraseSlot.create(key, secret, aad, params=SLOT_PARAMS)
+    return _put(db, user_id, kind, ring.wrap(slot.to_bytes(), aad))
+
+
+def put_escrow_slot(
+    db: Session, ring: KeyRing, user_id: uuid.UUID, key: bytes, escrow: PublicKey
+) -> KeySlot:
+    aad = slot_aad(user_id, SlotKind.ESCROW)
+    sealed = seal(escrow, key, escrow_context(user_id))
+    return _put(db, user_id, SlotKind.ESCROW, ring.wrap(sealed, aad))
+
+
+def _put(db: Session, user_id: uuid.UUID, kind: str, data: bytes) -> KeySlot:
+    slot = get_slot(db, user_id, kind)
+    if slot is None:
+        slot = KeySlot(user_id=user_id, kind=kind, data=data)
+        db.add(slot)
+    else:
+        slot.data = data
+    db.flush()
+    return slot
+
+
+def get_slot(db: Session, user_id: uuid.UUID, kind: str) -> KeySlot | None:
+    return db.execute(
+        select(KeySlot).where(KeySlot.user_id == user_id, KeySlot.kind == kind)
+    ).scalar_one_or_none()
+
+
+def open_passphrase_slot(ring: KeyRing, slot: KeySlot, secret: str) -> bytes:
+    """The user key if `secret` opens `slot`.
+
+    Raises:
+        crypto.WrongKeyError: wrong secret.
+        crypto.FormatError: empty or overlong secret.
+    """
+    aad = slot_aad(slot.user_id, slot.kind)
+    inner = PassphraseSlot.from_bytes(ring.unwrap(slot.data, aad))
+    with hashing_slot():
+        return inner.open(secret, aad)
+
+
+def remove_slot(db: Session, user_id: uuid.UUID, kind: str) -> None:
+    slot = get_slot(db, user_id, kind)
+    if slot is not None:
+        db.delete(slot)
+        db.flush()
+
+
+def wrap_under(key: bytes, secret: bytes, aad: bytes) -> bytes:
+    return wrap_key(key, secret, aad)
+
+
+def unwrap_under(key: bytes, blob: bytes, aad: bytes) -> bytes:
+    return unwrap_key(key, blob, aad)

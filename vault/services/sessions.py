@@ -1,0 +1,147 @@
+"""Server-side sessions (DESIGN.md §2.2).
+
+The browser's cookie holds a random token and a random per-session key. The
+server stores the SHA-256 of the token and the user key encrypted under the
+per-session key: neither half alone reveals the user key, and deleting the row
+(sign-out, expiry, "sign out everywhere", passphrase change) destroys it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from crypto import CryptoError, unwrap_key, wrap_key
+from vault.models import ServerSession, User
+from vault.models.base import utcnow
+
+# Writing last_seen on every request would make every page a write; a minute
+# of imprecision on a 10-minute idle timeout is acceptable.
+TOUCH_EVERY = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class SessionTicket:
+    """What the cookie carries."""
+
+    token: str
+    key: bytes
+
+
+def _row_id(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _aad(row_id: str, what: bytes) -> bytes:
+    return b"vault/session|" + row_id.encode() + b"|" + what
+
+
+def start(
+    db: Session,
+    user: User,
+    user_key: bytes,
+    *,
+    idle_minutes: int,
+    absolute_hours: int,
+    now: datetime | None = None,
+) -> SessionTicket:
+    """Open a session for `user` holding `user_key`; return the cookie's half."""
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    key = secrets.token_bytes(32)
+    row_id = _row_id(token)
+    db.add(
+        ServerSession(
+            id=row_id,
+            user_id=user.id,
+            sealed_key=wrap_key(key, user_key, _aad(row_id, b"key")),
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(hours=absolute_hours),
+            idle_minutes=idle_minutes,
+        )
+    )
+    db.flush()
+    return SessionTicket(token, key)
+
+
+@dataclass
+class OpenSession:
+    row: ServerSession
+    user_key: bytes
+
+
+def resume(
+    db: Session, ticket: SessionTicket, *, now: datetime | None = None
+) -> OpenSession | None:
+    """The live session for `ticket`, or None (unknown, expired, idle, tampered).
+
+    An expired or idle session is deleted on the way.
+    """
+    now = now or utcnow()
+    row = db.get(ServerSession, _row_id(ticket.token))
+    if row is None:
+        return None
+    if now >= row.expires_at or now - row.last_seen_at > timedelta(minutes=row.idle_minutes):
+        db.delete(row)
+        db.flush()
+        return None
+    try:
+        user_key = unwrap_key(ticket.key, row.sealed_key, _aad(row.id, b"key"))
+    except (CryptoError, ValueError):
+        return None
+    if now - row.last_seen_at > TOUCH_EVERY:
+        row.last_seen_at = now
+        db.flush()
+    return OpenSession(row, user_key)
+
+
+def end(db: Session, row_id: str) -> None:
+    db.execute(delete(ServerSession).where(ServerSession.id == row_id))
+    db.flush()
+
+
+def end_all(db: Session, user_id: uuid.UUID, *, keep: str | None = None) -> int:
+    """End every session of `user_id` (but `keep`); return how many ended."""
+    query = delete(ServerSession).where(ServerSession.user_id == user_id)
+    if keep is not None:
+        query = query.where(ServerSession.id != keep)
+    count = db.execute(query).rowcount
+    db.flush()
+    return int(count or 0)
+
+
+def count_for(db: Session, user_id: uuid.UUID) -> int:
+    return len(db.execute(select(ServerSession.id).where(ServerSession.user_id == user_id)).all())
+
+
+def purge_expired(db: Session, *, now: datetime | None = None) -> int:
+    now = now or utcnow()
+    count = db.execute(delete(ServerSession).where(ServerSession.expires_at <= now)).rowcount
+    db.flush()
+    return int(count or 0)
+
+
+def set_pending(row: ServerSession, ticket: SessionTicket, data: dict[str, Any]) -> None:
+    """Keep short-lived secrets (a code to print) for this session only, encrypted."""
+    row.pending = wrap_key(ticket.key, json.dumps(data).encode(), _aad(row.id, b"pending"))
+
+
+def get_pending(row: ServerSession, ticket: SessionTicket) -> dict[str, Any]:
+    if not row.pending:
+        return {}
+    try:
+        data: dict[str, Any] = json.loads(
+            unwrap_key(ticket.key, row.pending, _aad(row.id, b"pending"))
+        )
+    except (CryptoError, ValueError):
+        return {}
+    return data

@@ -1,0 +1,199 @@
+"""Sign-in, activation with the printed sheet, sign-out."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import format_date, ngettext
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response as BaseResponse
+
+from vault import auth
+from vault.db import db_session
+from vault.extensions import get_keyring
+from vault.forms import ActivationForm, ChoosePassphraseForm, EmptyForm, SignInForm
+from vault.models import AccountStatus, User
+from vault.passphrases import generate_passphrase
+from vault.pdf import render_pdf
+from vault.services import accounts, sessions
+from vault.services.errors import PolicyError, SignInRefused, Throttled
+from vault.views.messages import passphrase_problems
+
+bp = Blueprint("auth", __name__)
+
+
+def _throttled_message(e: Throttled) -> str:
+    minutes = max(1, (e.retry_after + 59) // 60)
+    return ngettext(
+        "Too many attempts. Please wait %(num)d minute and try again.",
+        "Too many attempts. Please wait %(num)d minutes and try again.",
+        minutes,
+    )
+
+
+@bp.route("/connexion", methods=["GET", "POST"])
+def sign_in() -> str | BaseResponse:
+    if current_user.is_authenticated:
+        return redirect(auth.home_url(auth.signed_in_user()))
+    form = SignInForm()
+    error = None
+    status = 200
+    if form.validate_on_submit():
+        db = db_session()
+        try:
+            user, key = accounts.sign_in(
+                db, get_keyring(), form.username.data or "", form.passphrase.data or ""
+            )
+        except Throttled as e:
+            error, status = _throttled_message(e), 429
+        except SignInRefused:
+            error, status = _("This username and secret phrase do not match. Try again."), 200
+        else:
+            auth.begin_session(user, key)
+            db.commit()
+            return redirect(auth.home_url(user))
+        db.commit()  # the failure count and the journal line
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/sign_in.html", form=form, error=error), status
+
+
+@bp.post("/deconnexion")
+def sign_out() -> BaseResponse:
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    auth.end_session()
+    db_session().commit()
+    flash(_("You are signed out. You can leave the terminal."), "info")
+    return redirect(url_for("auth.sign_in"))
+
+
+@bp.route("/activer", methods=["GET", "POST"])
+def activate() -> str | BaseResponse:
+    form = ActivationForm()
+    error = None
+    status = 200
+    if form.validate_on_submit():
+        db = db_session()
+        try:
+            user, key = accounts.check_activation(
+                db, get_keyring(), form.username.data or "", form.code.data or ""
+            )
+        except Throttled as e:
+            error, status = _throttled_message(e), 429
+        except SignInRefused:
+            error = _(
+                "This username and activation code do not match, or the code is no longer "
+                "valid. Check the sheet, or ask for a new one."
+            )
+        else:
+            auth.begin_session(user, key)
+            db.commit()
+            return redirect(url_for("auth.choose_passphrase"))
+        db.commit()
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/activate.html", form=form, error=error), status
+
+
+def _activating() -> tuple[User, sessions.OpenSession]:
+    """The pending account whose activation code was just accepted in this browser."""
+    ticket = auth._ticket()
+    if ticket is None:
+        abort(403)
+    db = db_session()
+    opened = sessions.resume(db, ticket)
+    user = db.get(User, opened.row.user_id) if opened else None
+    if opened is None or user is None or user.status != AccountStatus.PENDING:
+        abort(403)
+    g.open_session = opened
+    return user, opened
+
+
+@bp.route("/activer/phrase-secrete", methods=["GET", "POST"])
+def choose_passphrase() -> str | BaseResponse:
+    user, opened = _activating()
+    form = ChoosePassphraseForm()
+    problems: list[str] = []
+    if form.validate_on_submit():
+        db = db_session()
+        try:
+            code = accounts.complete_activation(
+                db, get_keyring(), user, opened.user_key, form.passphrase.data or ""
+            )
+        except PolicyError as e:
+            problems = passphrase_problems(e.problems)
+        else:
+            sessions.set_pending(opened.row, auth.current_ticket(), {"recovery_code": code})
+            db.commit()
+            return redirect(url_for("auth.recovery_kit"))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "auth/choose_passphrase.html",
+        form=form,
+        user=user,
+        problems=problems,
+        suggestion=generate_passphrase(),
+    ), status
+
+
+def _pending_recovery_code() -> str | None:
+    opened = auth.open_session()
+    code = sessions.get_pending(opened.row, auth.current_ticket()).get("recovery_code")
+    return code if isinstance(code, str) else None
+
+
+@bp.get("/activer/feuille-de-secours")
+@auth.role_required(*auth.HOME_BY_ROLE)
+def recovery_kit() -> str | BaseResponse:
+    code = _pending_recovery_code()
+    if code is None:
+        return redirect(auth.home_url(auth.signed_in_user()))
+    return render_template("auth/recovery_kit.html", code=code, form=EmptyForm())
+
+
+@bp.get("/activer/feuille-de-secours.pdf")
+@auth.role_required(*auth.HOME_BY_ROLE)
+def recovery_kit_pdf() -> Response:
+    code = _pending_recovery_code()
+    if code is None:
+        abort(404)
+    user = auth.signed_in_user()
+    pdf = render_pdf(
+        "pdf/recovery_kit.html",
+        display_name=user.display_name,
+        username=user.username,
+        recovery_code=code,
+        issued_on=format_date(user.activated_at or None, "long"),
+    )
+    return pdf_response(pdf, "feuille-de-secours.pdf")
+
+
+@bp.post("/activer/termine")
+@auth.role_required(*auth.HOME_BY_ROLE)
+def recovery_kit_done() -> BaseResponse:
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    opened = auth.open_session()
+    opened.row.pending = None
+    db_session().commit()
+    flash(_("Your vault is ready."), "success")
+    return redirect(auth.home_url(auth.signed_in_user()))
+
+
+def pdf_response(pdf: bytes, filename: str) -> Response:
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,458 @@
+"""The person's library: list and search, add, view, download, rename, replace, delete.
+
+Uploads are read with `StreamingUpload` and encrypted while they arrive, so
+their POST views are exempt from CSRFProtect's automatic check (which would
+parse, and spool, the body) and check the token from the streamed fields.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_wtf.csrf import validate_csrf
+from werkzeug.wrappers import Response as BaseResponse
+from wtforms import ValidationError
+
+import storage
+from vault import auth
+from vault.catalog import CATEGORIES, CATEGORY_BY_CODE, DOCUMENT_TYPES, TYPE_LABELS, is_valid
+from vault.db import db_session
+from vault.extensions import get_keyring, get_settings, get_store
+from vault.forms import DocumentDetailsForm, EmptyForm
+from vault.http import StreamingUpload, UploadError
+from vault.models import Document, Role, User
+from vault.previews import PREVIEW_MIME, PreviewError, render_preview
+from vault.services import documents, journal
+from vault.services.documents import Unlocked
+from vault.services.errors import NotFound
+from vault.uploads import (
+    ALLOWED_TYPES,
+    clean_filename,
+    content_disposition,
+    peek,
+    sniff_type,
+    title_from_filename,
+)
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("documents", __name__, url_prefix="/documents")
+
+PAGE_SIZE = 50
+SNIFF_BYTES = 16
+# Previews are rendered from the whole document in memory; above this, none.
+PREVIEW_MAX_BYTES = 32 * 1024 * 1024
+# A sandbox for anything we serve from a document: no script, no plugin, no form.
+DOCUMENT_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+ACCEPT = ",".join([*ALLOWED_TYPES, *ALLOWED_TYPES.values()])
+
+
+def _document(owner: Unlocked, document_id: uuid.UUID) -> Document:
+    try:
+        return documents.get_document(db_session(), owner.vault_id, document_id)
+    except NotFound:
+        abort(404)
+
+
+@bp.get("/")
+@auth.role_required(Role.PERSON)
+def index() -> str:
+    owner = auth.unlocked_vault()
+    query = request.args.get("q", "")[:200]
+    category = request.args.get("categorie", "")
+    if category not in CATEGORY_BY_CODE:
+        category = ""
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    db = db_session()
+    items, total = documents.list_documents(
+        db,
+        owner,
+        query=query,
+        category=category or None,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    settings = get_settings()
+    return render_template(
+        "documents/index.html",
+        items=items,
+        total=total,
+        page=page,
+        pages=max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE),
+        query=query,
+        category=category,
+        categories=CATEGORIES,
+        category_by_code=CATEGORY_BY_CODE,
+        type_labels=TYPE_LABELS,
+        used=documents.quota_used(db, owner.vault_id),
+        quota=settings.vault_quota_bytes,
+    )
+
+
+def _details_form() -> DocumentDetailsForm:
+    form = DocumentDetailsForm()
+    if not form.category.data:
+        form.category.data = request.args.get("categorie", "identity")
+    return form
+
+
+@bp.get("/ajouter")
+@auth.role_required(Role.PERSON)
+def add_form() -> str:
+    return _render_add(_details_form())
+
+
+def _render_add(form: DocumentDetailsForm, errors: list[str] | None = None) -> str:
+    return render_template(
+        "documents/add.html",
+        form=form,
+        errors=errors or [],
+        accept=ACCEPT,
+        max_mb=get_settings().max_upload_bytes // (1024 * 1024),
+        categories=CATEGORIES,
+        document_types=DOCUMENT_TYPES,
+    )
+
+
+UPLOAD_MESSAGES = {
+    "malformed": lambda: _("The file did not arrive completely. Please try again."),
+    "missing_file": lambda: _("Choose a file to add."),
+    "empty": lambda: _("This file is empty."),
+    "too_large": lambda: (
+        _("This file is too large. The limit is %(mb)d MB.")
+        % {"mb": get_settings().max_upload_bytes // (1024 * 1024)}
+    ),
+    "quota": lambda: _("Your vault is full. Delete documents you no longer need, then try again."),
+    "too_many_files": lambda: _("Add one file at a time."),
+    "field_too_large": lambda: _("A field is too long."),
+    "too_many_fields": lambda: _("The form is not valid. Please reload the page."),
+    "bad_type": lambda: _(
+        "This kind of file is not accepted. Send a PDF, a JPEG photo or a PNG image."
+    ),
+    "bad_details": lambda: _("Check the category and the type of document."),
+    "csrf": lambda: _("This page has expired. Reload it and try again."),
+    "storage": lambda: _(
+        "The vault is not answering right now. Nothing was saved. Please try again later."
+    ),
+}
+
+
+class _Refused(Exception):
+    def __init__(self, code: str, status: int = 400) -> None:
+        super().__init__(code)
+        self.code, self.status = code, status
+
+
+def _room(owner: Unlocked) -> tuple[int, bool]:
+    """Bytes this upload may take, and whether the quota (not the size limit) is what binds."""
+    settings = get_settings()
+    room = settings.vault_quota_bytes - documents.quota_used(db_session(), owner.vault_id)
+    if room < settings.max_upload_bytes:
+        return max(room, 0), True
+    return settings.max_upload_bytes, False
+
+
+def _open_upload(owner: Unlocked) -> tuple[StreamingUpload, str, str, Iterator[bytes], bool]:
+    """Read the fields, check the token and the file's real type; nothing stored yet."""
+    limit, quota_binds = _room(owner)
+    if limit == 0:
+        raise _Refused("quota", 413)
+    try:
+        upload = StreamingUpload.from_request(request, max_file_bytes=limit)
+        try:
+            validate_csrf(upload.fields.get("csrf_token"))
+        except ValidationError:
+            raise _Refused("csrf") from None
+        file = upload.require_file()
+        head, chunks = peek(file.chunks(), SNIFF_BYTES)
+    except UploadError as e:
+        raise _Refused(
+            _upload_code(e.code, quota_binds), 413 if e.code == "too_large" else 400
+        ) from None
+    mime = sniff_type(head)
+    if mime is None:
+        raise _Refused("bad_type", 415)
+    return upload, mime, clean_filename(file.filename), chunks, quota_binds
+
+
+def _upload_code(code: str, quota_binds: bool) -> str:
+    return "quota" if code == "too_large" and quota_binds else code
+
+
+@bp.post("/ajouter")
+@auth.role_required(Role.PERSON)
+def upload() -> str | BaseResponse | tuple[str, int]:
+    owner = auth.unlocked_vault()
+    db = db_session()
+    form = DocumentDetailsForm(meta={"csrf": False}, formdata=None)
+    try:
+        upload, mime, filename, chunks, quota_binds = _open_upload(owner)
+        form.process(data=_details(upload.fields))
+        category, doc_type = form.category.data or "", form.doc_type.data or ""
+        if not form.validate() or not is_valid(category, doc_type):
+            raise _Refused("bad_details")
+        title = (form.title.data or "").strip() or title_from_filename(filename)
+        try:
+            document = documents.add_document(
+                db,
+                get_store(),
+                get_keyring(),
+                owner,
+                chunks,
+                mime=mime,
+                title=title or str(TYPE_LABELS[doc_type]),
+                filename=filename,
+                category=category,
+                doc_type=doc_type,
+                expiry_date=form.expiry_date.data,
+                actor=owner.user,
+            )
+            upload.finish()
+        except UploadError as e:
+            raise _Refused(
+                _upload_code(e.code, quota_binds), 413 if e.code == "too_large" else 400
+            ) from None
+        except storage.StorageError:
+            log.warning("upload failed: blob store unavailable (vault %s)", owner.vault_id)
+            raise _Refused("storage", 503) from None
+    except _Refused as refused:
+        db.rollback()
+        return _render_add(form, [UPLOAD_MESSAGES[refused.code]()]), refused.status
+    db.commit()
+    flash(_("Your document is saved in your vault."), "success")
+    return redirect(url_for("documents.show", document_id=document.id))
+
+
+def _details(fields: dict[str, str]) -> dict[str, object]:
+    from datetime import date
+
+    expiry: date | None = None
+    raw = fields.get("expiry_date", "").strip()
+    if raw:
+        try:
+            expiry = date.fromisoformat(raw)
+        except ValueError:
+            raise _Refused("bad_details") from None
+    return {
+        "title": fields.get("title", "")[:200],
+        "category": fields.get("category", ""),
+        "doc_type": fields.get("doc_type", ""),
+        "expiry_date": expiry,
+    }
+
+
+@bp.get("/<uuid:document_id>")
+@auth.role_required(Role.PERSON)
+def show(document_id: uuid.UUID) -> str:
+    owner = auth.unlocked_vault()
+    document = _document(owner, document_id)
+    meta = documents.document_meta(owner, document)
+    form = DocumentDetailsForm(
+        formdata=None,
+        data={
+            "title": meta.title,
+            "category": document.category,
+            "doc_type": document.doc_type,
+            "expiry_date": document.expiry_date,
+        },
+    )
+    db = db_session()
+    depositor = db.get(User, document.deposited_by_id) if document.deposited_by_id else None
+    return render_template(
+        "documents/show.html",
+        document=document,
+        meta=meta,
+        form=form,
+        category=CATEGORY_BY_CODE.get(document.category),
+        type_label=TYPE_LABELS.get(document.doc_type, ""),
+        versions=document.versions,
+        depositor=depositor,
+        categories=CATEGORIES,
+        document_types=DOCUMENT_TYPES,
+    )
+
+
+@bp.get("/<uuid:document_id>/telecharger")
+@auth.role_required(Role.PERSON)
+def download(document_id: uuid.UUID) -> Response:
+    owner = auth.unlocked_vault()
+    db = db_session()
+    document = _document(owner, document_id)
+    version = documents.current_version(db, document)
+    meta = documents.document_meta(owner, document)
+    body = documents.read_content(get_store(), get_keyring(), owner, version)
+    journal.append(
+        db,
+        vault_id=owner.vault_id,
+        action="document.downloaded",
+        actor=owner.user,
+        document_id=document.id,
+    )
+    db.commit()
+    response = Response(body, mimetype=version.mime, direct_passthrough=True)
+    response.headers["Content-Length"] = str(version.size)
+    response.headers["Content-Disposition"] = content_disposition(meta.title, version.mime)
+    response.headers["Content-Security-Policy"] = DOCUMENT_CSP
+    return response
+
+
+@bp.get("/<uuid:document_id>/apercu")
+@auth.role_required(Role.PERSON)
+def preview(document_id: uuid.UUID) -> Response:
+    owner = auth.unlocked_vault()
+    db = db_session()
+    document = _document(owner, document_id)
+    version = documents.current_version(db, document)
+    store, ring = get_store(), get_keyring()
+    image = documents.stored_preview(store, ring, owner, version)
+    if image is None:
+        if version.size > PREVIEW_MAX_BYTES:
+            abort(404)
+        content = b"".join(documents.read_content(store, ring, owner, version))
+        try:
+            image = render_preview(content, version.mime)
+        except PreviewError as e:
+            log.info("no preview for document %s: %s", document.id, e)
+            abort(404)
+        finally:
+            del content
+        documents.save_preview(db, store, ring, owner, version, image)
+    journal.append(
+        db,
+        vault_id=owner.vault_id,
+        action="document.viewed",
+        actor=owner.user,
+        document_id=document.id,
+    )
+    db.commit()
+    response = Response(image, mimetype=PREVIEW_MIME)
+    response.headers["Content-Disposition"] = "inline"
+    response.headers["Content-Security-Policy"] = DOCUMENT_CSP
+    return response
+
+
+@bp.post("/<uuid:document_id>/modifier")
+@auth.role_required(Role.PERSON)
+def update(document_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
+    owner = auth.unlocked_vault()
+    document = _document(owner, document_id)
+    form = DocumentDetailsForm()
+    category, doc_type = form.category.data or "", form.doc_type.data or ""
+    if not form.validate_on_submit() or not is_valid(category, doc_type):
+        flash(_("Check the category and the type of document."), "error")
+        return redirect(url_for("documents.show", document_id=document.id))
+    meta = documents.document_meta(owner, document)
+    title = " ".join((form.title.data or "").split()) or meta.title
+    db = db_session()
+    documents.update_document(
+        db,
+        owner,
+        document,
+        title=clean_filename(title) or meta.title,
+        category=category,
+        doc_type=doc_type,
+        expiry_date=form.expiry_date.data,
+    )
+    db.commit()
+    flash(_("The document is updated."), "success")
+    return redirect(url_for("documents.show", document_id=document.id))
+
+
+@bp.get("/<uuid:document_id>/remplacer")
+@auth.role_required(Role.PERSON)
+def replace_form(document_id: uuid.UUID) -> str:
+    owner = auth.unlocked_vault()
+    document = _document(owner, document_id)
+    return _render_replace(owner, document)
+
+
+def _render_replace(owner: Unlocked, document: Document, errors: list[str] | None = None) -> str:
+    return render_template(
+        "documents/replace.html",
+        document=document,
+        meta=documents.document_meta(owner, document),
+        errors=errors or [],
+        accept=ACCEPT,
+        max_mb=get_settings().max_upload_bytes // (1024 * 1024),
+    )
+
+
+@bp.post("/<uuid:document_id>/remplacer")
+@auth.role_required(Role.PERSON)
+def replace(document_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
+    owner = auth.unlocked_vault()
+    db = db_session()
+    document = _document(owner, document_id)
+    try:
+        upload, mime, filename, chunks, quota_binds = _open_upload(owner)
+        try:
+            documents.replace_document(
+                db,
+                get_store(),
+                get_keyring(),
+                owner,
+                document,
+                chunks,
+                mime=mime,
+                filename=filename,
+                actor=owner.user,
+            )
+            upload.finish()
+        except UploadError as e:
+            raise _Refused(
+                _upload_code(e.code, quota_binds), 413 if e.code == "too_large" else 400
+            ) from None
+        except storage.StorageError:
+            log.warning("replace failed: blob store unavailable (vault %s)", owner.vault_id)
+            raise _Refused("storage", 503) from None
+    except _Refused as refused:
+        db.rollback()
+        document = _document(owner, document_id)
+        return _render_replace(owner, document, [UPLOAD_MESSAGES[refused.code]()]), refused.status
+    db.commit()
+    flash(_("The new version is saved. The previous one is kept."), "success")
+    return redirect(url_for("documents.show", document_id=document.id))
+
+
+@bp.get("/<uuid:document_id>/supprimer")
+@auth.role_required(Role.PERSON)
+def delete_confirm(document_id: uuid.UUID) -> str:
+    owner = auth.unlocked_vault()
+    document = _document(owner, document_id)
+    return render_template(
+        "documents/delete.html",
+        document=document,
+        meta=documents.document_meta(owner, document),
+        form=EmptyForm(),
+    )
+
+
+@bp.post("/<uuid:document_id>/supprimer")
+@auth.role_required(Role.PERSON)
+def delete(document_id: uuid.UUID) -> BaseResponse:
+    owner = auth.unlocked_vault()
+    document = _document(owner, document_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    db = db_session()
+    blobs = documents.delete_document(db, owner, document)
+    db.commit()
+    documents.delete_blobs(get_store(), blobs)
+    flash(_("The document is deleted. Nobody can open it any more."), "success")
+    return redirect(url_for("documents.index"))

@@ -1,0 +1,15 @@
+"""French messages for service error codes, in one place."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+
+def passphrase_problems(codes: list[str]) -> list[str]:
+    texts = {
+        "too_short": _("Your secret phrase needs at least 8 characters."),
+        "too_long": _("Your secret phrase is too long."),
+        "common": _("This secret phrase is too common: anyone could guess it. Choose another."),
+        "username": _("Your secret phrase must not contain your username."),
+    }
+    return [texts.get(code, _("Choose another secret phrase.")) for code in codes]
