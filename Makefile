@@ -21,8 +21,11 @@ $(STAMP): pyproject.toml
 translations: install
 	$(BIN)/pybabel compile --statistics -d vault/translations
 
+# `accounts first-admin` prints the first administrator's activation code on
+# the very first start, and does nothing once an administrator exists.
 run: install translations
 	$(BIN)/vault db upgrade
+	$(BIN)/vault accounts first-admin --quiet
 	$(BIN)/vault run --host 127.0.0.1 --port 5000
 
 test: install translations

@@ -5,4 +5,8 @@
 # and then finds nothing to do.
 set -eu
 vault db upgrade
+# On the very first start only, opens an administrator and prints its one-time
+# activation code to the container log; afterwards it does nothing. Replicas
+# serialise on an advisory lock, so only one administrator is opened.
+vault accounts first-admin --quiet
 exec "$@"
