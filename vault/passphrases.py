@@ -1,7 +1,7 @@
 """Passphrases: suggest one made of common French words, and check a chosen one.
 
 Suggestions are four words drawn with `secrets` from ``data/fr-words.txt``:
-2,048 common French nouns and adjectives of 4 to 8 letters a-z (no accents,
+2,048 common French words (mostly nouns) of 4 to 8 letters a-z (no accents,
 so they type the same on a kiosk keyboard and a phone), separated by single
 spaces. Each word carries log2(2048) = 11 bits, so four words carry 44 bits:
 about 1.8e13 equally likely suggestions, each guess costing an attacker one

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_raw
@@ -335,3 +336,39 @@ def test_a_sheet_asking_for_anything_else_fails_without_fetching(
     with pytest.raises(PdfError):
         render_pdf("pdf/probe.html")
     assert requests == []
+
+
+# --- icons (shared by the sheets and the pages) -------------------------------------------
+
+ICONS = {
+    *("identity", "justice", "health", "housing", "work", "education", "benefits", "family"),
+    *("other", "upload", "download", "view", "delete", "rename", "replace", "search"),
+    *("signout", "key", "printer", "camera", "document", "image", "lock", "user", "users"),
+    *("journal", "check", "warning", "info", "home", "plus", "qr", "shield", "calendar"),
+    *("building", "phone"),
+}
+
+
+def test_every_icon_is_a_file_and_a_sprite_symbol(static_root: Path) -> None:
+    icons = static_root / "icons"
+    sprite = ElementTree.parse(icons / "sprite.svg").getroot()
+    symbols = {s.get("id"): s for s in sprite.iter("{http://www.w3.org/2000/svg}symbol")}
+    assert set(symbols) == ICONS
+    assert {p.stem for p in icons.glob("*.svg")} - {"sprite"} == ICONS
+    for symbol in symbols.values():
+        # A <use> from a page inherits from the <use>, not from the sprite's
+        # root: each symbol must carry its own stroke.
+        assert symbol.get("stroke") == "currentColor"
+        assert symbol.get("fill") == "none"
+        assert symbol.get("viewBox") == "0 0 24 24"
+
+
+def test_icon_macro_is_hidden_unless_labelled(app: Flask) -> None:
+    macros = app.jinja_env.get_template("_macros/icons.html").module
+    decorative = str(macros.icon("upload"))
+    assert 'aria-hidden="true"' in decorative and "role=" not in decorative
+    assert 'href="/static/icons/sprite.svg#upload"' in decorative
+    labelled = str(macros.icon("delete", label="Supprimer <b>", size=32))
+    assert 'role="img"' in labelled and "aria-hidden" not in labelled
+    assert "<title>Supprimer &lt;b&gt;</title>" in labelled
+    assert 'width="32"' in labelled
