@@ -75,3 +75,6 @@ def _configure_logging(settings: Settings) -> None:
     # urllib3 logs every retry with the request path; the storage layer reports
     # the outcome once, so its chatter only adds noise.
     logging.getLogger("urllib3").setLevel(logging.ERROR)
+    # WeasyPrint narrates every render at INFO; only its problems matter here.
+    logging.getLogger("weasyprint").setLevel(logging.WARNING)
+    logging.getLogger("fontTools").setLevel(logging.WARNING)

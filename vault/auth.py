@@ -137,7 +137,7 @@ def open_session() -> OpenSession:
 
 
 def signed_in_user() -> User:
-    return cast(User, current_user._get_current_object())  # type: ignore[attr-defined]
+    return cast(User, current_user._get_current_object())
 
 
 def unlocked_vault() -> Unlocked:

@@ -63,7 +63,8 @@ def limit_signins(app: Flask, *endpoints: str) -> None:
     limiter: Limiter = app.extensions["vault.limiter"]
     for endpoint in endpoints:
         view = app.view_functions[endpoint]
-        app.view_functions[endpoint] = limiter.limit(SIGNIN_RATE, methods=["POST"])(view)
+        limited = limiter.limit(SIGNIN_RATE, methods=["POST"])(view)
+        app.view_functions[endpoint] = limited  # type: ignore[assignment]
 
 
 def get_settings(app: Flask | None = None) -> Settings:

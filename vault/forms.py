@@ -6,7 +6,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import DateField, HiddenField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from vault.catalog import CATEGORIES, DOCUMENT_TYPES
@@ -15,17 +15,17 @@ from vault.models import Role
 REQUIRED = _l("Please fill in this field.")
 
 
-class SignInForm(FlaskForm):
+class SignInForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     username = StringField(_l("Username"), [DataRequired(REQUIRED), Length(max=64)])
     passphrase = PasswordField(_l("Secret phrase"), [DataRequired(REQUIRED), Length(max=1024)])
 
 
-class ActivationForm(FlaskForm):
+class ActivationForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     username = StringField(_l("Username"), [DataRequired(REQUIRED), Length(max=64)])
     code = StringField(_l("Activation code"), [DataRequired(REQUIRED), Length(max=64)])
 
 
-class ChoosePassphraseForm(FlaskForm):
+class ChoosePassphraseForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     passphrase = PasswordField(_l("Your secret phrase"), [DataRequired(REQUIRED)])
     confirm = PasswordField(_l("Type it again"), [DataRequired(REQUIRED)])
 
@@ -40,19 +40,21 @@ class ChangePassphraseForm(ChoosePassphraseForm):
     )
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     """Buttons that only need the CSRF token (sign out, confirm)."""
 
 
-def _category_choices() -> list[tuple[str, str]]:
-    return [(c.code, str(c.label)) for c in CATEGORIES]
+def _category_choices() -> list[SelectChoice]:
+    return [SelectChoice(c.code, str(c.label)) for c in CATEGORIES]
 
 
-def _type_choices() -> list[tuple[str, list[tuple[str, str]]]] | list[tuple[str, str]]:
-    return [(code, str(label)) for types in DOCUMENT_TYPES.values() for code, label in types]
+def _type_choices() -> list[SelectChoice]:
+    return [
+        SelectChoice(code, str(label)) for types in DOCUMENT_TYPES.values() for code, label in types
+    ]
 
 
-class DocumentDetailsForm(FlaskForm):
+class DocumentDetailsForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     title = StringField(_l("Title"), [Optional(), Length(max=200)])
     category = SelectField(_l("Category"), [DataRequired(REQUIRED)])
     doc_type = SelectField(_l("Type of document"), [DataRequired(REQUIRED)])
@@ -68,14 +70,14 @@ class DocumentDetailsForm(FlaskForm):
             raise ValidationError(_l("This date is not possible."))
 
 
-class NewAccountForm(FlaskForm):
+class NewAccountForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     role = SelectField(
         _l("Kind of account"),
         choices=[
-            (Role.PERSON.value, _l("Person (vault holder)")),
-            (Role.COUNSELLOR.value, _l("Counsellor")),
-            (Role.ADMINISTRATOR.value, _l("Administrator")),
-            (Role.RECOVERY_OFFICER.value, _l("Recovery officer")),
+            SelectChoice(Role.PERSON.value, _l("Person (vault holder)")),
+            SelectChoice(Role.COUNSELLOR.value, _l("Counsellor")),
+            SelectChoice(Role.ADMINISTRATOR.value, _l("Administrator")),
+            SelectChoice(Role.RECOVERY_OFFICER.value, _l("Recovery officer")),
         ],
     )
     first_name = StringField(_l("First name"), [DataRequired(REQUIRED), Length(max=100)])
@@ -85,11 +87,11 @@ class NewAccountForm(FlaskForm):
     establishment = SelectField(_l("Establishment"), [Optional()])
 
 
-class EstablishmentForm(FlaskForm):
+class EstablishmentForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     name = StringField(_l("Name of the establishment"), [DataRequired(REQUIRED), Length(max=200)])
 
 
-class SearchForm(FlaskForm):
+class SearchForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     class Meta:
         csrf = False
 

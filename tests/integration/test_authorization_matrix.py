@@ -81,7 +81,8 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "admin.index": ("GET", "/admin/", only(ADMIN, 200)),
     "admin.new_account": ("GET", "/admin/comptes/nouveau", only(ADMIN, 200)),
     "admin.account": ("GET", "/admin/comptes/{user}", only(ADMIN, 200)),
-    "admin.reissue": ("POST", "/admin/comptes/{user}/nouveau-code", only(ADMIN, 404)),
+    # The owner is active: refused with a message, nothing changed.
+    "admin.reissue": ("POST", "/admin/comptes/{user}/nouveau-code", only(ADMIN, 302)),
     "admin.activation_sheet": (
         "GET",
         "/admin/comptes/{user}/feuille-activation.pdf",

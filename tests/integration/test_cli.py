@@ -72,7 +72,7 @@ def test_gc_rejects_a_nonsense_grace_period(app: Flask) -> None:
 def test_db_upgrade_is_idempotent(app: Flask) -> None:
     result = app.test_cli_runner().invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert "db upgrade: OK (revision 0001_blobs)" in result.output
+    assert "db upgrade: OK (revision 0002_accounts)" in result.output
     with app.app_context():
         session = get_database(app).sessionmaker()
         assert session.execute(select(Blob)).first() is None

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import TEST_ESCROW
 from tests.services import free_port
 
 VAULT = str(Path(sys.executable).with_name("vault"))
@@ -82,7 +83,11 @@ def test_invalid_settings_give_one_line_and_exit_2(
 def test_storage_check_on_unreachable_s3_is_one_clear_line(tmp_path: Path) -> None:
     port = free_port()  # nothing listens there
     url = f"s3://probe:hunter2secret@127.0.0.1:{port}/vault?secure=false"
-    secrets = {"VAULT_SECRET_KEY": "s" * 40, "VAULT_SERVER_KEYS": "1:" + "A" * 43 + "="}
+    secrets = {
+        "VAULT_SECRET_KEY": "s" * 40,
+        "VAULT_SERVER_KEYS": "1:" + "A" * 43 + "=",
+        "VAULT_ESCROW_PUBLIC_KEY": TEST_ESCROW["escrow_public_key"],
+    }
     result = run(["storage", "check"], vault_env(tmp_path, VAULT_STORAGE_URL=url, **secrets))
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()

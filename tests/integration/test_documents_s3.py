@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterator
 from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from tests.factories import csrf_token, make_account, pdf_bytes, signed_in
 from tests.s3server import S3Target, SeaweedFS, fresh_bucket
@@ -32,16 +34,19 @@ def test_large_upload_and_download_round_trip_on_s3(
     app = bound_app(make_app, database_url, connection, s3_server.url)
     client = signed_in(app, make_account(app))
     content = pdf_bytes() + bytes(range(256)) * (80 * 1024)  # about 20 MiB, several S3 parts
+    fields = {
+        "csrf_token": csrf_token(client, "/documents/ajouter"),
+        "title": "Gros",
+        "category": "work",
+        "doc_type": "cv",
+        "file": FileStorage(io.BytesIO(content), "cv.pdf"),
+    }
+    # Encoded in memory: the test client would spool a large body to a temporary file.
+    boundary, body = encode_multipart(fields)
     response = client.post(
         "/documents/ajouter",
-        data={
-            "csrf_token": csrf_token(client, "/documents/ajouter"),
-            "title": "Gros",
-            "category": "work",
-            "doc_type": "cv",
-            "file": (io.BytesIO(content), "cv.pdf"),
-        },
-        content_type="multipart/form-data",
+        input_stream=io.BytesIO(body),
+        content_type=f"multipart/form-data; boundary={boundary}",
     )
     assert response.status_code == 302
     download = client.get(response.headers["Location"] + "/telecharger")
@@ -132,6 +137,6 @@ def test_s3_dying_during_an_upload_leaves_no_row_and_nothing_after_gc(
         assert db.execute(select(func.count()).select_from(Blob)).scalar_one() == 0
 
     server.start()
-    result = app.test_cli_runner().invoke(args=["storage", "gc", "--grace-hours", "0", "--delete"])
+    result = app.test_cli_runner().invoke(args=["storage", "gc", "--grace-hours", "1", "--delete"])
     assert result.exit_code == 0, result.output
     assert list(get_store(app).list()) == []

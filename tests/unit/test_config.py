@@ -11,15 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from vault.config import ConfigError, Settings
+from vault.config import ConfigError, Settings, dev_escrow_pair
 
 KEYS = "1:" + base64.b64encode(secrets.token_bytes(32)).decode()
+ESCROW = dev_escrow_pair()["escrow_public_key"]
 PRODUCTION = {
     "VAULT_ENV": "production",
     "VAULT_DATABASE_URL": "postgresql+psycopg://vault:dbpassword@db/vault",
     "VAULT_STORAGE_URL": "s3://key:s3password@s3:8333/vault",
     "VAULT_SECRET_KEY": "x" * 48,
     "VAULT_SERVER_KEYS": KEYS,
+    "VAULT_ESCROW_PUBLIC_KEY": ESCROW,
 }
 
 
@@ -96,6 +98,14 @@ def test_secret_from_file(tmp_path: Path) -> None:
         ("VAULT_MAX_UPLOAD_MB", "0"),
         ("VAULT_SESSION_IDLE_MINUTES", "100000"),
         ("VAULT_LOG_LEVEL", "LOUD"),
+        ("VAULT_KIOSK_NETWORKS", "10.0.0.0/8 prison"),
+        ("VAULT_KIOSK_IDLE_MINUTES", "0"),
+        ("VAULT_SESSION_ABSOLUTE_HOURS", "1000"),
+        ("VAULT_PROXY_HOPS", "-1"),
+        ("VAULT_RATELIMIT_STORAGE_URL", "memcached://x"),
+        ("VAULT_ESCROW_PUBLIC_KEY", "bm90IGEga2V5"),
+        ("VAULT_ESCROW_PUBLIC_KEY", "!!!"),
+        ("VAULT_ACTIVATION_DAYS", "0"),
         ("VAULT_SECRET_KEY_FILE", "/nonexistent/secret"),
     ],
 )
@@ -108,3 +118,39 @@ def test_invalid_values_name_the_variable(variable: str, value: str, tmp_path: P
     assert caught.value.variable == variable
     assert "\n" not in str(caught.value)
     assert PRODUCTION["VAULT_SECRET_KEY"] not in str(caught.value)
+
+
+def test_production_requires_the_escrow_public_key(tmp_path: Path) -> None:
+    env = {**PRODUCTION, "VAULT_INSTANCE_PATH": str(tmp_path)}
+    del env["VAULT_ESCROW_PUBLIC_KEY"]
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(env)
+    assert caught.value.variable == "VAULT_ESCROW_PUBLIC_KEY"
+    assert not (tmp_path / "dev-secrets.json").exists()
+
+
+def test_session_and_network_settings(tmp_path: Path) -> None:
+    env = {
+        **PRODUCTION,
+        "VAULT_INSTANCE_PATH": str(tmp_path),
+        "VAULT_KIOSK_NETWORKS": "10.20.0.0/16, 192.168.1.7",
+        "VAULT_KIOSK_IDLE_MINUTES": "5",
+        "VAULT_PROXY_HOPS": "1",
+        "VAULT_RATELIMIT_STORAGE_URL": "redis://127.0.0.1:6379/0",
+    }
+    settings = Settings.from_env(env)
+    assert settings.kiosk_networks == ("10.20.0.0/16", "192.168.1.7/32")
+    assert settings.kiosk_idle_minutes == 5
+    assert settings.session_idle_minutes == 30
+    assert settings.proxy_hops == 1
+    assert settings.escrow_public_key == ESCROW
+    assert "redis" not in repr(settings)
+
+
+def test_development_instances_get_an_escrow_pair(tmp_path: Path) -> None:
+    first = Settings.from_env({"VAULT_INSTANCE_PATH": str(tmp_path)})
+    data = json.loads((tmp_path / "dev-secrets.json").read_text())
+    assert data["escrow_public_key"] == first.escrow_public_key
+    assert Settings.from_env({"VAULT_INSTANCE_PATH": str(tmp_path)}).escrow_public_key == (
+        first.escrow_public_key
+    )

@@ -275,11 +275,25 @@ def sign_in(
     """
     now = now or utcnow()
     user, user_key = _attempt(
-        db, ring, username, passphrase, SlotKind.PASSWORD, AccountStatus.ACTIVE, now
+        db,
+        ring,
+        username,
+        clean_passphrase(passphrase),
+        SlotKind.PASSWORD,
+        AccountStatus.ACTIVE,
+        now,
     )
     user.last_signin_at = now
     journal.append(db, vault_id=user.id, action="signin", actor=user)
     return user, user_key
+
+
+def clean_passphrase(passphrase: str) -> str:
+    """Spaces around a passphrase are ignored, when it is chosen and when it is typed.
+
+    A paste often brings a trailing space or newline; inner spaces count.
+    """
+    return passphrase.strip()
 
 
 def _policy(passphrase: str, username: str) -> None:
@@ -292,6 +306,7 @@ def complete_activation(
     db: Session, ring: KeyRing, user: User, user_key: bytes, passphrase: str
 ) -> str:
     """Set the first passphrase, retire the activation code; return a recovery code."""
+    passphrase = clean_passphrase(passphrase)
     _policy(passphrase, user.username)
     now = utcnow()
     keys.put_passphrase_slot(db, ring, user.id, SlotKind.PASSWORD, user_key, passphrase)
@@ -311,6 +326,7 @@ def change_passphrase(
     db: Session, ring: KeyRing, user: User, user_key: bytes, current: str, new: str
 ) -> None:
     """Replace the passphrase after checking the current one (the caller ends other sessions)."""
+    current, new = clean_passphrase(current), clean_passphrase(new)
     slot = keys.get_slot(db, user.id, SlotKind.PASSWORD)
     if slot is None:
         raise SignInRefused()

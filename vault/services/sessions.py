@@ -14,9 +14,9 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
 from crypto import CryptoError, unwrap_key, wrap_key
@@ -114,7 +114,7 @@ def end_all(db: Session, user_id: uuid.UUID, *, keep: str | None = None) -> int:
     query = delete(ServerSession).where(ServerSession.user_id == user_id)
     if keep is not None:
         query = query.where(ServerSession.id != keep)
-    count = db.execute(query).rowcount
+    count = cast(CursorResult[Any], db.execute(query)).rowcount
     db.flush()
     return int(count or 0)
 
@@ -125,7 +125,8 @@ def count_for(db: Session, user_id: uuid.UUID) -> int:
 
 def purge_expired(db: Session, *, now: datetime | None = None) -> int:
     now = now or utcnow()
-    count = db.execute(delete(ServerSession).where(ServerSession.expires_at <= now)).rowcount
+    result = db.execute(delete(ServerSession).where(ServerSession.expires_at <= now))
+    count = cast(CursorResult[Any], result).rowcount
     db.flush()
     return int(count or 0)
 

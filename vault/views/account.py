@@ -28,7 +28,7 @@ def index() -> str:
 
 @bp.route("/phrase-secrete", methods=["GET", "POST"])
 @auth.role_required(*EVERYONE)
-def change_passphrase() -> str | BaseResponse:
+def change_passphrase() -> str | BaseResponse | tuple[str, int]:
     user = auth.signed_in_user()
     form = ChangePassphraseForm()
     problems: list[str] = []

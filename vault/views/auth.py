@@ -34,15 +34,17 @@ bp = Blueprint("auth", __name__)
 
 def _throttled_message(e: Throttled) -> str:
     minutes = max(1, (e.retry_after + 59) // 60)
-    return ngettext(
-        "Too many attempts. Please wait %(num)d minute and try again.",
-        "Too many attempts. Please wait %(num)d minutes and try again.",
-        minutes,
+    return str(
+        ngettext(
+            "Too many attempts. Please wait %(num)d minute and try again.",
+            "Too many attempts. Please wait %(num)d minutes and try again.",
+            minutes,
+        )
     )
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
-def sign_in() -> str | BaseResponse:
+def sign_in() -> str | BaseResponse | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(auth.home_url(auth.signed_in_user()))
     form = SignInForm()
@@ -80,7 +82,7 @@ def sign_out() -> BaseResponse:
 
 
 @bp.route("/activer", methods=["GET", "POST"])
-def activate() -> str | BaseResponse:
+def activate() -> str | BaseResponse | tuple[str, int]:
     form = ActivationForm()
     error = None
     status = 200
@@ -122,7 +124,7 @@ def _activating() -> tuple[User, sessions.OpenSession]:
 
 
 @bp.route("/activer/phrase-secrete", methods=["GET", "POST"])
-def choose_passphrase() -> str | BaseResponse:
+def choose_passphrase() -> str | BaseResponse | tuple[str, int]:
     user, opened = _activating()
     form = ChoosePassphraseForm()
     problems: list[str] = []
@@ -186,7 +188,10 @@ def recovery_kit_done() -> BaseResponse:
     if not EmptyForm().validate_on_submit():
         abort(400)
     opened = auth.open_session()
-    opened.row.pending = None
+    ticket = auth.current_ticket()
+    pending = sessions.get_pending(opened.row, ticket)
+    pending.pop("recovery_code", None)
+    sessions.set_pending(opened.row, ticket, pending)
     db_session().commit()
     flash(_("Your vault is ready."), "success")
     return redirect(auth.home_url(auth.signed_in_user()))

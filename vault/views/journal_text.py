@@ -22,11 +22,11 @@ class Line:
 
 def _who(actor: User | None, owner: User) -> str:
     if actor is None:
-        return _("Someone")
+        return str(_("Someone"))
     if actor.role == "counsellor":
-        return _("Your counsellor %(name)s", name=actor.display_name)
+        return str(_("Your counsellor %(name)s", name=actor.display_name))
     if actor.role == "administrator":
-        return _("The administrator %(name)s", name=actor.display_name)
+        return str(_("The administrator %(name)s", name=actor.display_name))
     return actor.display_name
 
 
@@ -50,7 +50,7 @@ def describe(
 
 def _by_you(action: str, doc: str, refused: bool) -> str:
     if action == "passphrase.changed" and refused:
-        return _("An attempt to change your secret phrase failed (wrong current phrase).")
+        return str(_("An attempt to change your secret phrase failed (wrong current phrase)."))
     texts = {
         "account.activated": _("You activated your vault and chose your secret phrase."),
         "signin": _("You signed in."),
@@ -63,7 +63,7 @@ def _by_you(action: str, doc: str, refused: bool) -> str:
         "document.viewed": _("You looked at %(doc)s.", doc=doc),
         "document.downloaded": _("You downloaded %(doc)s.", doc=doc),
     }
-    return texts.get(action, _("Other operation (%(action)s).", action=action))
+    return str(texts.get(action, _("Other operation (%(action)s).", action=action)))
 
 
 def _by_other(action: str, who: str, doc: str, refused: bool) -> str:
@@ -76,4 +76,4 @@ def _by_other(action: str, who: str, doc: str, refused: bool) -> str:
         "document.viewed": _("%(who)s looked at %(doc)s.", who=who, doc=doc),
         "document.downloaded": _("%(who)s downloaded %(doc)s.", who=who, doc=doc),
     }
-    return texts.get(action, _("Other operation (%(action)s).", action=action))
+    return str(texts.get(action, _("Other operation (%(action)s).", action=action)))
