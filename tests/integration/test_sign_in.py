@@ -289,3 +289,33 @@ def test_forms_without_csrf_token_are_refused(app: Flask) -> None:
     client = signed_in(app, account)
     assert client.post("/deconnexion").status_code == 400
     assert client.get("/documents/").status_code == 200
+
+
+def test_per_address_limit_counts_in_redis(make_app, database_url, connection) -> None:  # type: ignore[no-untyped-def]
+    """Production shares the counters between workers through Redis (the machine's server)."""
+    import redis
+
+    from tests.services import service_missing
+    from vault.db import get_database
+
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.exceptions.ConnectionError:
+        service_missing("Redis unreachable at 127.0.0.1:6379")
+    redis.Redis.from_url(url).flushdb()
+    try:
+        apps = [make_app(database_url=database_url, ratelimit_storage_url=url) for _ in range(2)]
+        for app in apps:
+            get_database(app).bind_to(connection)
+        statuses = []
+        for i in range(61):
+            # Two "workers" share the count: alternate between them.
+            client = apps[i % 2].test_client()
+            token = csrf_token(client, "/connexion")
+            data = {"username": f"user{i}", "passphrase": "x" * 8, "csrf_token": token}
+            statuses.append(client.post("/connexion", data=data).status_code)
+        assert statuses[:60] == [200] * 60
+        assert statuses[60] == 429
+    finally:
+        redis.Redis.from_url(url).flushdb()

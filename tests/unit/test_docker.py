@@ -18,6 +18,7 @@ SECRETS = {
     "S3_SECRET_KEY": "s3-secret",
     "VAULT_SECRET_KEY": "k" * 48,
     "VAULT_SERVER_KEYS": "1:" + "A" * 43 + "=",
+    "VAULT_ESCROW_PUBLIC_KEY": "escrow-public-key",
 }
 
 
@@ -26,15 +27,16 @@ def compose() -> dict[str, Any]:
     return data
 
 
-def test_compose_runs_app_postgres_and_seaweedfs_with_health_checks() -> None:
+def test_compose_runs_app_postgres_seaweedfs_and_redis_with_health_checks() -> None:
     services = compose()["services"]
-    assert set(services) == {"app", "postgres", "seaweedfs"}
+    assert set(services) == {"app", "postgres", "seaweedfs", "redis"}
     assert services["postgres"]["image"] == "postgres:15"
     assert "seaweedfs" in services["seaweedfs"]["image"]
     for name, service in services.items():
         assert "healthcheck" in service, name
     assert "gunicorn" in (DOCKER / "Dockerfile").read_text()
-    for dependency in ("postgres", "seaweedfs"):
+    assert services["app"]["environment"]["VAULT_RATELIMIT_STORAGE_URL"].startswith("redis://redis")
+    for dependency in ("postgres", "seaweedfs", "redis"):
         assert services["app"]["depends_on"][dependency]["condition"] == "service_healthy"
     named = set(compose()["volumes"])
     assert {"postgres-data", "seaweedfs-data"} <= named
