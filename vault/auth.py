@@ -21,7 +21,7 @@ from flask_login import LoginManager, current_user
 from werkzeug.wrappers import Response
 
 from vault.db import db_session
-from vault.extensions import get_settings
+from vault.extensions import get_keyring, get_settings
 from vault.models import Role, User
 from vault.services import sessions
 from vault.services.documents import Unlocked
@@ -141,11 +141,23 @@ def signed_in_user() -> User:
 
 
 def unlocked_vault() -> Unlocked:
-    """The signed-in person's vault with its key, for this request only."""
+    """The signed-in person's vault with its key, for this request only.
+
+    Deposits made since the last request are taken in here (re-wrapped under
+    the vault key), so every view sees the vault's documents alike.
+    """
     user = signed_in_user()
     if user.role != Role.PERSON:
         abort(403)
-    return Unlocked(user, open_session().user_key)
+    owner = Unlocked(user, open_session().user_key)
+    if "deposits_taken_in" not in g:
+        from vault.services import sharing
+
+        db = db_session()
+        g.deposits_taken_in = sharing.take_in_deposits(db, get_keyring(), owner)
+        if g.deposits_taken_in:
+            db.commit()
+    return owner
 
 
 def role_required(*roles: Role) -> Callable[[F], F]:

@@ -16,20 +16,26 @@ from vault.models.base import Base
 from vault.models.blob import Blob
 from vault.models.document import Document, DocumentVersion
 from vault.models.journal import JournalEvent
+from vault.models.sharing import Assignment, DocumentRequest, ExternalLink, Share, ShareKey
 
 __all__ = [
     "AccountStatus",
+    "Assignment",
     "Base",
     "Blob",
     "Document",
+    "DocumentRequest",
     "DocumentVersion",
     "Establishment",
+    "ExternalLink",
     "JournalEvent",
     "KeySlot",
     "Lifecycle",
     "PersonProfile",
     "Role",
     "ServerSession",
+    "Share",
+    "ShareKey",
     "SignInThrottle",
     "SlotKind",
     "User",

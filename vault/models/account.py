@@ -54,6 +54,8 @@ class Establishment(Base):
     # CIDR list, one per line; used by the lifecycle rules (sign-in limited to
     # the establishment's networks while detained).
     networks: Mapped[str] = mapped_column(Text, default="")
+    # External links while a person is detained here: "off", "approval" or "on".
+    external_links: Mapped[str] = mapped_column(String(16), default="approval")
     created_at: Mapped[created_at]
 
 

@@ -28,7 +28,10 @@ class Document(Base):
     category: Mapped[str] = mapped_column(String(32))
     doc_type: Mapped[str] = mapped_column(String(64))
     expiry_date: Mapped[date | None] = mapped_column(Date)
+    # Under the vault key; for a deposit not yet taken in, sealed to the
+    # vault's public key (`meta_sealed` true) until the owner's next session.
     meta: Mapped[bytes] = mapped_column(LargeBinary)
+    meta_sealed: Mapped[bool] = mapped_column(default=False)
     current_version: Mapped[int] = mapped_column(Integer, default=1)
     mime: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
@@ -54,8 +57,10 @@ class DocumentVersion(Base):
     preview_blob_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("blobs.id"))
     mime: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
-    # ring.wrap(wrap_key(VK, DEK)); holds the title of this version's file too.
-    wrapped_dek: Mapped[bytes] = mapped_column(LargeBinary)
+    # ring.wrap(wrap_key(VK, DEK)). None for a deposit not yet taken in by the
+    # owner: then `sealed_dek` holds the DEK sealed to the vault's public key.
+    wrapped_dek: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sealed_dek: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[created_at]
 

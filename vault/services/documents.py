@@ -112,6 +112,9 @@ def _wrap_dek(
 
 
 def version_dek(ring: KeyRing, owner: Unlocked, version: DocumentVersion) -> bytes:
+    if version.wrapped_dek is None:
+        # A deposit the owner has not taken in yet (sharing.take_in_deposits).
+        raise NotFound()
     inner = ring.unwrap(version.wrapped_dek, _ring_aad(version.id))
     return unwrap_key(
         owner.key, inner, _dek_aad(owner.vault_id, version.document_id, version.version)
@@ -262,7 +265,7 @@ def _store_version(
     chunks: Iterable[bytes],
     mime: str,
     actor: User,
-) -> tuple[DocumentVersion, _Counter]:
+) -> tuple[DocumentVersion, _Counter, bytes]:
     dek = generate_data_key()
     counter = _Counter(chunks)
     aad = blob_aad(owner.vault_id, document.id, number)
@@ -285,7 +288,7 @@ def _store_version(
     version.blob_id = blob.id
     version.wrapped_dek = _wrap_dek(ring, owner, document.id, version, dek)
     db.add(version)
-    return version, counter
+    return version, counter, dek
 
 
 def add_document(
@@ -318,13 +321,15 @@ def add_document(
         created_at=now,
         updated_at=now,
     )
-    _version, counter = _store_version(db, store, ring, owner, document, 1, chunks, mime, actor)
-    document.size = counter.size
-    document.meta = seal_meta(
-        owner.key, owner.vault_id, document.id, Meta(title, filename, counter.sha256.hexdigest())
+    _version, counter, dek = _store_version(
+        db, store, ring, owner, document, 1, chunks, mime, actor
     )
+    document.size = counter.size
+    meta = Meta(title, filename, counter.sha256.hexdigest())
+    document.meta = seal_meta(owner.key, owner.vault_id, document.id, meta)
     db.add(document)
     db.flush()
+    _standing_shares(db, owner, document, 1, dek, meta)
     journal.append(
         db,
         vault_id=owner.vault_id,
@@ -350,19 +355,18 @@ def replace_document(
 ) -> DocumentVersion:
     """Store a new version; the previous ones stay (flushed, not committed)."""
     number = document.current_version + 1
-    version, counter = _store_version(db, store, ring, owner, document, number, chunks, mime, actor)
-    meta = document_meta(owner, document)
-    document.meta = seal_meta(
-        owner.key,
-        owner.vault_id,
-        document.id,
-        Meta(meta.title, filename, counter.sha256.hexdigest()),
+    version, counter, dek = _store_version(
+        db, store, ring, owner, document, number, chunks, mime, actor
     )
+    meta = document_meta(owner, document)
+    meta = Meta(meta.title, filename, counter.sha256.hexdigest())
+    document.meta = seal_meta(owner.key, owner.vault_id, document.id, meta)
     document.current_version = number
     document.mime = mime
     document.size = counter.size
     document.updated_at = utcnow()
     db.flush()
+    _standing_shares(db, owner, document, number, dek, meta)
     journal.append(
         db,
         vault_id=owner.vault_id,
@@ -376,6 +380,7 @@ def replace_document(
 
 def update_document(
     db: Session,
+    ring: KeyRing,
     owner: Unlocked,
     document: Document,
     *,
@@ -384,13 +389,20 @@ def update_document(
     doc_type: str,
     expiry_date: date | None,
 ) -> None:
+    from vault.services import sharing  # sharing builds on this module
+
     meta = document_meta(owner, document)
-    document.meta = seal_meta(
-        owner.key, owner.vault_id, document.id, Meta(title, meta.filename, meta.sha256)
-    )
+    meta = Meta(title, meta.filename, meta.sha256)
+    document.meta = seal_meta(owner.key, owner.vault_id, document.id, meta)
+    if category != document.category:
+        # Out of a shared category: the standing share no longer covers it.
+        sharing.drop_category_keys(db, document)
     document.category, document.doc_type, document.expiry_date = category, doc_type, expiry_date
     document.updated_at = utcnow()
     db.flush()
+    version = current_version(db, document)
+    # Shares see the new title; a standing share of the new category covers it.
+    _standing_shares(db, owner, document, version.version, version_dek(ring, owner, version), meta)
     journal.append(
         db,
         vault_id=owner.vault_id,
@@ -400,8 +412,19 @@ def update_document(
     )
 
 
+def _standing_shares(
+    db: Session, owner: Unlocked, document: Document, version: int, dek: bytes, meta: Meta
+) -> None:
+    from vault.services import sharing  # sharing builds on this module
+
+    sharing.seal_for_standing_shares(db, owner.user, document, version, dek, meta)
+
+
 def delete_document(db: Session, owner: Unlocked, document: Document) -> list[tuple[str, str]]:
     """Delete the rows (crypto-shredding); return the (store, key) blobs to delete after commit."""
+    from vault.services import sharing  # sharing builds on this module
+
+    sharing.forget_document(db, document.id)
     versions = list(
         db.execute(
             select(DocumentVersion).where(DocumentVersion.document_id == document.id)

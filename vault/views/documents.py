@@ -362,6 +362,7 @@ def update(document_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     db = db_session()
     documents.update_document(
         db,
+        get_keyring(),
         owner,
         document,
         title=clean_filename(title) or meta.title,

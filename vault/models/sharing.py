@@ -1,0 +1,113 @@
+"""Counsellors and the person's documents: assignments, shares, requests, external links.
+
+A share is two things (DESIGN.md §2.2): a permission row (`Share`) and, for
+each shared document, its key sealed to the counsellor's public key
+(`ShareKey`). Revoking deletes the keys; an expired share fails the permission
+check, and its keys were sealed with the expiry in the HPKE context, so editing
+the date in the database does not reopen them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from vault.models.base import Base, UTCDateTime, created_at, uuid_pk
+
+
+class Assignment(Base):
+    """A counsellor follows a person from `started_at` until `ended_at` (history kept)."""
+
+    __tablename__ = "assignments"
+
+    id: Mapped[uuid_pk]
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    counsellor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    assigned_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    started_at: Mapped[created_at]
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Share(Base):
+    """Permission for one counsellor to read one document, or a whole category.
+
+    A category share is standing: documents added to that category later
+    (uploads and deposits) are shared too. `expires_at` None with
+    `until_release` means "until the person's release".
+    """
+
+    __tablename__ = "shares"
+
+    id: Mapped[uuid_pk]
+    vault_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    counsellor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    document_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("documents.id"))
+    category: Mapped[str | None] = mapped_column(String(32))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    until_release: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[created_at]
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ShareKey(Base):
+    """A document version's DEK and title sealed to the counsellor of a share."""
+
+    __tablename__ = "share_keys"
+    __table_args__ = (UniqueConstraint("share_id", "document_id"),)
+
+    id: Mapped[uuid_pk]
+    share_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("shares.id"), index=True)
+    document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("documents.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class DocumentRequest(Base):
+    """A counsellor asks a person for a type of document."""
+
+    __tablename__ = "document_requests"
+
+    id: Mapped[uuid_pk]
+    vault_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    counsellor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    doc_type: Mapped[str] = mapped_column(String(64))
+    # Written by the counsellor for the person; no document content.
+    message: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    document_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("documents.id"))
+    created_at: Mapped[created_at]
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ExternalLink(Base):
+    """A link the person gives to an employer, a lawyer, a landlord, an administration.
+
+    The URL carries a random token; the row keeps its SHA-256 and the document
+    key wrapped under a key derived from the token, so the server alone cannot
+    open it and a database dump gives no usable link.
+    """
+
+    __tablename__ = "external_links"
+
+    id: Mapped[uuid_pk]
+    vault_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("documents.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    recipient: Mapped[str] = mapped_column(String(32))
+    pin_hash: Mapped[str | None] = mapped_column(String(200))
+    pin_failures: Mapped[int] = mapped_column(Integer, default=0)
+    pin_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    max_downloads: Mapped[int | None] = mapped_column(Integer)
+    downloads: Mapped[int] = mapped_column(Integer, default=0)
+    # "active", "pending" (waits for a counsellor's approval) or "refused".
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    approved_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[created_at]
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
