@@ -4,7 +4,11 @@ A route added without a line here fails `test_every_route_is_in_the_matrix`,
 so no page can ship without someone deciding who may reach it. POSTs carry a
 valid CSRF token of the role's own session, so the answer is the route's
 authorization decision, not the CSRF check. `{doc}` is a document of the
-owner's vault; `{user}` is the owner's account.
+owner's vault; `{user}` and `{person}` are the owner's account; the counsellor
+is assigned to the owner, who shares `{doc}` with them (`{share}`); `{request}`
+is the counsellor's request to the owner; `{link}` and `{token}` an external
+link the owner made. Routes of other areas keep their lines in the
+`matrix_*.py` modules beside this one, merged below.
 """
 
 from __future__ import annotations
@@ -16,39 +20,23 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.factories import csrf_token, make_account, make_document, signed_in
-from vault.models import Role
-
-ANONYMOUS, OWNER, OTHER, COUNSELLOR, ADMIN = (
-    "anonymous",
-    "owner",
-    "other_person",
-    "counsellor",
-    "administrator",
+from tests.integration.matrix_roles import (
+    ADMIN,
+    ANONYMOUS,
+    COUNSELLOR,
+    OTHER,
+    OWNER,
+    ROLES,
+    everyone,
+    only,
+    person_only,
+    signed,
 )
-ROLES = (ANONYMOUS, OWNER, OTHER, COUNSELLOR, ADMIN)
-
-
-def everyone(status: int) -> dict[str, int]:
-    return dict.fromkeys(ROLES, status)
-
-
-def signed(anonymous: int, status: int) -> dict[str, int]:
-    return {ANONYMOUS: anonymous} | dict.fromkeys(ROLES[1:], status)
-
-
-def person_only(owner: int, other: int | None = None) -> dict[str, int]:
-    return {
-        ANONYMOUS: 302,
-        OWNER: owner,
-        OTHER: owner if other is None else other,
-        COUNSELLOR: 403,
-        ADMIN: 403,
-    }
-
-
-def only(role: str, status: int) -> dict[str, int]:
-    return {ANONYMOUS: 302} | {r: (status if r == role else 403) for r in ROLES[1:]}
-
+from vault.db import db_session
+from vault.extensions import get_keyring
+from vault.models import Document, Role, User
+from vault.services import links, sharing
+from vault.services.documents import Unlocked
 
 # endpoint -> (method, path, {role: expected status})
 MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
@@ -90,13 +78,16 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     ),
     "admin.establishments": ("GET", "/admin/etablissements", only(ADMIN, 200)),
 }
+for _area in ("matrix_person", "matrix_counsellor"):
+    _module = __import__(f"tests.integration.{_area}", fromlist=["MATRIX"])
+    assert not set(_module.MATRIX) & set(MATRIX), f"{_area}: endpoint listed twice"
+    MATRIX.update(_module.MATRIX)
 
 
 @dataclass
 class World:
     clients: dict[str, FlaskClient]
-    doc: str
-    user: str
+    ids: dict[str, str]
 
 
 @pytest.fixture
@@ -109,10 +100,35 @@ def world(app: Flask) -> World:
         COUNSELLOR: make_account(app, Role.COUNSELLOR, first="Claire", last="Conseil"),
         ADMIN: make_account(app, Role.ADMINISTRATOR, first="Ada", last="Admin"),
     }
+    with app.app_context():
+        db = db_session()
+        person = db.get(User, owner.user.id)
+        counsellor = db.get(User, accounts[COUNSELLOR].user.id)
+        admin = db.get(User, accounts[ADMIN].user.id)
+        assert person and counsellor and admin
+        sharing.assign(db, person, counsellor, by=admin)
+        unlocked = Unlocked(person, owner.key)
+        doc = db.get(Document, document.id)
+        assert doc is not None
+        share = sharing.share_document(db, get_keyring(), unlocked, doc, counsellor.id)
+        request = sharing.request_document(db, counsellor, person, "cv", "")
+        link, token = links.create_link(
+            db, get_keyring(), unlocked, document.id, recipient="employer", days=7
+        )
+        db.commit()
+        ids = {
+            "doc": str(document.id),
+            "user": str(owner.user.id),
+            "person": str(owner.user.id),
+            "share": str(share.id),
+            "request": str(request.id),
+            "link": str(link.id),
+            "token": token,
+        }
     clients = {ANONYMOUS: app.test_client()} | {
         role: signed_in(app, account) for role, account in accounts.items()
     }
-    return World(clients, str(document.id), str(owner.user.id))
+    return World(clients, ids)
 
 
 def test_every_route_is_in_the_matrix(app: Flask) -> None:
@@ -124,7 +140,7 @@ def test_every_route_is_in_the_matrix(app: Flask) -> None:
 def test_every_role_gets_the_expected_answer(world: World, endpoint: str) -> None:
     method, template, expected = MATRIX[endpoint]
     assert set(expected) == set(ROLES), f"{endpoint}: decide every role"
-    path = template.format(doc=world.doc, user=world.user)
+    path = template.format(**world.ids)
     answers = {}
     for role in ROLES:
         client = world.clients[role]
