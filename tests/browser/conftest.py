@@ -13,12 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from werkzeug.serving import make_server
 
 from tests.conftest import make_settings
 from tests.services import service_missing
 from vault import create_app, migrate
-from vault.db import make_engine
+from vault.db import get_database, make_engine
+from vault.extensions import get_store
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -32,13 +34,22 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """The app the live server serves: tests may prepare its database through
+    the real services (e.g. `tests.factories.make_account(live_app, ...)`)."""
     settings = make_settings(tmp_path_factory.mktemp("live"))
     engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
     engine.dispose()
     app = create_app(settings)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    yield app
+    get_database(app).dispose()
+    get_store(app).close()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app: Flask) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
