@@ -10,6 +10,9 @@
     var button = form.querySelector("button[type=submit]");
     var xhr = new XMLHttpRequest();
     xhr.open("POST", form.action);
+    // The server answers 204 + X-Vault-Location rather than a redirect that
+    // XHR would follow (and spend the confirmation message on).
+    xhr.setRequestHeader("X-Requested-With", "XMLHttpRequest");
     xhr.upload.addEventListener("progress", function (e) {
       if (e.lengthComputable) {
         bar.hidden = false;
@@ -17,6 +20,11 @@
       }
     });
     xhr.addEventListener("load", function () {
+      var next = xhr.getResponseHeader("X-Vault-Location");
+      if (xhr.status === 204 && next) {
+        window.location.assign(next);
+        return;
+      }
       if (xhr.status < 400 && xhr.responseURL && xhr.responseURL !== form.action) {
         window.location.assign(xhr.responseURL);
         return;

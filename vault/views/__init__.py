@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, get_template_attribute
+from flask_babel import format_decimal
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from vault.extensions import limit_signins
@@ -18,8 +20,22 @@ def icon(name: str, label: str | None = None, size: str | None = None) -> Markup
     return Markup(macro(name, label, size))  # noqa: S704
 
 
+def filesize(size: int) -> str:
+    """A size the French way ("1,5 Mo"), replacing Jinja's English filesizeformat."""
+    units = [_("%(size)s bytes"), _("%(size)s KB"), _("%(size)s MB"), _("%(size)s GB")]
+    value = float(size)
+    for unit in units[:-1]:
+        if value < 1024:
+            break
+        value /= 1024
+    else:
+        unit = units[-1]
+    return str(unit % {"size": format_decimal(value, "#,##0.#")})
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["icon"] = icon
+    app.jinja_env.filters["filesizeformat"] = filesize
     for module in (main, auth, account, documents, journal, admin, counsellor):
         app.register_blueprint(module.bp)
     limit_signins(app, "auth.sign_in", "auth.activate")

@@ -236,7 +236,18 @@ def upload() -> str | BaseResponse | tuple[str, int]:
         return _render_add(form, [UPLOAD_MESSAGES[refused.code]()]), refused.status
     db.commit()
     flash(_("Your document is saved in your vault."), "success")
-    return redirect(url_for("documents.show", document_id=document.id))
+    return after_upload(url_for("documents.show", document_id=document.id))
+
+
+def after_upload(location: str) -> BaseResponse:
+    """Where to go after an upload: a redirect, or for upload.js a 204 naming the page.
+
+    XHR follows redirects itself, which would spend the flashed confirmation
+    on a page the person never sees.
+    """
+    if request.headers.get("X-Requested-With") == "XMLHttpRequest":
+        return Response(status=204, headers={"X-Vault-Location": location})
+    return redirect(location)
 
 
 def _details(fields: dict[str, str]) -> dict[str, object]:
@@ -428,7 +439,7 @@ def replace(document_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
         return _render_replace(owner, document, [UPLOAD_MESSAGES[refused.code]()]), refused.status
     db.commit()
     flash(_("The new version is saved. The previous one is kept."), "success")
-    return redirect(url_for("documents.show", document_id=document.id))
+    return after_upload(url_for("documents.show", document_id=document.id))
 
 
 @bp.get("/<uuid:document_id>/supprimer")
