@@ -23,13 +23,10 @@ def icon(name: str, label: str | None = None, size: str | None = None) -> Markup
 def filesize(size: int) -> str:
     """A size the French way ("1,5 Mo"), replacing Jinja's English filesizeformat."""
     units = [_("%(size)s bytes"), _("%(size)s KB"), _("%(size)s MB"), _("%(size)s GB")]
-    value = float(size)
-    for unit in units[:-1]:
-        if value < 1024:
-            break
-        value /= 1024
-    else:
-        unit = units[-1]
+    value, step = float(size), 0
+    while value >= 1024 and step < len(units) - 1:
+        value, step = value / 1024, step + 1
+    unit = units[step]
     return str(unit % {"size": format_decimal(value, "#,##0.#")})
 
 
