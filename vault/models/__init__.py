@@ -16,6 +16,7 @@ from vault.models.base import Base
 from vault.models.blob import Blob
 from vault.models.document import Document, DocumentVersion
 from vault.models.journal import JournalEvent
+from vault.models.lifecycle import RecoveryRequest, RetentionNotice, Setting, Transfer
 from vault.models.sharing import Assignment, DocumentRequest, ExternalLink, Share, ShareKey
 
 __all__ = [
@@ -32,11 +33,15 @@ __all__ = [
     "KeySlot",
     "Lifecycle",
     "PersonProfile",
+    "RecoveryRequest",
+    "RetentionNotice",
     "Role",
     "ServerSession",
+    "Setting",
     "Share",
     "ShareKey",
     "SignInThrottle",
     "SlotKind",
+    "Transfer",
     "User",
 ]

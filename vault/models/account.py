@@ -54,6 +54,8 @@ class Establishment(Base):
     # CIDR list, one per line; used by the lifecycle rules (sign-in limited to
     # the establishment's networks while detained).
     networks: Mapped[str] = mapped_column(Text, default="")
+    # While detained here, sign-in only from `networks` (off by default).
+    restrict_signin: Mapped[bool] = mapped_column(default=False)
     # External links while a person is detained here: "off", "approval" or "on".
     external_links: Mapped[str] = mapped_column(String(16), default="approval")
     created_at: Mapped[created_at]
@@ -113,6 +115,11 @@ class PersonProfile(Base):
     prison_number: Mapped[str | None] = mapped_column(String(32), index=True)
     lifecycle: Mapped[str] = mapped_column(String(16), default=Lifecycle.DETAINED)
     released_on: Mapped[date | None] = mapped_column(Date)
+    # After release: does follow-up (probation, SPIP) continue? If not, counsellors'
+    # access ends after the grace period.
+    followup_continues: Mapped[bool] = mapped_column(default=False)
+    counsellor_access_until: Mapped[date | None] = mapped_column(Date)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(back_populates="profile", foreign_keys=[user_id])
 

@@ -1,0 +1,78 @@
+"""Release and after: transfers, recovery requests, retention notices, configuration.
+
+Built for DESIGN.md §3 (lifecycle) and the digital-vault rules (CPCE art. L103;
+décrets 2018-418 and 2018-853): a complete export on request, notice before
+closure, recovery kept possible.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from vault.models.base import Base, UTCDateTime, created_at, uuid_pk
+
+
+class Transfer(Base):
+    """A person moved from one establishment to another (same vault)."""
+
+    __tablename__ = "transfers"
+
+    id: Mapped[uuid_pk]
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    from_establishment_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("establishments.id")
+    )
+    to_establishment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("establishments.id"))
+    by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[created_at]
+
+
+class RecoveryRequest(Base):
+    """A person who cannot sign in any more, on the way back into their vault.
+
+    kind "kit": the recovery kit plus a counsellor's approval in the app.
+    kind "escrow": two recovery officers, an identity check, the escrow key.
+    """
+
+    __tablename__ = "recovery_requests"
+
+    id: Mapped[uuid_pk]
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    # "pending", "approved", "completed", "refused", "cancelled"
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[created_at]
+    approved_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    second_officer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    # What the officers checked (kind of identity document, by whom); no copy of it.
+    identity_check: Mapped[str] = mapped_column(Text, default="")
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RetentionNotice(Base):
+    """A notice that a released person's vault will be deleted on `deletion_on`."""
+
+    __tablename__ = "retention_notices"
+
+    id: Mapped[uuid_pk]
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    deletion_on: Mapped[date] = mapped_column(Date)
+    sent_at: Mapped[created_at]
+    # "pending" until the deadline; "cancelled" when the person signed in again.
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+
+
+class Setting(Base):
+    """Configuration administrators change in the app (e.g. the release checklist), JSON."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
