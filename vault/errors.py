@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 import storage
+from vault.services.keys import HashingBusy
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,11 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(storage.StorageAccessDenied)
     def storage_unavailable(e: storage.StorageError) -> tuple[str, int]:
         log.error("blob store unavailable: %s", e)
+        return error_page(503)
+
+    @app.errorhandler(HashingBusy)
+    def hashing_busy(e: HashingBusy) -> tuple[str, int]:
+        log.warning("passphrase checks saturated; answered 503")
         return error_page(503)
 
     @app.errorhandler(OperationalError)

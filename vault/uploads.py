@@ -98,6 +98,14 @@ def clean_filename(raw: str | None) -> str:
     return _clean_label(_PATH_SEPARATORS.split(raw)[-1])
 
 
+def clean_title(text: str) -> str:
+    """A document title safe to store and show: like a file name, but "/" is kept.
+
+    "Attestation 01/2025" is a date, not a path.
+    """
+    return _clean_label(text)
+
+
 def _clean_label(text: str) -> str:
     name = "".join(_clean_char(c) for c in text)
     name = unicodedata.normalize("NFC", name)

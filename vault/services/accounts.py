@@ -25,6 +25,7 @@ from crypto import (
     KeyRing,
     PassphraseSlot,
     PublicKey,
+    derive_keypair,
     format_recovery_code,
     new_recovery_code,
     normalize_recovery_code,
@@ -40,7 +41,7 @@ from vault.models import (
 )
 from vault.models.base import utcnow
 from vault.passphrases import check_passphrase
-from vault.services import journal, keys
+from vault.services import journal, keys, sessions
 from vault.services.errors import NotFound, PolicyError, SignInRefused, Throttled
 
 ACTIVATION_DIGITS = 16
@@ -141,6 +142,8 @@ def reissue_activation(
         raise PolicyError(["not_empty"])
     user_key, user.public_key = keys.new_user_key()
     user.activation_expires_at = utcnow() + timedelta(days=activation_days)
+    # A session opened with the old code (a stolen sheet) must not finish activation.
+    sessions.end_all(db, user.id)
     code = new_activation_code()
     keys.put_passphrase_slot(
         db, ring, user.id, SlotKind.ACTIVATION, user_key, normalize_activation_code(code)
@@ -152,9 +155,20 @@ def reissue_activation(
 
 # --- throttling -------------------------------------------------------------------------
 
+# Failures older than this are forgotten: a person is never held back by an
+# attack that stopped.
+FORGET_AFTER = timedelta(hours=1)
 
-def _throttle_key(username: str) -> str:
-    return hashlib.sha256(b"signin|" + username.strip().casefold().encode()).hexdigest()
+
+def throttle_key(scope: str, username: str, bucket: str = "untrusted") -> str:
+    """The throttle row of one typed username, in one scope and bucket.
+
+    Buckets: browsers where this user signed in before carry a device mark
+    (see `trusted_device`) and are throttled apart from every other browser, so
+    a co-detainee typing wrong phrases elsewhere cannot lock the owner out.
+    """
+    name = username.strip().casefold()
+    return hashlib.sha256(f"{scope}|{bucket}|{name}".encode()).hexdigest()
 
 
 def delay_after(failures: int) -> int:
@@ -164,31 +178,41 @@ def delay_after(failures: int) -> int:
     return int(min(2 ** (failures - FREE_FAILURES), MAX_DELAY_SECONDS))
 
 
-def _check_throttle(db: Session, username: str, now: datetime) -> None:
-    row = db.get(SignInThrottle, _throttle_key(username))
-    if row is None:
+def _lock_throttle(db: Session, key: str, now: datetime) -> SignInThrottle:
+    """The throttle row of `key`, created if needed and locked until the transaction ends.
+
+    Holding the lock through the Argon2id run serialises attempts on one
+    username, so parallel guesses cannot all pass one free slot, and no
+    failure is lost to a read-modify-write race.
+    """
+    table = SignInThrottle  # the mapped class works as an insert target
+    values = {"key": key, "failures": 0, "last_failure_at": now}
+    dialect = db.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        db.execute(pg_insert(table).values(**values).on_conflict_do_nothing())
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        db.execute(sqlite_insert(table).values(**values).on_conflict_do_nothing())
+    row = db.execute(
+        select(SignInThrottle)
+        .where(SignInThrottle.key == key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    if row.failures and now - row.last_failure_at > FORGET_AFTER:
+        row.failures = 0
+    return row
+
+
+def _check_throttle(row: SignInThrottle, now: datetime) -> None:
+    if not row.failures:
         return
     wait = row.last_failure_at + timedelta(seconds=delay_after(row.failures)) - now
     if wait > timedelta(0):
         raise Throttled(int(wait.total_seconds()) + 1)
-
-
-def _record_failure(db: Session, username: str, now: datetime) -> None:
-    key = _throttle_key(username)
-    row = db.get(SignInThrottle, key)
-    if row is None:
-        db.add(SignInThrottle(key=key, failures=1, last_failure_at=now))
-    else:
-        row.failures += 1
-        row.last_failure_at = now
-    db.flush()
-
-
-def _clear_failures(db: Session, username: str) -> None:
-    row = db.get(SignInThrottle, _throttle_key(username))
-    if row is not None:
-        db.delete(row)
-        db.flush()
 
 
 @cache
@@ -223,8 +247,13 @@ def _attempt(
     kind: SlotKind,
     status: AccountStatus,
     now: datetime,
+    trusted: bool = False,
 ) -> tuple[User, bytes]:
-    _check_throttle(db, username, now)
+    scope = "activation" if kind == SlotKind.ACTIVATION else "signin"
+    row = _lock_throttle(
+        db, throttle_key(scope, username, "trusted" if trusted else "untrusted"), now
+    )
+    _check_throttle(row, now)
     user = find_user(db, username)
     slot = keys.get_slot(db, user.id, kind) if user and user.status == status else None
     expired = (
@@ -240,9 +269,12 @@ def _attempt(
         except CryptoError:
             pass
         else:
-            _clear_failures(db, username)
+            db.delete(row)
+            db.flush()
             return user, user_key
-    _record_failure(db, username, now)
+    row.failures += 1
+    row.last_failure_at = now
+    db.flush()
     if user is not None:
         journal.append(db, vault_id=user.id, action=f"signin.{kind}", actor=None, outcome="refused")
     raise SignInRefused()
@@ -267,10 +299,17 @@ def check_activation(
 
 
 def sign_in(
-    db: Session, ring: KeyRing, username: str, passphrase: str, *, now: datetime | None = None
+    db: Session,
+    ring: KeyRing,
+    username: str,
+    passphrase: str,
+    *,
+    trusted: bool = False,
+    now: datetime | None = None,
 ) -> tuple[User, bytes]:
     """The active user and their key if `passphrase` is right.
 
+    `trusted`: the browser carries this user's device mark (throttled apart).
     Raises Throttled or SignInRefused.
     """
     now = now or utcnow()
@@ -282,6 +321,7 @@ def sign_in(
         SlotKind.PASSWORD,
         AccountStatus.ACTIVE,
         now,
+        trusted,
     )
     user.last_signin_at = now
     journal.append(db, vault_id=user.id, action="signin", actor=user)
@@ -303,9 +343,21 @@ def _policy(passphrase: str, username: str) -> None:
 
 
 def complete_activation(
-    db: Session, ring: KeyRing, user: User, user_key: bytes, passphrase: str
+    db: Session,
+    ring: KeyRing,
+    user: User,
+    user_key: bytes,
+    passphrase: str,
+    *,
+    keep_session: str | None = None,
 ) -> str:
-    """Set the first passphrase, retire the activation code; return a recovery code."""
+    """Set the first passphrase, retire the activation code; return a recovery code.
+
+    Every session of the account but `keep_session` ends.
+    """
+    if user.status != AccountStatus.PENDING or not matches_public_key(user, user_key):
+        # The code was reissued since this key was opened: it is not the vault's key.
+        raise SignInRefused()
     passphrase = clean_passphrase(passphrase)
     _policy(passphrase, user.username)
     now = utcnow()
@@ -318,6 +370,9 @@ def complete_activation(
     user.status = AccountStatus.ACTIVE
     user.activated_at = user.passphrase_changed_at = user.last_signin_at = now
     user.activation_expires_at = None
+    # Whoever else typed the code (a stolen sheet) holds a session on the
+    # account: it ends here, and only the caller's session (kept by the view) lives.
+    sessions.end_all(db, user.id, keep=keep_session)
     journal.append(db, vault_id=user.id, action="account.activated", actor=user)
     return format_recovery_code(code)
 
@@ -330,19 +385,32 @@ def change_passphrase(
     slot = keys.get_slot(db, user.id, SlotKind.PASSWORD)
     if slot is None:
         raise SignInRefused()
+    # Someone at an unattended session must not be able to guess the current
+    # phrase at full speed to take the account over.
+    now = utcnow()
+    row = _lock_throttle(db, throttle_key("change", str(user.id)), now)
+    _check_throttle(row, now)
     try:
         with_current = keys.open_passphrase_slot(ring, slot, current)
     except CryptoError:
+        row.failures += 1
+        row.last_failure_at = now
         journal.append(
             db, vault_id=user.id, action="passphrase.changed", actor=user, outcome="refused"
         )
         raise SignInRefused() from None
+    db.delete(row)
     if with_current != user_key:
         raise SignInRefused()
     _policy(new, user.username)
     keys.put_passphrase_slot(db, ring, user.id, SlotKind.PASSWORD, user_key, new)
     user.passphrase_changed_at = utcnow()
     journal.append(db, vault_id=user.id, action="passphrase.changed", actor=user)
+
+
+def matches_public_key(user: User, user_key: bytes) -> bool:
+    """True when `user_key` is the key the account's public key comes from."""
+    return derive_keypair(user_key).public_bytes() == user.public_key
 
 
 def administrators_exist(db: Session) -> bool:

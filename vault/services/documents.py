@@ -36,7 +36,7 @@ from crypto import (
 from vault.models import Blob, Document, DocumentVersion, User
 from vault.models.base import utcnow
 from vault.services import journal
-from vault.services.errors import NotFound
+from vault.services.errors import NotFound, QuotaExceeded
 
 BLOB_PREFIX = "documents"
 
@@ -149,6 +149,21 @@ def quota_used(db: Session, vault_id: uuid.UUID) -> int:
         .where(Document.vault_id == vault_id)
     ).scalar_one()
     return int(total)
+
+
+def check_quota(
+    db: Session, vault_id: uuid.UUID, quota: int | None, written: list[tuple[str, str]]
+) -> None:
+    """After a new version is flushed: refuse if the vault is now over `quota`.
+
+    The owner's row is locked first, so two uploads that each fit alone cannot
+    both commit past the quota (the second waits, then counts the first).
+    """
+    if quota is None:
+        return
+    db.execute(select(User.id).where(User.id == vault_id).with_for_update(key_share=True))
+    if quota_used(db, vault_id) > quota:
+        raise QuotaExceeded(written)
 
 
 def fold(text: str) -> str:
@@ -286,6 +301,7 @@ def _store_version(
     db.add(blob)
     db.flush()
     version.blob_id = blob.id
+    version.blob = blob
     version.wrapped_dek = _wrap_dek(ring, owner, document.id, version, dek)
     db.add(version)
     return version, counter, dek
@@ -305,8 +321,12 @@ def add_document(
     doc_type: str,
     expiry_date: date | None,
     actor: User,
+    quota: int | None = None,
 ) -> Document:
-    """Encrypt `chunks` into the store and record a new document (flushed, not committed)."""
+    """Encrypt `chunks` into the store and record a new document (flushed, not committed).
+
+    Raises QuotaExceeded (naming the blob written) when the vault would exceed `quota`.
+    """
     now = utcnow()
     document = Document(
         id=uuid.uuid4(),
@@ -329,6 +349,7 @@ def add_document(
     document.meta = seal_meta(owner.key, owner.vault_id, document.id, meta)
     db.add(document)
     db.flush()
+    check_quota(db, owner.vault_id, quota, [(store.name, _version.blob.key)])
     _standing_shares(db, owner, document, 1, dek, meta)
     journal.append(
         db,
@@ -352,6 +373,7 @@ def replace_document(
     mime: str,
     filename: str,
     actor: User,
+    quota: int | None = None,
 ) -> DocumentVersion:
     """Store a new version; the previous ones stay (flushed, not committed)."""
     number = document.current_version + 1
@@ -366,6 +388,7 @@ def replace_document(
     document.size = counter.size
     document.updated_at = utcnow()
     db.flush()
+    check_quota(db, owner.vault_id, quota, [(store.name, version.blob.key)])
     _standing_shares(db, owner, document, number, dek, meta)
     journal.append(
         db,

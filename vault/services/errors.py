@@ -47,6 +47,10 @@ class PolicyError(ServiceError):
 
 
 class QuotaExceeded(ServiceError):
-    """The vault has no room left for this file."""
+    """The vault has no room left for this file; `blobs` were written and must go."""
 
     code = "quota"
+
+    def __init__(self, blobs: list[tuple[str, str]] | None = None) -> None:
+        super().__init__()
+        self.blobs = blobs or []

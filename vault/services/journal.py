@@ -56,7 +56,9 @@ def append(
     # Serialise appends to one chain: lock the owner's row (a no-op on SQLite,
     # where writers are serialised anyway). Locking the last event instead
     # would let two writers fork the chain when it is empty.
-    db.execute(select(User.id).where(User.id == vault_id).with_for_update())
+    # FOR NO KEY UPDATE: inserting documents takes FOR KEY SHARE locks on the
+    # same row (foreign keys), which a plain FOR UPDATE would deadlock with.
+    db.execute(select(User.id).where(User.id == vault_id).with_for_update(key_share=True))
     last = db.execute(
         select(JournalEvent.seq, JournalEvent.hash)
         .where(JournalEvent.vault_id == vault_id)

@@ -42,10 +42,23 @@ _HASHING = threading.BoundedSemaphore(2)
 SLOT_PARAMS: Argon2Params = DEFAULT_ARGON2
 
 
+# A flood of sign-ins waits at most this long for a hashing slot, then gets a
+# "try again" page rather than holding every worker thread.
+HASHING_WAIT_SECONDS = 20
+
+
+class HashingBusy(Exception):
+    """Too many passphrase checks at once in this process; try again shortly."""
+
+
 @contextmanager
 def hashing_slot() -> Iterator[None]:
-    with _HASHING:
+    if not _HASHING.acquire(timeout=HASHING_WAIT_SECONDS):
+        raise HashingBusy()
+    try:
         yield
+    finally:
+        _HASHING.release()
 
 
 def slot_aad(user_id: uuid.UUID, kind: str) -> bytes:

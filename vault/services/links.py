@@ -221,6 +221,18 @@ def find(db: Session, token: str) -> ExternalLink:
     return link
 
 
+def title_of(link: ExternalLink, token: str) -> str:
+    """The document title the link carries, for its landing page; counts no download.
+
+    Raises NotFound if `token` does not open the link.
+    """
+    try:
+        payload = unwrap_key(_token_key(token), link.wrapped, _aad(link.id))
+    except CryptoError:
+        raise NotFound() from None
+    return str(json.loads(payload[32:])["t"])
+
+
 def pin_delay(failures: int) -> int:
     if failures < FREE_PIN_FAILURES:
         return 0

@@ -51,6 +51,7 @@ from vault.services.documents import (
     Unlocked,
     _Counter,
     _wrap_dek,
+    check_quota,
     current_version,
     document_meta,
     seal_meta,
@@ -529,6 +530,7 @@ def deposit_document(
     category: str,
     doc_type: str,
     expiry_date: object = None,
+    quota: int | None = None,
 ) -> Document:
     """Add a document to `person`'s vault, sealed to the vault's public key.
 
@@ -587,6 +589,7 @@ def deposit_document(
     blob.key_id = f"dek:{version.id}"
     db.add(version)
     db.flush()
+    check_quota(db, person.id, quota, [(store.name, key)])
     seal_for_standing_shares(db, person, document, 1, dek, meta)
     journal.append(
         db,

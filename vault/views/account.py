@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from vault import auth
@@ -11,7 +12,7 @@ from vault.db import db_session
 from vault.extensions import get_keyring
 from vault.forms import ChangePassphraseForm, EmptyForm
 from vault.services import accounts, journal, sessions
-from vault.services.errors import PolicyError, SignInRefused
+from vault.services.errors import PolicyError, SignInRefused, Throttled
 from vault.views.messages import passphrase_problems
 
 bp = Blueprint("account", __name__, url_prefix="/compte")
@@ -45,8 +46,18 @@ def change_passphrase() -> str | BaseResponse | tuple[str, int]:
                 form.passphrase.data or "",
             )
         except SignInRefused:
-            db.commit()
+            db.commit()  # the failure count and the journal line
             problems = [_("Your current secret phrase is not right.")]
+        except Throttled as e:
+            db.commit()
+            minutes = max(1, (e.retry_after + 59) // 60)
+            problems = [
+                ngettext(
+                    "Too many attempts. Please wait %(num)d minute and try again.",
+                    "Too many attempts. Please wait %(num)d minutes and try again.",
+                    minutes,
+                )
+            ]
         except PolicyError as e:
             problems = passphrase_problems(e.problems)
         else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from flask import (
     Blueprint,
     Response,
@@ -18,11 +20,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from vault import auth
+from vault import auth, devices
 from vault.db import db_session
 from vault.extensions import get_keyring
 from vault.forms import ActivationForm, ChoosePassphraseForm, EmptyForm, SignInForm
 from vault.models import AccountStatus, User
+from vault.models.base import utcnow
 from vault.passphrases import generate_passphrase
 from vault.pdf import render_pdf
 from vault.services import accounts, sessions
@@ -52,9 +55,12 @@ def sign_in() -> str | BaseResponse | tuple[str, int]:
     status = 200
     if form.validate_on_submit():
         db = db_session()
+        username = form.username.data or ""
+        candidate = accounts.find_user(db, username)
+        trusted = candidate is not None and devices.is_trusted(request, candidate)
         try:
             user, key = accounts.sign_in(
-                db, get_keyring(), form.username.data or "", form.passphrase.data or ""
+                db, get_keyring(), username, form.passphrase.data or "", trusted=trusted
             )
         except Throttled as e:
             error, status = _throttled_message(e), 429
@@ -63,7 +69,9 @@ def sign_in() -> str | BaseResponse | tuple[str, int]:
         else:
             auth.begin_session(user, key)
             db.commit()
-            return redirect(auth.home_url(user))
+            response = redirect(auth.home_url(user))
+            devices.remember(request, response, user)
+            return response
         db.commit()  # the failure count and the journal line
     elif request.method == "POST":
         status = 400
@@ -117,7 +125,12 @@ def _activating() -> tuple[User, sessions.OpenSession]:
     db = db_session()
     opened = sessions.resume(db, ticket)
     user = db.get(User, opened.row.user_id) if opened else None
-    if opened is None or user is None or user.status != AccountStatus.PENDING:
+    if (
+        opened is None
+        or user is None
+        or user.status != AccountStatus.PENDING
+        or not accounts.matches_public_key(user, opened.user_key)
+    ):
         abort(403)
     g.open_session = opened
     return user, opened
@@ -132,14 +145,27 @@ def choose_passphrase() -> str | BaseResponse | tuple[str, int]:
         db = db_session()
         try:
             code = accounts.complete_activation(
-                db, get_keyring(), user, opened.user_key, form.passphrase.data or ""
+                db,
+                get_keyring(),
+                user,
+                opened.user_key,
+                form.passphrase.data or "",
+                keep_session=opened.row.id,
             )
         except PolicyError as e:
             problems = passphrase_problems(e.problems)
+        except SignInRefused:
+            abort(403)
         else:
-            sessions.set_pending(opened.row, auth.current_ticket(), {"recovery_code": code})
+            sessions.set_pending(
+                opened.row,
+                auth.current_ticket(),
+                {"recovery_code": code, "issued": utcnow().isoformat()},
+            )
             db.commit()
-            return redirect(url_for("auth.recovery_kit"))
+            response = redirect(url_for("auth.recovery_kit"))
+            devices.remember(request, response, user)
+            return response
     status = 400 if request.method == "POST" else 200
     return render_template(
         "auth/choose_passphrase.html",
@@ -150,10 +176,19 @@ def choose_passphrase() -> str | BaseResponse | tuple[str, int]:
     ), status
 
 
+# The recovery code can be shown (and printed) for this long after it was issued.
+RECOVERY_CODE_SHOWN_FOR = timedelta(minutes=15)
+
+
 def _pending_recovery_code() -> str | None:
     opened = auth.open_session()
-    code = sessions.get_pending(opened.row, auth.current_ticket()).get("recovery_code")
-    return code if isinstance(code, str) else None
+    pending = sessions.get_pending(opened.row, auth.current_ticket())
+    code, issued = pending.get("recovery_code"), pending.get("issued")
+    if not isinstance(code, str) or not isinstance(issued, str):
+        return None
+    if utcnow() - datetime.fromisoformat(issued) > RECOVERY_CODE_SHOWN_FOR:
+        return None
+    return code
 
 
 @bp.get("/activer/feuille-de-secours")
@@ -191,6 +226,7 @@ def recovery_kit_done() -> BaseResponse:
     ticket = auth.current_ticket()
     pending = sessions.get_pending(opened.row, ticket)
     pending.pop("recovery_code", None)
+    pending.pop("issued", None)
     sessions.set_pending(opened.row, ticket, pending)
     db_session().commit()
     flash(_("Your vault is ready."), "success")

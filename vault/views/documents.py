@@ -22,9 +22,8 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_wtf.csrf import validate_csrf
+from flask_wtf.csrf import CSRFError
 from werkzeug.wrappers import Response as BaseResponse
-from wtforms import ValidationError
 
 import storage
 from vault import auth
@@ -32,31 +31,32 @@ from vault.catalog import CATEGORIES, CATEGORY_BY_CODE, DOCUMENT_TYPES, TYPE_LAB
 from vault.db import db_session
 from vault.extensions import get_keyring, get_settings, get_store
 from vault.forms import DocumentDetailsForm, EmptyForm
-from vault.http import StreamingUpload, UploadError
+from vault.http import StreamingUpload, UploadError, check_csrf
 from vault.models import Document, Role, User
 from vault.previews import PREVIEW_MIME, PreviewError, render_preview
 from vault.services import documents, journal
 from vault.services.documents import Unlocked
-from vault.services.errors import NotFound
+from vault.services.errors import NotFound, QuotaExceeded
 from vault.uploads import (
     ALLOWED_TYPES,
     clean_filename,
+    clean_title,
     content_disposition,
     peek,
     sniff_type,
     title_from_filename,
 )
+from vault.uploads import SNIFF_BYTES as SNIFF_BYTES  # re-exported for the deposit view
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
 
 PAGE_SIZE = 50
-SNIFF_BYTES = 16
 # Previews are rendered from the whole document in memory; above this, none.
 PREVIEW_MAX_BYTES = 32 * 1024 * 1024
 # A sandbox for anything we serve from a document: no script, no plugin, no form.
-DOCUMENT_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+DOCUMENT_CSP = "default-src 'none'; sandbox"
 ACCEPT = ",".join([*ALLOWED_TYPES, *ALLOWED_TYPES.values()])
 
 
@@ -176,8 +176,8 @@ def _open_upload(owner: Unlocked) -> tuple[StreamingUpload, str, str, Iterator[b
     try:
         upload = StreamingUpload.from_request(request, max_file_bytes=limit)
         try:
-            validate_csrf(upload.fields.get("csrf_token"))
-        except ValidationError:
+            check_csrf(upload)
+        except CSRFError:
             raise _Refused("csrf") from None
         file = upload.require_file()
         head, chunks = peek(file.chunks(), SNIFF_BYTES)
@@ -207,7 +207,7 @@ def upload() -> str | BaseResponse | tuple[str, int]:
         category, doc_type = form.category.data or "", form.doc_type.data or ""
         if not form.validate() or not is_valid(category, doc_type):
             raise _Refused("bad_details")
-        title = (form.title.data or "").strip() or title_from_filename(filename)
+        title = clean_title(form.title.data or "") or title_from_filename(filename)
         try:
             document = documents.add_document(
                 db,
@@ -222,6 +222,7 @@ def upload() -> str | BaseResponse | tuple[str, int]:
                 doc_type=doc_type,
                 expiry_date=form.expiry_date.data,
                 actor=owner.user,
+                quota=get_settings().vault_quota_bytes,
             )
             upload.finish()
         except UploadError as e:
@@ -231,6 +232,11 @@ def upload() -> str | BaseResponse | tuple[str, int]:
         except storage.StorageError:
             log.warning("upload failed: blob store unavailable (vault %s)", owner.vault_id)
             raise _Refused("storage", 503) from None
+        except QuotaExceeded as e:
+            # Another upload filled the vault while this one streamed.
+            db.rollback()
+            documents.delete_blobs(get_store(), e.blobs)
+            raise _Refused("quota", 413) from None
     except _Refused as refused:
         db.rollback()
         return _render_add(form, [UPLOAD_MESSAGES[refused.code]()]), refused.status
@@ -376,7 +382,7 @@ def update(document_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
         get_keyring(),
         owner,
         document,
-        title=clean_filename(title) or meta.title,
+        title=clean_title(title) or meta.title,
         category=category,
         doc_type=doc_type,
         expiry_date=form.expiry_date.data,
@@ -424,6 +430,7 @@ def replace(document_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
                 mime=mime,
                 filename=filename,
                 actor=owner.user,
+                quota=get_settings().vault_quota_bytes,
             )
             upload.finish()
         except UploadError as e:
@@ -433,6 +440,10 @@ def replace(document_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
         except storage.StorageError:
             log.warning("replace failed: blob store unavailable (vault %s)", owner.vault_id)
             raise _Refused("storage", 503) from None
+        except QuotaExceeded as e:
+            db.rollback()
+            documents.delete_blobs(get_store(), e.blobs)
+            raise _Refused("quota", 413) from None
     except _Refused as refused:
         db.rollback()
         document = _document(owner, document_id)
