@@ -549,7 +549,7 @@ def journal_group() -> None:
 @with_appcontext
 def journal_verify() -> None:
     try:
-        count, problems = journal.verify(db_session())
+        count, problems = journal.verify(db_session(), ring=get_keyring())
     except SQLAlchemyError as e:
         raise fail(f"journal verify: FAILED: database: {type(e).__name__}") from None
     if problems:

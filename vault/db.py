@@ -80,6 +80,11 @@ def db_session() -> Session:
     """The session of the current request or CLI command, created on first use."""
     if "db_session" not in g:
         g.db_session = get_database().sessionmaker()
+        # The journal seals each chain's head with the server key ring; it
+        # finds the ring here rather than in every caller's arguments.
+        from vault.extensions import get_keyring
+
+        g.db_session.info["keyring"] = get_keyring()
     session: Session = g.db_session
     return session
 

@@ -319,3 +319,120 @@ def test_per_address_limit_counts_in_redis(make_app, database_url, connection) -
         assert statuses[60] == 429
     finally:
         redis.Redis.from_url(url).flushdb()
+
+
+def test_a_stolen_sheet_session_dies_when_the_owner_activates(app: Flask) -> None:
+    new = open_pending(app)
+    thief = app.test_client()
+    code = {"username": new.user.username, "code": new.activation_code}
+    assert post_form(thief, "/activer", code).status_code == 302
+    owner = app.test_client()
+    assert post_form(owner, "/activer", code).status_code == 302
+    choice = {"passphrase": NEW_PASSPHRASE, "confirm": NEW_PASSPHRASE}
+    assert post_form(owner, "/activer/phrase-secrete", choice).status_code == 302
+    assert thief.get("/documents/").status_code == 302
+    assert thief.get("/activer/phrase-secrete").status_code == 403
+    assert owner.get("/documents/").status_code == 200
+
+
+def test_a_reissued_code_ends_what_the_old_one_opened(app: Flask) -> None:
+    from vault.extensions import get_escrow_key, get_keyring
+    from vault.services import accounts
+
+    new = open_pending(app)
+    thief = app.test_client()
+    code = {"username": new.user.username, "code": new.activation_code}
+    assert post_form(thief, "/activer", code).status_code == 302
+    with app.app_context():
+        db = db_session()
+        user = db.get(User, new.user.id)
+        assert user is not None
+        fresh = accounts.reissue_activation(
+            db, get_keyring(), get_escrow_key(), user, by=user, activation_days=30
+        )
+        db.commit()
+    choice = {"passphrase": NEW_PASSPHRASE, "confirm": NEW_PASSPHRASE}
+    assert thief.get("/activer/phrase-secrete").status_code == 403
+    owner = app.test_client()
+    assert post_form(owner, "/activer", {**code, "code": fresh}).status_code == 302
+    assert post_form(owner, "/activer/phrase-secrete", choice).status_code == 302
+    with app.app_context():
+        user = db_session().get(User, new.user.id)
+        assert user is not None and user.status == AccountStatus.ACTIVE
+
+
+def test_failures_elsewhere_do_not_lock_the_owner_out_of_a_known_browser(app: Flask) -> None:
+    account = make_account(app)
+    mine = signed_in(app, account)  # this browser now carries the owner's mark
+    post_form(mine, "/deconnexion", {}, "/documents/")
+    attacker = app.test_client()
+    for _ in range(8):
+        post_form(
+            attacker, "/connexion", {"username": account.username, "passphrase": "pas la bonne"}
+        )
+    blocked = post_form(
+        attacker, "/connexion", {"username": account.username, "passphrase": PASSPHRASE}
+    )
+    assert blocked.status_code == 429
+    response = post_form(
+        mine, "/connexion", {"username": account.username, "passphrase": PASSPHRASE}
+    )
+    assert response.status_code == 302
+
+
+def test_failures_are_forgotten_after_an_hour(app: Flask) -> None:
+    account = make_account(app)
+    client = app.test_client()
+    for _ in range(8):
+        post_form(
+            client, "/connexion", {"username": account.username, "passphrase": "pas la bonne"}
+        )
+    with app.app_context():
+        for row in db_session().execute(select(SignInThrottle)).scalars():
+            assert row.failures >= 4
+            row.last_failure_at = utcnow() - timedelta(minutes=61)
+        db_session().commit()
+    response = post_form(
+        client, "/connexion", {"username": account.username, "passphrase": "encore faux"}
+    )
+    assert response.status_code == 200  # refused, not throttled: the count started again
+    with app.app_context():
+        assert [r.failures for r in db_session().execute(select(SignInThrottle)).scalars()] == [1]
+
+
+def test_guessing_the_current_passphrase_is_throttled(app: Flask) -> None:
+    account = make_account(app)
+    client = signed_in(app, account)
+    statuses = []
+    for _ in range(5):
+        response = post_form(
+            client,
+            "/compte/phrase-secrete",
+            {"current": "pas la bonne", "passphrase": NEW_PASSPHRASE, "confirm": NEW_PASSPHRASE},
+        )
+        statuses.append("Trop d'essais" in html.unescape(response.get_data(as_text=True)))
+    assert statuses == [False, False, False, False, True]
+
+
+def test_the_recovery_code_is_shown_for_a_limited_time(app: Flask) -> None:
+    from vault.services import sessions as session_service
+
+    new = open_pending(app)
+    client = app.test_client()
+    post_form(client, "/activer", {"username": new.user.username, "code": new.activation_code})
+    choice = {"passphrase": NEW_PASSPHRASE, "confirm": NEW_PASSPHRASE}
+    post_form(client, "/activer/phrase-secrete", choice)
+    assert client.get("/activer/feuille-de-secours.pdf").status_code == 200
+    with app.app_context():
+        row = db_session().execute(select(ServerSession)).scalars().one()
+        cookie = client.get_cookie("vault")
+        assert cookie is not None
+        with app.test_request_context(headers={"Cookie": f"vault={cookie.value}"}):
+            from vault import auth
+
+            ticket = auth.current_ticket()
+            pending = session_service.get_pending(row, ticket)
+            pending["issued"] = (utcnow() - timedelta(minutes=16)).isoformat()
+            session_service.set_pending(row, ticket, pending)
+        db_session().commit()
+    assert client.get("/activer/feuille-de-secours.pdf").status_code == 404

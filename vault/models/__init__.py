@@ -15,7 +15,7 @@ from vault.models.account import (
 from vault.models.base import Base
 from vault.models.blob import Blob
 from vault.models.document import Document, DocumentVersion
-from vault.models.journal import JournalEvent
+from vault.models.journal import JournalEvent, JournalHead
 from vault.models.lifecycle import RecoveryRequest, RetentionNotice, Setting, Transfer
 from vault.models.sharing import Assignment, DocumentRequest, ExternalLink, Share, ShareKey
 
@@ -30,6 +30,7 @@ __all__ = [
     "Establishment",
     "ExternalLink",
     "JournalEvent",
+    "JournalHead",
     "KeySlot",
     "Lifecycle",
     "PersonProfile",

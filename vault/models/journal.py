@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vault.models.base import Base, UTCDateTime, uuid_pk
@@ -36,3 +36,20 @@ class JournalEvent(Base):
     details: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class JournalHead(Base):
+    """The last event of each chain, sealed with the server key ring.
+
+    A chain alone cannot show that its newest rows were deleted, or that a
+    database administrator rewrote it and recomputed every hash. The head
+    names the last (seq, hash) under an AEAD tag made with a key kept outside
+    the database, so `vault journal verify` detects both.
+    """
+
+    __tablename__ = "journal_heads"
+
+    vault_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    seal: Mapped[bytes] = mapped_column(LargeBinary)

@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vault.models import JournalEvent, User
+from crypto import CryptoError, KeyRing
+from vault.models import JournalEvent, JournalHead, User
 from vault.models.base import utcnow
 
 GENESIS = "0" * 64
@@ -80,23 +81,48 @@ def append(
     )
     event.hash = event_hash(prev, event)
     db.add(event)
+    _seal_head(db, vault_id, seq, event.hash)
     db.flush()
     return event
+
+
+def _head_aad(vault_id: uuid.UUID, seq: int, digest: str) -> bytes:
+    return b"vault/journal-head|" + vault_id.bytes + seq.to_bytes(8, "big") + digest.encode()
+
+
+def _seal_head(db: Session, vault_id: uuid.UUID, seq: int, digest: str) -> None:
+    ring: KeyRing | None = db.info.get("keyring")
+    if ring is None:
+        raise RuntimeError("journal.append needs a session from vault.db.db_session()")
+    seal = ring.wrap(b"", _head_aad(vault_id, seq, digest))
+    head = db.get(JournalHead, vault_id)
+    if head is None:
+        db.add(JournalHead(vault_id=vault_id, seq=seq, hash=digest, seal=seal))
+    else:
+        head.seq, head.hash, head.seal = seq, digest, seal
 
 
 @dataclass(frozen=True)
 class ChainProblem:
     vault_id: uuid.UUID
     seq: int
-    problem: str  # "hash", "link" or "gap"
+    # "hash", "link", "gap", "head" (newest rows missing or head altered),
+    # "missing" (an account whose whole chain is gone)
+    problem: str
 
 
-def verify(db: Session, vault_id: uuid.UUID | None = None) -> tuple[int, list[ChainProblem]]:
-    """Check every chain (or one); return the number of events and the problems."""
+def verify(
+    db: Session, vault_id: uuid.UUID | None = None, ring: KeyRing | None = None
+) -> tuple[int, list[ChainProblem]]:
+    """Check every chain (or one); return the number of events and the problems.
+
+    With `ring`, each chain's end is also checked against its sealed head.
+    """
     query = select(JournalEvent).order_by(JournalEvent.vault_id, JournalEvent.seq)
     if vault_id is not None:
         query = query.where(JournalEvent.vault_id == vault_id)
     problems: list[ChainProblem] = []
+    ends: dict[uuid.UUID, tuple[int, str]] = {}
     count = 0
     current: uuid.UUID | None = None
     prev, expected_seq = GENESIS, 1
@@ -111,7 +137,43 @@ def verify(db: Session, vault_id: uuid.UUID | None = None) -> tuple[int, list[Ch
         if event_hash(event.prev_hash, event) != event.hash:
             problems.append(ChainProblem(event.vault_id, event.seq, "hash"))
         prev, expected_seq = event.hash, event.seq + 1
+        ends[event.vault_id] = (event.seq, event.hash)
+    if ring is not None:
+        problems.extend(_check_heads(db, ring, ends, vault_id))
     return count, problems
+
+
+def _check_heads(
+    db: Session,
+    ring: KeyRing,
+    ends: dict[uuid.UUID, tuple[int, str]],
+    vault_id: uuid.UUID | None,
+) -> list[ChainProblem]:
+    problems = []
+    heads_query = select(JournalHead)
+    users_query = select(User.id)
+    if vault_id is not None:
+        heads_query = heads_query.where(JournalHead.vault_id == vault_id)
+        users_query = users_query.where(User.id == vault_id)
+    heads = {h.vault_id: h for h in db.execute(heads_query).scalars()}
+    for chain, (seq, digest) in ends.items():
+        head = heads.get(chain)
+        if head is None or (head.seq, head.hash) != (seq, digest):
+            problems.append(ChainProblem(chain, seq, "head"))
+            continue
+        try:
+            ring.unwrap(head.seal, _head_aad(chain, head.seq, head.hash))
+        except CryptoError:
+            problems.append(ChainProblem(chain, seq, "head"))
+    # Every account's chain starts when it is opened: no chain at all means
+    # it was deleted, head included.
+    for user_id in db.execute(users_query).scalars():
+        if user_id not in ends:
+            problems.append(ChainProblem(user_id, 0, "missing"))
+    for chain, head in heads.items():
+        if chain not in ends:
+            problems.append(ChainProblem(chain, head.seq, "head"))
+    return problems
 
 
 def events_for(
