@@ -571,6 +571,10 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(escrow_group)
     app.cli.add_command(journal_group)
+    from vault.commands import all_commands
+
+    for command in all_commands():
+        app.cli.add_command(command)
 
 
 def _create_app() -> Flask:
