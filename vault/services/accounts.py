@@ -408,6 +408,16 @@ def change_passphrase(
     journal.append(db, vault_id=user.id, action="passphrase.changed", actor=user)
 
 
+def issue_recovery_kit(db: Session, ring: KeyRing, user: User, user_key: bytes) -> str:
+    """A new recovery code replacing the previous one (which stops working); formatted."""
+    code = new_recovery_code()
+    keys.put_passphrase_slot(
+        db, ring, user.id, SlotKind.RECOVERY, user_key, normalize_recovery_code(code)
+    )
+    journal.append(db, vault_id=user.id, action="recovery_kit.issued", actor=user)
+    return format_recovery_code(code)
+
+
 def matches_public_key(user: User, user_key: bytes) -> bool:
     """True when `user_key` is the key the account's public key comes from."""
     return derive_keypair(user_key).public_bytes() == user.public_key
