@@ -10,7 +10,17 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from vault.extensions import limit_signins
-from vault.views import account, admin, auth, counsellor, documents, journal, main
+from vault.views import (
+    account,
+    admin,
+    auth,
+    counsellor,
+    documents,
+    journal,
+    main,
+    public_links,
+    sharing,
+)
 
 
 def icon(name: str, label: str | None = None, size: str | None = None) -> Markup:
@@ -33,9 +43,19 @@ def filesize(size: int) -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["icon"] = icon
     app.jinja_env.filters["filesizeformat"] = filesize
-    for module in (main, auth, account, documents, journal, admin, counsellor):
+    for module in (
+        main,
+        auth,
+        account,
+        documents,
+        journal,
+        admin,
+        counsellor,
+        sharing,
+        public_links,
+    ):
         app.register_blueprint(module.bp)
-    limit_signins(app, "auth.sign_in", "auth.activate")
+    limit_signins(app, "auth.sign_in", "auth.activate", "public_links.download")
     # Upload views read their body as a stream and check the token themselves.
     csrf = app.extensions["csrf"]
     csrf.exempt("vault.views.documents.upload")

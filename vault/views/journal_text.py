@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 
+from vault.catalog import CATEGORY_BY_CODE, TYPE_LABELS
 from vault.models import JournalEvent, User
+
+# What the filters of the history page group together (by action prefix).
+ACTION_GROUPS: dict[str, tuple[str, ...]] = {
+    "documents": ("document.",),
+    "sharing": ("share.", "request.", "link.", "assignment."),
+    "account": ("signin", "signout.", "account.", "passphrase.", "recovery"),
+}
 
 
 @dataclass(frozen=True)
@@ -18,6 +29,17 @@ class Line:
     time: datetime
     text: str
     refused: bool
+
+
+def recipient_phrase(code: str) -> str:
+    """The recipient of an external link, inside a sentence ("sent to an employer")."""
+    phrases = {
+        "employer": _("an employer"),
+        "lawyer": _("a lawyer"),
+        "landlord": _("a landlord"),
+        "administration": _("an administration"),
+    }
+    return str(phrases.get(code, _("someone else")))
 
 
 def _who(actor: User | None, owner: User) -> str:
@@ -30,16 +52,65 @@ def _who(actor: User | None, owner: User) -> str:
     return actor.display_name
 
 
-def describe(
-    event: JournalEvent, owner: User, actor: User | None, titles: dict[uuid.UUID, str]
-) -> Line:
+def details_of(event: JournalEvent) -> dict[str, Any]:
+    try:
+        details = json.loads(event.details or "{}")
+    except ValueError:
+        return {}
+    return details if isinstance(details, dict) else {}
+
+
+def people_in(details: dict[str, Any]) -> set[uuid.UUID]:
+    """Users named in an event's details (the counsellor of a share or an assignment)."""
+    try:
+        return {uuid.UUID(details["counsellor"])} if details.get("counsellor") else set()
+    except (ValueError, TypeError):
+        return set()
+
+
+@dataclass(frozen=True)
+class _Words:
+    """The pieces a sentence may use, already in plain words."""
+
+    doc: str
+    counsellor: str
+    category: str
+    type: str
+    recipient: str
+    status: str
+
+
+def _words(
+    event: JournalEvent, titles: Mapping[uuid.UUID, str], people: Mapping[uuid.UUID, User]
+) -> _Words:
+    details = details_of(event)
     title = titles.get(event.document_id) if event.document_id else None
-    doc = f"« {title} »" if title else _("a document deleted since")
+    named = next(iter(people_in(details)), None)
+    counsellor = people.get(named) if named else None
+    category = CATEGORY_BY_CODE.get(str(details.get("category") or ""))
+    return _Words(
+        doc=f"« {title} »" if title else str(_("a document deleted since")),
+        counsellor=counsellor.display_name if counsellor else str(_("a counsellor")),
+        category=str(category.label) if category else "",
+        type=str(TYPE_LABELS.get(str(details.get("type") or ""), _("a document"))),
+        recipient=recipient_phrase(str(details.get("recipient") or "")),
+        status=str(details.get("status") or ""),
+    )
+
+
+def describe(
+    event: JournalEvent,
+    owner: User,
+    actor: User | None,
+    titles: Mapping[uuid.UUID, str],
+    people: Mapping[uuid.UUID, User] | None = None,
+) -> Line:
+    words = _words(event, titles, people or {})
     refused = event.outcome != "ok"
     if actor is not None and actor.id == owner.id:
-        text = _by_you(event.action, doc, refused)
+        text = _by_you(event.action, words, refused)
     else:
-        text = _by_other(event.action, _who(actor, owner), doc, refused)
+        text = _by_other(event.action, _who(actor, owner), words, refused)
     return Line(
         when=format_datetime(event.time, "d MMMM y 'à' HH:mm"),
         time=event.time,
@@ -48,32 +119,93 @@ def describe(
     )
 
 
-def _by_you(action: str, doc: str, refused: bool) -> str:
+def _by_you(action: str, w: _Words, refused: bool) -> str:
     if action == "passphrase.changed" and refused:
         return str(_("An attempt to change your secret phrase failed (wrong current phrase)."))
+    if action == "link.created" and w.status == "pending":
+        return str(
+            _(
+                "You made a link to %(doc)s for %(recipient)s. It waits for your "
+                "counsellor's approval.",
+                doc=w.doc,
+                recipient=w.recipient,
+            )
+        )
+    if action == "share.revoked" and w.category:
+        return str(
+            _(
+                "You stopped sharing the category %(category)s with %(counsellor)s.",
+                category=w.category,
+                counsellor=w.counsellor,
+            )
+        )
     texts = {
         "account.activated": _("You activated your vault and chose your secret phrase."),
         "signin": _("You signed in."),
         "passphrase.changed": _("You changed your secret phrase."),
         "signout.everywhere": _("You signed out on every device."),
-        "document.added": _("You added %(doc)s.", doc=doc),
-        "document.replaced": _("You replaced %(doc)s with a new version.", doc=doc),
-        "document.renamed": _("You changed the details of %(doc)s.", doc=doc),
+        "document.added": _("You added %(doc)s.", doc=w.doc),
+        "document.replaced": _("You replaced %(doc)s with a new version.", doc=w.doc),
+        "document.renamed": _("You changed the details of %(doc)s.", doc=w.doc),
         "document.deleted": _("You deleted a document."),
-        "document.viewed": _("You looked at %(doc)s.", doc=doc),
-        "document.downloaded": _("You downloaded %(doc)s.", doc=doc),
+        "document.viewed": _("You looked at %(doc)s.", doc=w.doc),
+        "document.downloaded": _("You downloaded %(doc)s.", doc=w.doc),
+        "share.created": _(
+            "You shared %(doc)s with %(counsellor)s.", doc=w.doc, counsellor=w.counsellor
+        ),
+        "share.category_created": _(
+            "You shared the category %(category)s with %(counsellor)s, with the documents "
+            "added to it later.",
+            category=w.category,
+            counsellor=w.counsellor,
+        ),
+        "share.revoked": _(
+            "You stopped sharing %(doc)s with %(counsellor)s.", doc=w.doc, counsellor=w.counsellor
+        ),
+        "request.answered": _(
+            "You answered the request for %(type)s with %(doc)s.", type=w.type, doc=w.doc
+        ),
+        "link.created": _(
+            "You made a link to %(doc)s for %(recipient)s.", doc=w.doc, recipient=w.recipient
+        ),
+        "link.revoked": _("You stopped the link to %(doc)s.", doc=w.doc),
     }
     return str(texts.get(action, _("Other operation (%(action)s).", action=action)))
 
 
-def _by_other(action: str, who: str, doc: str, refused: bool) -> str:
+def _by_other(action: str, who: str, w: _Words, refused: bool) -> str:
     texts = {
         "account.opened": _("Your vault was opened by %(who)s.", who=who),
         "account.activation_reissued": _("%(who)s printed a new activation sheet.", who=who),
         "signin.password": _("Someone tried to sign in with a wrong secret phrase."),
         "signin.activation": _("Someone tried to use a wrong activation code."),
-        "document.added": _("%(who)s added %(doc)s.", who=who, doc=doc),
-        "document.viewed": _("%(who)s looked at %(doc)s.", who=who, doc=doc),
-        "document.downloaded": _("%(who)s downloaded %(doc)s.", who=who, doc=doc),
+        "document.added": _("%(who)s added %(doc)s.", who=who, doc=w.doc),
+        "document.deposited": _("%(who)s deposited %(doc)s in your vault.", who=who, doc=w.doc),
+        "document.viewed": _("%(who)s looked at %(doc)s.", who=who, doc=w.doc),
+        "document.downloaded": _("%(who)s downloaded %(doc)s.", who=who, doc=w.doc),
+        "request.created": _("%(who)s asks you for a document: %(type)s.", who=who, type=w.type),
+        "link.opened": _(
+            "The link to %(doc)s sent to %(recipient)s was opened.",
+            doc=w.doc,
+            recipient=w.recipient,
+        ),
+        "link.wrong_pin": _(
+            "Someone tried to open the link to %(doc)s with a wrong code.", doc=w.doc
+        ),
+        "link.approved": _(
+            "%(who)s approved your link to %(doc)s. It works now.", who=who, doc=w.doc
+        ),
+        "link.refused": _(
+            "%(who)s refused your link to %(doc)s. It will not work.", who=who, doc=w.doc
+        ),
+        "assignment.started": _(
+            "%(who)s made %(counsellor)s your counsellor.", who=who, counsellor=w.counsellor
+        ),
+        "assignment.ended": _(
+            "%(who)s ended the follow-up by %(counsellor)s. Their access to your documents "
+            "is stopped.",
+            who=who,
+            counsellor=w.counsellor,
+        ),
     }
     return str(texts.get(action, _("Other operation (%(action)s).", action=action)))

@@ -1,0 +1,342 @@
+"""External links: made by the person through HTTP, opened by anyone with the address."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from tests.factories import (
+    Account,
+    csrf_token,
+    make_account,
+    make_document,
+    make_establishment,
+    pdf_bytes,
+    signed_in,
+)
+from vault.db import db_session
+from vault.extensions import get_keyring
+from vault.models import Establishment, ExternalLink, JournalEvent, Role, User
+from vault.models.base import utcnow
+from vault.services import links, sharing
+from vault.services.documents import Unlocked
+
+CONTENT = pdf_bytes("contrat de travail")
+
+
+@dataclass
+class Setup:
+    alice: Account
+    client: FlaskClient
+    doc: uuid.UUID
+
+
+@pytest.fixture
+def setup(app: Flask) -> Setup:
+    alice = make_account(app, first="Alice", last="Arnaud")
+    doc = make_document(app, alice, CONTENT, title="Attestation employeur", category="work")
+    return Setup(alice, signed_in(app, alice), doc.id)
+
+
+def post(client: FlaskClient, path: str, data: dict[str, str] | None = None, *, page: str = ""):  # type: ignore[no-untyped-def]
+    token = csrf_token(client, page or "/partages/")
+    return client.post(path, data={"csrf_token": token, **(data or {})})
+
+
+def make_link(client: FlaskClient, doc: uuid.UUID, **fields: str) -> tuple[uuid.UUID, str]:
+    """Make a link through the form; return its id and the token shown once."""
+    data = {"recipient": "employer", "days": "7"} | fields
+    response = post(client, f"/liens/nouveau/{doc}", data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    location = response.headers["Location"]
+    link_id = uuid.UUID(re.search(r"/liens/([0-9a-f-]{36})/adresse", location).group(1))  # type: ignore[union-attr]
+    page = client.get(location).get_data(as_text=True)
+    token = re.search(r'value="http://localhost/lien/([A-Za-z0-9_-]+)"', page).group(1)  # type: ignore[union-attr]
+    return link_id, token
+
+
+def anonymous_open(app: Flask, token: str, pin: str | None = None):  # type: ignore[no-untyped-def]
+    """A recipient: opens the page, then asks for the document (with the page's token)."""
+    visitor = app.test_client()
+    page = visitor.get(f"/lien/{token}")
+    if page.status_code != 200:
+        return page
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))
+    assert match
+    data = {"csrf_token": match.group(1)} | ({"pin": pin} if pin is not None else {})
+    return visitor.post(f"/lien/{token}", data=data)
+
+
+def link_count(app: Flask) -> int:
+    with app.app_context():
+        return int(
+            db_session().execute(select(func.count()).select_from(ExternalLink)).scalar_one()
+        )
+
+
+def update_link(app: Flask, link_id: uuid.UUID, **values: object) -> None:
+    with app.app_context():
+        db = db_session()
+        link = db.get(ExternalLink, link_id)
+        assert link is not None
+        for name, value in values.items():
+            setattr(link, name, value)
+        db.commit()
+
+
+def test_make_a_link_and_a_stranger_downloads_the_document(app: Flask, setup: Setup) -> None:
+    client = setup.client
+    form = client.get(f"/liens/nouveau/{setup.doc}").get_data(as_text=True)
+    assert 'name="recipient"' in form and 'id="justice-warning"' not in form
+    link_id, token = make_link(client, setup.doc)
+    created = client.get(f"/liens/{link_id}/adresse").get_data(as_text=True)
+    assert f"http://localhost/lien/{token}" in created  # still there after a reload
+    assert (
+        client.post(
+            f"/liens/{link_id}/adresse", data={"csrf_token": csrf_token(client, "/partages/")}
+        ).status_code
+        == 302
+    )
+    # Shown once: after "I have noted it", the address is gone for good.
+    assert client.get(f"/liens/{link_id}/adresse").status_code == 302
+    with app.app_context():
+        link = db_session().get(ExternalLink, link_id)
+        assert link is not None and links.state(link) == "active"
+        assert link.recipient == "employer" and link.pin_hash is None
+        assert timedelta(days=6) < link.expires_at - utcnow() <= timedelta(days=7)
+        assert token not in (link.token_hash, link.wrapped.hex())
+
+    visitor = app.test_client()
+    page = visitor.get(f"/lien/{token}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Attestation employeur" in html
+    # Nothing about the person who sent it.
+    for private in ("Alice", "Arnaud", setup.alice.username):
+        assert private not in html
+    assert page.headers["Cache-Control"] == "no-store"
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert "noindex" in page.headers["X-Robots-Tag"]
+    response = anonymous_open(app, token)
+    assert response.status_code == 200
+    assert response.get_data() == CONTENT
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert "Attestation" in response.headers["Content-Disposition"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "sandbox" in response.headers["Content-Security-Policy"]
+
+    listing = client.get("/liens/").get_data(as_text=True)
+    assert "Attestation employeur" in listing and f"/liens/{link_id}/retirer" in listing
+    with app.app_context():
+        opened = (
+            db_session()
+            .execute(
+                select(JournalEvent).where(
+                    JournalEvent.vault_id == setup.alice.user.id,
+                    JournalEvent.action == "link.opened",
+                )
+            )
+            .scalar_one()
+        )
+        assert opened.actor_id is None and opened.document_id == setup.doc
+    assert "Attestation employeur" in client.get("/journal/?quoi=partages").get_data(as_text=True)
+
+
+def test_revoked_expired_capped_links_answer_410(app: Flask, setup: Setup) -> None:
+    revoked_id, revoked = make_link(setup.client, setup.doc)
+    expired_id, expired = make_link(setup.client, setup.doc)
+    capped_id, capped = make_link(setup.client, setup.doc, max_downloads="1")
+
+    assert setup.client.get(f"/liens/{revoked_id}/retirer").status_code == 200
+    assert post(setup.client, f"/liens/{revoked_id}/retirer").status_code == 302
+    update_link(app, expired_id, expires_at=utcnow() - timedelta(minutes=1))
+    assert anonymous_open(app, capped).status_code == 200
+
+    for token, state in ((revoked, "revoked"), (expired, "expired"), (capped, "used_up")):
+        visitor = app.test_client()
+        page = visitor.get(f"/lien/{token}")
+        assert page.status_code == 410, state
+        assert 'id="gone-message"' in page.get_data(as_text=True)
+        # A POST with the session's token is refused the same way.
+        match = re.search(
+            r'name="csrf_token"[^>]*value="([^"]+)"',
+            visitor.get("/activer").get_data(as_text=True),
+        )
+        assert match
+        answer = visitor.post(f"/lien/{token}", data={"csrf_token": match.group(1)})
+        assert answer.status_code == 410, state
+        assert answer.get_data() != CONTENT
+    with app.app_context():
+        db = db_session()
+        states = {link.id: links.state(link) for link in links.links_of(db, setup.alice.user.id)}
+    assert states == {revoked_id: "revoked", expired_id: "expired", capped_id: "used_up"}
+    listing = setup.client.get("/liens/").get_data(as_text=True)
+    assert "/retirer" not in listing  # nothing left to stop
+
+
+def test_unknown_token_is_404(app: Flask, setup: Setup) -> None:
+    visitor = app.test_client()
+    assert visitor.get("/lien/" + "A" * 43).status_code == 404
+    assert visitor.get("/lien/" + "A" * 150).status_code == 404
+    token = csrf_token(visitor, "/activer")
+    assert visitor.post("/lien/" + "A" * 43, data={"csrf_token": token}).status_code == 404
+
+
+def test_wrong_pin_is_refused_then_throttled_with_growing_delays(app: Flask, setup: Setup) -> None:
+    link_id, token = make_link(setup.client, setup.doc, pin="482916")
+    visitor = app.test_client()
+    page = visitor.get(f"/lien/{token}").get_data(as_text=True)
+    # Behind a PIN, even the title waits for the code.
+    assert 'name="pin"' in page and "Attestation employeur" not in page
+    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+
+    def attempt(pin: str):  # type: ignore[no-untyped-def]
+        return visitor.post(f"/lien/{token}", data={"csrf_token": csrf, "pin": pin})
+
+    for _ in range(links.FREE_PIN_FAILURES):
+        refused = attempt("000000")
+        assert refused.status_code == 403
+        html = refused.get_data(as_text=True)
+        assert 'id="link-error"' in html and "000000" not in html  # the PIN is not echoed
+    waits = []
+    for _ in range(3):
+        throttled = attempt("482916")  # even the right PIN waits
+        assert throttled.status_code == 429
+        waits.append(int(throttled.headers["Retry-After"]))
+        # Time passes; the next wrong PIN makes the wait longer.
+        update_link(app, link_id, pin_failed_at=utcnow() - timedelta(hours=1))
+        assert attempt("111111").status_code == 403
+    assert waits == sorted(waits) and waits[0] < waits[-1], waits
+    update_link(app, link_id, pin_failed_at=utcnow() - timedelta(hours=1))
+    opened = attempt("482916")
+    assert opened.status_code == 200 and opened.get_data() == CONTENT
+    with app.app_context():
+        db = db_session()
+        wrong = db.execute(
+            select(func.count())
+            .select_from(JournalEvent)
+            .where(JournalEvent.action == "link.wrong_pin", JournalEvent.outcome == "refused")
+        ).scalar_one()
+        assert wrong == links.FREE_PIN_FAILURES + 3
+        link = db.get(ExternalLink, link_id)
+        assert link is not None and link.downloads == 1 and link.pin_failures == 0
+
+
+def test_form_checks_and_nothing_is_made_on_bad_input(app: Flask, setup: Setup) -> None:
+    for fields in (
+        {"recipient": "employer", "days": "31"},
+        {"recipient": "employer", "days": "0"},
+        {"recipient": "spy", "days": "7"},
+        {"recipient": "employer", "days": "7", "pin": "12ab"},
+        {"recipient": "employer", "days": "7", "pin": "123"},
+        {"recipient": "employer", "days": "7", "max_downloads": "0"},
+    ):
+        response = post(setup.client, f"/liens/nouveau/{setup.doc}", fields)
+        assert response.status_code == 400, fields
+    assert link_count(app) == 0
+
+
+def test_justice_documents_need_the_warning_confirmed(app: Flask, setup: Setup) -> None:
+    judgment = make_document(
+        app, setup.alice, title="Jugement", category="justice", doc_type="judgment"
+    )
+    form = setup.client.get(f"/liens/nouveau/{judgment.id}").get_data(as_text=True)
+    assert 'id="justice-warning"' in form and 'name="understood"' in form
+    data = {"recipient": "lawyer", "days": "3"}
+    refused = post(setup.client, f"/liens/nouveau/{judgment.id}", data)
+    assert refused.status_code == 400 and 'id="understood-error"' in refused.get_data(as_text=True)
+    assert link_count(app) == 0
+    make_link(setup.client, judgment.id, recipient="lawyer", days="3", understood="y")
+    assert link_count(app) == 1
+
+
+def detained_at(app: Flask, policy: str) -> tuple[Account, FlaskClient, uuid.UUID]:
+    place = make_establishment(app, f"Maison d'arrêt ({policy})")
+    with app.app_context():
+        db = db_session()
+        establishment = db.get(Establishment, place.id)
+        assert establishment is not None
+        establishment.external_links = policy
+        db.commit()
+    person = make_account(app, first="Dan", last="Detenu", establishment_id=place.id)
+    doc = make_document(app, person, CONTENT, title="CV", category="work", doc_type="cv")
+    return person, signed_in(app, person), doc.id
+
+
+def test_policy_off_explains_and_refuses(app: Flask) -> None:
+    _person, client, doc = detained_at(app, "off")
+    form = client.get(f"/liens/nouveau/{doc}").get_data(as_text=True)
+    assert 'id="links-off"' in form and 'name="recipient"' not in form
+    response = post(client, f"/liens/nouveau/{doc}", {"recipient": "employer", "days": "7"})
+    assert response.status_code == 403
+    assert link_count(app) == 0
+
+
+def test_policy_approval_makes_a_pending_link_until_a_counsellor_approves(app: Flask) -> None:
+    person, client, doc = detained_at(app, "approval")
+    counsellor = make_account(app, Role.COUNSELLOR, first="Claire", last="Conseil")
+    assert 'id="needs-approval"' in client.get(f"/liens/nouveau/{doc}").get_data(as_text=True)
+    link_id, token = make_link(client, doc)
+    assert 'id="needs-approval"' in client.get(f"/liens/{link_id}/adresse").get_data(as_text=True)
+    assert anonymous_open(app, token).status_code == 410
+    with app.app_context():
+        db = db_session()
+        user = db.get(User, person.user.id)
+        staff = db.get(User, counsellor.user.id)
+        assert user and staff
+        sharing.assign(db, user, staff, by=staff)
+        links.decide(db, staff, link_id, approve=True)
+        db.commit()
+    response = anonymous_open(app, token)
+    assert response.status_code == 200 and response.get_data() == CONTENT
+
+
+def test_refused_link_is_gone(app: Flask) -> None:
+    person, client, doc = detained_at(app, "approval")
+    counsellor = make_account(app, Role.COUNSELLOR, first="Claire", last="Conseil")
+    link_id, token = make_link(client, doc)
+    with app.app_context():
+        db = db_session()
+        user, staff = db.get(User, person.user.id), db.get(User, counsellor.user.id)
+        assert user and staff
+        sharing.assign(db, user, staff, by=staff)
+        links.decide(db, staff, link_id, approve=False)
+        db.commit()
+    assert anonymous_open(app, token).status_code == 410
+
+
+def test_another_persons_links_are_out_of_reach(app: Flask, setup: Setup) -> None:
+    link_id, token = make_link(setup.client, setup.doc)
+    bruno = make_account(app, first="Bruno", last="Blanc")
+    other = signed_in(app, bruno)
+    assert other.get(f"/liens/nouveau/{setup.doc}").status_code == 404
+    response = post(other, f"/liens/nouveau/{setup.doc}", {"recipient": "employer", "days": "7"})
+    assert response.status_code == 404
+    assert other.get(f"/liens/{link_id}/retirer").status_code == 404
+    assert post(other, f"/liens/{link_id}/retirer").status_code == 404
+    assert other.get(f"/liens/{link_id}/adresse").status_code == 404
+    assert link_count(app) == 1
+    assert anonymous_open(app, token).status_code == 200
+    # Bruno's list shows none of Alice's links.
+    assert str(link_id) not in other.get("/liens/").get_data(as_text=True)
+
+
+def test_service_refuses_a_link_on_another_vault(app: Flask, setup: Setup) -> None:
+    bruno = make_account(app, first="Bruno", last="Blanc")
+    from vault.services.errors import NotFound
+
+    with app.app_context():
+        db = db_session()
+        user = db.get(User, bruno.user.id)
+        assert user is not None
+        with pytest.raises(NotFound):
+            links.create_link(
+                db, get_keyring(), Unlocked(user, bruno.key), setup.doc, recipient="other", days=1
+            )

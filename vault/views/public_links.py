@@ -1,0 +1,140 @@
+"""The page an external recipient opens: one document, no account, nothing about its owner.
+
+The token in the URL is the only credential (its SHA-256 names the row and a
+key derived from it unwraps the document key), so these pages show nothing but
+the document title, and only once a PIN, if any, is given: the title alone
+can say too much (a court decision). Pages are never cached (no-store is
+global) and send no referrer, so the token does not travel further.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from flask import Blueprint, Response, abort, render_template
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
+from crypto import blob_aad, decrypt_iter
+from vault.db import db_session
+from vault.extensions import get_store
+from vault.forms_sharing import OpenLinkForm
+from vault.models import ExternalLink
+from vault.services import links
+from vault.services.errors import NotFound, Throttled
+from vault.services.links import LinkGone, WrongPin
+from vault.uploads import content_disposition
+from vault.views.documents import DOCUMENT_CSP
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("public_links", __name__, url_prefix="/lien")
+
+# Search engines must not index a link someone pasted somewhere public.
+NO_INDEX = {"X-Robots-Tag": "noindex, nofollow"}
+
+
+def _find(token: str) -> ExternalLink:
+    try:
+        return links.find(db_session(), token)
+    except NotFound:
+        abort(404)
+
+
+def _gone(state: str) -> tuple[str, int, dict[str, str]]:
+    messages = {
+        "expired": _("This link has expired. Ask the person who sent it for a new one."),
+        "used_up": _(
+            "This link was used as many times as allowed. Ask the person who sent it for a new one."
+        ),
+        "revoked": _("The person who sent this link has stopped it."),
+        "refused": _("This link was not approved. It does not work."),
+        "pending": _("This link is not working yet: it waits for an approval. Try again later."),
+    }
+    message = messages.get(state, _("This link no longer works."))
+    return render_template("links/gone.html", message=message), 410, NO_INDEX
+
+
+def _page(
+    token: str,
+    link: ExternalLink,
+    form: OpenLinkForm,
+    error: str | None = None,
+    status: int = 200,
+) -> tuple[str, int, dict[str, str]]:
+    needs_pin = link.pin_hash is not None
+    title = None if needs_pin else links.title_of(link, token)
+    page = render_template(
+        "links/open.html",
+        token=token,
+        form=form,
+        title=title,
+        needs_pin=needs_pin,
+        expires_at=link.expires_at,
+        error=error,
+    )
+    return page, status, NO_INDEX
+
+
+@bp.get("/<token>")
+def show(token: str) -> tuple[str, int, dict[str, str]]:
+    link = _find(token)
+    state = links.state(link)
+    if state != "active":
+        return _gone(state)
+    try:
+        return _page(token, link, OpenLinkForm())
+    except NotFound:
+        abort(404)
+
+
+def _throttled_message(retry_after: int) -> str:
+    minutes = max(1, (retry_after + 59) // 60)
+    return str(
+        ngettext(
+            "Too many attempts. Please wait %(num)d minute and try again.",
+            "Too many attempts. Please wait %(num)d minutes and try again.",
+            minutes,
+        )
+    )
+
+
+@bp.post("/<token>")
+def download(token: str) -> Response | tuple[str, int, dict[str, str]]:
+    link = _find(token)
+    form = OpenLinkForm()
+    # Error pages get an empty form: a typed PIN is never sent back in a page.
+    blank = OpenLinkForm(formdata=None)
+    if not form.validate_on_submit():
+        return _page(token, link, blank, _("This code is not right."), 400)
+    db = db_session()
+    try:
+        opened = links.open_link(db, token, form.pin.data or None)
+    except NotFound:
+        abort(404)
+    except LinkGone:
+        return _gone(links.state(link))
+    except Throttled as e:
+        page, _status, headers = _page(token, link, blank, _throttled_message(e.retry_after), 429)
+        return page, 429, headers | {"Retry-After": str(e.retry_after)}
+    except WrongPin:
+        db.commit()  # the failure count (for the delays) and the journal line
+        return _page(token, link, blank, _("This code is not right."), 403)
+    version = opened.version
+    # Opened before the commit: an unreachable store answers 503 and counts nothing.
+    reader = get_store().open(version.blob.key)
+    db.commit()
+    aad = blob_aad(link.vault_id, link.document_id, version.version)
+
+    def body() -> Iterator[bytes]:
+        with reader:
+            yield from decrypt_iter(opened.dek, aad, reader)
+
+    log.info("external link %s opened", link.id)
+    response = Response(body(), mimetype=version.mime, direct_passthrough=True)
+    response.headers["Content-Length"] = str(version.size)
+    response.headers["Content-Disposition"] = content_disposition(opened.title, version.mime)
+    response.headers["Content-Security-Policy"] = DOCUMENT_CSP
+    response.headers.update(NO_INDEX)
+    return response
