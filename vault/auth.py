@@ -181,7 +181,7 @@ HOME_BY_ROLE = {
     Role.PERSON: "documents.index",
     Role.COUNSELLOR: "counsellor.index",
     Role.ADMINISTRATOR: "admin.index",
-    Role.RECOVERY_OFFICER: "account.index",
+    Role.RECOVERY_OFFICER: "recovery.officer_index",
 }
 
 

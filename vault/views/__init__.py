@@ -19,6 +19,7 @@ from vault.views import (
     journal,
     main,
     public_links,
+    recovery,
     sharing,
 )
 
@@ -53,9 +54,10 @@ def init_app(app: Flask) -> None:
         counsellor,
         sharing,
         public_links,
+        recovery,
     ):
         app.register_blueprint(module.bp)
-    limit_signins(app, "auth.sign_in", "auth.activate", "public_links.download")
+    limit_signins(app, "auth.sign_in", "auth.activate", "public_links.download", "recovery.start")
     # Upload views read their body as a stream and check the token themselves.
     csrf = app.extensions["csrf"]
     csrf.exempt("vault.views.documents.upload")

@@ -169,6 +169,14 @@ def _by_you(action: str, w: _Words, refused: bool) -> str:
             "You made a link to %(doc)s for %(recipient)s.", doc=w.doc, recipient=w.recipient
         ),
         "link.revoked": _("You stopped the link to %(doc)s.", doc=w.doc),
+        "recovery.requested": _(
+            "You typed your recovery code and asked your counsellor to approve a recovery."
+        ),
+        "recovery.completed": _(
+            "You chose a new secret phrase with your recovery sheet. You were signed out on "
+            "every other device."
+        ),
+        "recovery_kit.issued": _("You received a new recovery sheet. The old one no longer works."),
     }
     return str(texts.get(action, _("Other operation (%(action)s).", action=action)))
 
@@ -206,6 +214,22 @@ def _by_other(action: str, who: str, w: _Words, refused: bool) -> str:
             "is stopped.",
             who=who,
             counsellor=w.counsellor,
+        ),
+        "recovery.kit": _("Someone tried to use a wrong recovery code."),
+        "recovery.approved": _("%(who)s approved your recovery.", who=who),
+        "recovery.declined": _("%(who)s declined your recovery request.", who=who),
+        "recovery.escrow_opened": _(
+            "The recovery officer %(who)s checked your identity and opened a recovery.", who=who
+        ),
+        "recovery.escrow_confirmed": _(
+            "The recovery officer %(who)s confirmed the recovery.", who=who
+        ),
+        "recovery.escrow_cancelled": _(
+            "The recovery officer %(who)s cancelled the recovery.", who=who
+        ),
+        "recovery.escrow_completed": _(
+            "Your vault got a new activation sheet after a recovery with two officers. Your "
+            "documents are kept."
         ),
     }
     return str(texts.get(action, _("Other operation (%(action)s).", action=action)))
