@@ -23,9 +23,7 @@ class Transfer(Base):
 
     id: Mapped[uuid_pk]
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
-    from_establishment_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("establishments.id")
-    )
+    from_establishment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("establishments.id"))
     to_establishment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("establishments.id"))
     by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     at: Mapped[created_at]
