@@ -6,10 +6,20 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms import (
+    DateField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from vault.catalog import CATEGORIES, DOCUMENT_TYPES
+from vault.catalog import CATEGORIES, CATEGORY_BY_CODE, DOCUMENT_TYPES
 from vault.models import Role
 
 REQUIRED = _l("Please fill in this field.")
@@ -97,3 +107,58 @@ class SearchForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
 
     q = StringField(_l("Search"), [Optional(), Length(max=200)])
     category = HiddenField()
+
+
+# --- counsellors and administrators (issue 5) ---------------------------------------------
+
+REQUEST_MESSAGE_MAX = 500
+
+
+def _grouped_type_choices() -> list[SelectChoice]:
+    """Document types under their category, as <optgroup>s: easier to scan than 35 lines."""
+    return [
+        SelectChoice(code, str(label), optgroup=str(CATEGORY_BY_CODE[category].label))
+        for category, types in DOCUMENT_TYPES.items()
+        for code, label in types
+    ]
+
+
+class DocumentRequestForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
+    doc_type = SelectField(_l("Document you need"), [DataRequired(REQUIRED)])
+    message = TextAreaField(
+        _l("Message for the person (optional)"),
+        [
+            Optional(),
+            Length(
+                max=REQUEST_MESSAGE_MAX,
+                message=_l("The message is too long (500 characters at most)."),
+            ),
+        ],
+        render_kw={"maxlength": REQUEST_MESSAGE_MAX, "rows": 4},
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.doc_type.choices = _grouped_type_choices()
+        # Checked by the view, with a clearer message than WTForms' own.
+        self.doc_type.validate_choice = False
+
+
+class AssignCounsellorsForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
+    # Choices are the counsellor accounts, set by the view; it checks them itself.
+    counsellors = SelectMultipleField(_l("Counsellors to assign"), validate_choice=False)
+
+
+EXTERNAL_LINK_POLICIES = ("off", "approval", "on")
+
+
+class LinkPolicyForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
+    external_links = RadioField(
+        _l("External links while a person is detained here"),
+        choices=[
+            SelectChoice("off", _l("Not allowed")),
+            SelectChoice("approval", _l("With the approval of a counsellor")),
+            SelectChoice("on", _l("Allowed")),
+        ],
+        validate_choice=False,
+    )

@@ -15,6 +15,7 @@ from vault.views import (
     admin,
     auth,
     counsellor,
+    deposits,
     documents,
     journal,
     main,
@@ -52,6 +53,7 @@ def init_app(app: Flask) -> None:
         journal,
         admin,
         counsellor,
+        deposits,
         sharing,
         public_links,
         recovery,
@@ -62,3 +64,4 @@ def init_app(app: Flask) -> None:
     csrf = app.extensions["csrf"]
     csrf.exempt("vault.views.documents.upload")
     csrf.exempt("vault.views.documents.replace")
+    csrf.exempt("vault.views.deposits.upload")

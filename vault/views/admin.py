@@ -1,7 +1,8 @@
-"""Administrators: accounts, activation sheets, establishments.
+"""Administrators: accounts, activation sheets, assignments, establishments.
 
-Administrators open accounts and print activation sheets; they never see a
-document or anything encrypted (DESIGN.md §3). A fresh activation code lives
+Administrators open accounts, print activation sheets, assign counsellors and
+set each establishment's rule for external links; they never see a document
+or anything encrypted (DESIGN.md §3). A fresh activation code lives
 only in the administrator's own server session, encrypted (services/sessions.py),
 long enough to print the sheet; it is never logged nor written in clear.
 """
@@ -13,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_date
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -26,11 +27,26 @@ from wtforms import SelectChoice
 from vault import auth
 from vault.db import db_session
 from vault.extensions import get_escrow_key, get_keyring, get_settings
-from vault.forms import EmptyForm, EstablishmentForm, NewAccountForm
-from vault.models import AccountStatus, Establishment, PersonProfile, Role, User
+from vault.forms import (
+    EXTERNAL_LINK_POLICIES,
+    AssignCounsellorsForm,
+    EmptyForm,
+    EstablishmentForm,
+    LinkPolicyForm,
+    NewAccountForm,
+)
+from vault.models import (
+    AccountStatus,
+    Assignment,
+    Establishment,
+    Lifecycle,
+    PersonProfile,
+    Role,
+    User,
+)
 from vault.models.base import utcnow
 from vault.pdf import render_pdf
-from vault.services import accounts, sessions
+from vault.services import accounts, sessions, sharing
 from vault.services.errors import NotFound, PolicyError
 from vault.views.auth import pdf_response
 
@@ -222,7 +238,29 @@ def new_account() -> tuple[str, int] | BaseResponse:
 @bp.get("/comptes/<uuid:user_id>")
 @auth.role_required(Role.ADMINISTRATOR)
 def account(user_id: uuid.UUID) -> str:
-    user = _get_user(db_session(), user_id)
+    db = db_session()
+    user = _get_user(db, user_id)
+    return _render_account(db, user)
+
+
+def _render_account(
+    db: Session, user: User, assign_form: AssignCounsellorsForm | None = None
+) -> str:
+    context: dict[str, Any] = {}
+    if user.role == Role.PERSON:
+        history = sharing.assignment_history(db, user.id)
+        form = assign_form or AssignCounsellorsForm(formdata=None)
+        form.counsellors.choices = [
+            SelectChoice(str(c.id), c.display_name) for c in _assignable(db, user)
+        ]
+        context = {
+            "current": [a for a in history if a.ended_at is None],
+            "history": history,
+            "names": _names(db, history),
+            "assign_form": form,
+        }
+    elif user.role == Role.COUNSELLOR:
+        context = {"followed": sharing.people_of(db, user.id)}
     return render_template(
         "admin/account.html",
         user=user,
@@ -230,6 +268,7 @@ def account(user_id: uuid.UUID) -> str:
         status=status_label(user),
         role=role_label(user.role),
         form=EmptyForm(),
+        **context,
     )
 
 
@@ -294,7 +333,118 @@ def activation_sheet(user_id: uuid.UUID) -> Response:
     return pdf_response(pdf, f"feuille-activation-{user.username}.pdf")
 
 
+# --- assignments ------------------------------------------------------------------------
+
+
+def _assignable(db: Session, person: User) -> list[User]:
+    """Counsellor accounts that may be assigned to `person` now (not already, not disabled)."""
+    current = select(Assignment.counsellor_id).where(
+        Assignment.person_id == person.id, Assignment.ended_at.is_(None)
+    )
+    return list(
+        db.execute(
+            select(User)
+            .where(
+                User.role == Role.COUNSELLOR,
+                User.status != AccountStatus.DISABLED,
+                User.id.not_in(current),
+            )
+            .order_by(func.lower(User.display_name), User.username)
+        ).scalars()
+    )
+
+
+def _names(db: Session, assignments: list[Assignment]) -> dict[uuid.UUID, str]:
+    """Display names of everyone an assignment history mentions, in one query."""
+    ids = {
+        i
+        for a in assignments
+        for i in (a.counsellor_id, a.assigned_by_id, a.ended_by_id)
+        if i is not None
+    }
+    if not ids:
+        return {}
+    rows = db.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
+    return {row.id: row.display_name for row in rows}
+
+
+def _person(db: Session, user_id: uuid.UUID) -> User:
+    person = _get_user(db, user_id)
+    if person.role != Role.PERSON:
+        abort(404)
+    return person
+
+
+@bp.post("/comptes/<uuid:user_id>/suivis")
+@auth.role_required(Role.ADMINISTRATOR)
+def assign(user_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
+    db = db_session()
+    person = _person(db, user_id)
+    form = AssignCounsellorsForm()
+    allowed = {str(c.id): c for c in _assignable(db, person)}
+    chosen = form.counsellors.data or []
+    valid = form.validate_on_submit()
+    if valid and not chosen:
+        form.counsellors.errors = [_("Choose at least one counsellor.")]
+        valid = False
+    elif any(value not in allowed for value in chosen):
+        # An unknown id, someone who is not a counsellor, or one already
+        # assigned (another administrator was quicker): nothing is done.
+        form.counsellors.errors = [_("Choose counsellors from the list.")]
+        valid = False
+    if not valid:
+        return _render_account(db, person, form), 400
+    admin = auth.signed_in_user()
+    for value in dict.fromkeys(chosen):
+        sharing.assign(db, person, allowed[value], by=admin)
+    db.commit()
+    flash(
+        ngettext(
+            "%(num)d counsellor now follows %(name)s.",
+            "%(num)d counsellors now follow %(name)s.",
+            len(set(chosen)),
+            name=person.display_name,
+        ),
+        "success",
+    )
+    return redirect(url_for("admin.account", user_id=person.id))
+
+
+@bp.post("/comptes/<uuid:user_id>/suivis/<uuid:assignment_id>/fin")
+@auth.role_required(Role.ADMINISTRATOR)
+def end_assignment(user_id: uuid.UUID, assignment_id: uuid.UUID) -> BaseResponse:
+    db = db_session()
+    person = _person(db, user_id)
+    assignment = db.get(Assignment, assignment_id)
+    if assignment is None or assignment.person_id != person.id:
+        abort(404)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if assignment.ended_at is not None:
+        flash(_("This follow-up had already ended."), "info")
+    else:
+        sharing.end_assignment(db, assignment, by=auth.signed_in_user())
+        db.commit()
+        counsellor = db.get(User, assignment.counsellor_id)
+        flash(
+            _(
+                "%(counsellor)s no longer follows %(name)s. The documents %(name)s "
+                "shared with them are no longer shared.",
+                counsellor=counsellor.display_name if counsellor else "",
+                name=person.display_name,
+            ),
+            "success",
+        )
+    return redirect(url_for("admin.account", user_id=person.id))
+
+
 # --- establishments ---------------------------------------------------------------------
+
+LINK_POLICY_LABELS: dict[str, LazyString] = {
+    "off": _l("Not allowed"),
+    "approval": _l("With the approval of a counsellor"),
+    "on": _l("Allowed"),
+}
 
 
 def _establishment_exists(db: Session, name: str) -> bool:
@@ -339,4 +489,48 @@ def establishments() -> tuple[str, int] | BaseResponse:
         "admin/establishments.html",
         form=form,
         establishments=[(e, counts.get(e.id, 0)) for e in rows],
+        policies=LINK_POLICY_LABELS,
+    ), status
+
+
+@bp.route("/etablissements/<uuid:establishment_id>", methods=["GET", "POST"])
+@auth.role_required(Role.ADMINISTRATOR)
+def establishment(establishment_id: uuid.UUID) -> tuple[str, int] | BaseResponse:
+    db = db_session()
+    place = db.get(Establishment, establishment_id)
+    if place is None:
+        abort(404)
+    form = LinkPolicyForm(data={"external_links": place.external_links})
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit() and form.external_links.data in EXTERNAL_LINK_POLICIES:
+            place.external_links = form.external_links.data
+            db.commit()
+            # Links already waiting for approval stay so: a counsellor decides them.
+            flash(
+                _(
+                    "Saved. External links for people detained at %(name)s: %(policy)s.",
+                    name=place.name,
+                    policy=LINK_POLICY_LABELS[place.external_links],
+                ),
+                "success",
+            )
+            return redirect(url_for("admin.establishment", establishment_id=place.id))
+        if form.external_links.data not in EXTERNAL_LINK_POLICIES:
+            form.external_links.errors = [_("Choose one of the three rules.")]
+        status = 400
+    detained = db.execute(
+        select(func.count(User.id))
+        .join(PersonProfile, PersonProfile.user_id == User.id)
+        .where(
+            User.establishment_id == place.id,
+            PersonProfile.lifecycle.in_([Lifecycle.DETAINED, Lifecycle.TRANSFERRED]),
+        )
+    ).scalar_one()
+    return render_template(
+        "admin/establishment.html",
+        establishment=place,
+        form=form,
+        detained=detained,
+        policies=LINK_POLICY_LABELS,
     ), status
