@@ -155,6 +155,7 @@ def revoke_link(db: Session, owner: Unlocked, link_id: uuid.UUID) -> None:
             action="link.revoked",
             actor=owner.user,
             document_id=link.document_id,
+            details={"recipient": link.recipient},
         )
 
 

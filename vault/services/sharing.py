@@ -44,7 +44,7 @@ from vault.models import (
     User,
 )
 from vault.models.base import utcnow
-from vault.services import journal
+from vault.services import journal, lifecycle
 from vault.services.documents import (
     BLOB_PREFIX,
     Meta,
@@ -66,7 +66,7 @@ MAX_SHARE_DAYS = 366
 # --- assignments ------------------------------------------------------------------------
 
 
-def active_assignment(
+def _current_assignment(
     db: Session, person_id: uuid.UUID, counsellor_id: uuid.UUID
 ) -> Assignment | None:
     return db.execute(
@@ -78,11 +78,23 @@ def active_assignment(
     ).scalar_one_or_none()
 
 
+def active_assignment(
+    db: Session, person_id: uuid.UUID, counsellor_id: uuid.UUID
+) -> Assignment | None:
+    assignment = _current_assignment(db, person_id, counsellor_id)
+    # After a release without follow-up, counsellors' access ends with the grace period.
+    person = db.get(User, person_id) if assignment is not None else None
+    if person is not None and not lifecycle.counsellor_access_open(person, utcnow().date()):
+        return None
+    return assignment
+
+
 def assign(db: Session, person: User, counsellor: User, *, by: User) -> Assignment:
     """Assign `counsellor` to `person` (idempotent while an assignment is active)."""
     if person.role != Role.PERSON or counsellor.role != Role.COUNSELLOR:
         raise NotFound()
-    existing = active_assignment(db, person.id, counsellor.id)
+    # Not active_assignment: an assignment whose access ended is still the current one.
+    existing = _current_assignment(db, person.id, counsellor.id)
     if existing is not None:
         return existing
     assignment = Assignment(person_id=person.id, counsellor_id=counsellor.id, assigned_by_id=by.id)
@@ -106,6 +118,15 @@ def end_assignment(db: Session, assignment: Assignment, *, by: User) -> None:
     assignment.ended_by_id = by.id
     for share in _shares(db, assignment.person_id, assignment.counsellor_id, active_only=True):
         _revoke(db, share)
+    # Their open requests go too: nobody is there any more to receive the answer.
+    for request in db.execute(
+        select(DocumentRequest).where(
+            DocumentRequest.vault_id == assignment.person_id,
+            DocumentRequest.counsellor_id == assignment.counsellor_id,
+            DocumentRequest.status == "open",
+        )
+    ).scalars():
+        request.status = "cancelled"
     db.flush()
     journal.append(
         db,
@@ -143,7 +164,12 @@ def people_of(db: Session, counsellor_id: uuid.UUID, query: str = "") -> list[Us
                 PersonProfile.prison_number.ilike(like, escape="\\"),
             )
         )
-    return list(db.execute(statement.order_by(User.display_name)).scalars())
+    today = utcnow().date()
+    return [
+        person
+        for person in db.execute(statement.order_by(User.display_name)).scalars()
+        if lifecycle.counsellor_access_open(person, today)
+    ]
 
 
 def assignment_history(db: Session, person_id: uuid.UUID) -> list[Assignment]:
@@ -203,6 +229,8 @@ def share_is_active(share: Share, person: User, now: datetime | None = None) -> 
     now = now or utcnow()
     if share.revoked_at is not None:
         return False
+    if not lifecycle.counsellor_access_open(person, now.date()):
+        return False
     if share.expires_at is not None and share.expires_at <= now:
         return False
     released = person.profile is not None and person.profile.lifecycle in (
@@ -260,6 +288,11 @@ def share_document(
     if document.vault_id != owner.vault_id:
         raise NotFound()
     counsellor = _check_counsellor(db, owner, counsellor_id)
+    # Sharing again what is already shared with this counsellor replaces the
+    # old share (new duration) rather than stacking a second one.
+    for existing in _shares(db, owner.vault_id, counsellor.id, active_only=True):
+        if existing.document_id == document.id:
+            _revoke(db, existing)
     share = Share(
         id=uuid.uuid4(),
         vault_id=owner.vault_id,
