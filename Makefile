@@ -41,6 +41,7 @@ lint: install
 bench: install
 	$(BIN)/python bench/storage.py
 	$(BIN)/python bench/crypto_stream.py
+	$(BIN)/python bench/export.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

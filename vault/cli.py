@@ -863,4 +863,8 @@ def main() -> None:
     group = FlaskGroup(create_app=_create_app, add_default_commands=True)
     # Reachable before the app can be built (no escrow key configured yet).
     group.add_command(escrow_group)
+    # `export verify` checks a file on any machine, without configuration or database.
+    from vault.commands.export import export_group
+
+    group.add_command(export_group)
     group(prog_name="vault")

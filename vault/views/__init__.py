@@ -17,6 +17,7 @@ from vault.views import (
     counsellor,
     deposits,
     documents,
+    export,
     journal,
     main,
     public_links,
@@ -57,6 +58,7 @@ def init_app(app: Flask) -> None:
         sharing,
         public_links,
         recovery,
+        export,
     ):
         app.register_blueprint(module.bp)
     limit_signins(app, "auth.sign_in", "auth.activate", "public_links.download", "recovery.start")
