@@ -1,0 +1,331 @@
+"""Sharing with a counsellor, in real browsers: the person shares a whole
+category from a phone, the counsellor opens and downloads a document at a desk,
+the person stops sharing, the counsellor is refused, and the person's history
+tells each step in plain French.
+
+The accounts, the documents and the assignment (an administrator's act) are
+made beforehand through the real services, in the live server's database;
+every step after that goes through the pages.
+
+As in test_journey.py, the steps are hard assertions, and what the person
+would notice along the way (console errors and CSP violations, side-scrolling
+on the phone, small touch targets, missing confirmation messages) is collected
+and asserted at the end.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from tests.browser.test_journey import (
+    DESK,
+    MIN_TARGET_PX,
+    PHONE,
+    SMALL_TARGETS_JS,
+    TARGETS,
+    Findings,
+    new_page,
+    path_of,
+)
+from tests.factories import Account, make_account, make_document, make_establishment, pdf_bytes
+from vault.db import db_session
+from vault.models import Document, Role, User
+from vault.services import sharing
+
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+# The share form's choices (category, counsellor, duration) are touch targets too.
+SHARING_TARGETS = TARGETS + ", main label.category-choice"
+
+PERSON = ("Inès", "Moreau")
+COUNSELLOR = ("Sam", "Lefèvre")
+ADMINISTRATOR = ("Alix", "Partage")
+COUNSELLOR_NAME = "Sam Lefèvre"
+ADMINISTRATOR_NAME = "Alix Partage"
+
+
+@dataclass
+class Vault:
+    """What the test prepared: three accounts, three documents, one assignment."""
+
+    person: Account
+    counsellor: Account
+    carte_vitale: Document
+    carte_vitale_pdf: bytes
+    attestation: Document
+    identity: Document
+
+
+@pytest.fixture
+def vault(live_app: Flask) -> Vault:
+    """Function-scoped: accounts are made while the suite's fast Argon2 parameters
+    are in place. Names are unique to this module, so the live database, shared
+    with the other browser tests, cannot mix them up."""
+    establishment = make_establishment(live_app, "Maison d'arrêt de Partage")
+    administrator = make_account(
+        live_app, Role.ADMINISTRATOR, *ADMINISTRATOR, passphrase="admin du partage"
+    )
+    person = make_account(
+        live_app,
+        Role.PERSON,
+        *PERSON,
+        passphrase="le jardin sous la neige",
+        establishment_id=establishment.id,
+        birth_date=date(1988, 3, 2),
+        prison_number="B654321",
+    )
+    counsellor = make_account(
+        live_app, Role.COUNSELLOR, *COUNSELLOR, passphrase="le bureau du SPIP au calme"
+    )
+    carte_vitale_pdf = pdf_bytes("Ines Moreau, carte Vitale")
+    carte_vitale = make_document(
+        live_app,
+        person,
+        carte_vitale_pdf,
+        title="Carte Vitale",
+        category="health",
+        doc_type="social_security_card",
+    )
+    attestation = make_document(
+        live_app,
+        person,
+        pdf_bytes("Ines Moreau, attestation CMU"),
+        title="Attestation CMU",
+        category="health",
+        doc_type="health_insurance",
+    )
+    identity = make_document(
+        live_app,
+        person,
+        pdf_bytes("Ines Moreau, carte d'identite"),
+        title="Ma carte d'identité",
+        category="identity",
+        doc_type="id_card",
+    )
+    with live_app.app_context():
+        db = db_session()
+        sharing.assign(
+            db,
+            db.get(User, person.user.id),  # type: ignore[arg-type]
+            db.get(User, counsellor.user.id),  # type: ignore[arg-type]
+            by=db.get(User, administrator.user.id),  # type: ignore[arg-type]
+        )
+        db.commit()
+    return Vault(person, counsellor, carte_vitale, carte_vitale_pdf, attestation, identity)
+
+
+@pytest.fixture
+def contexts(browser: Any) -> Iterator[list[Any]]:
+    """Browser contexts opened by the test, closed at the end."""
+    opened: list[Any] = []
+    yield opened
+    for context in opened:
+        context.close()
+
+
+class SharingFindings(Findings):
+    """test_journey's checks, plus: the share form's choices are touch targets,
+    and the 404s the counsellor is meant to get are not console errors."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.expected_404: set[str] = set()
+
+    def watch(self, page: Any, who: str) -> None:
+        def on_console(message: Any) -> None:
+            if message.type != "error":
+                return
+            where = message.location.get("url", "")
+            if where in self.expected_404 and "404" in message.text:
+                return  # Chromium logs the refused page's status: that is the point here
+            self.problems.append(
+                f"{who}: console error on {path_of(page)}: {message.text} ({where})"
+            )
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda e: self.problems.append(f"{who}: uncaught error: {e}"))
+
+    def touch_targets(self, page: Any) -> None:
+        small = page.evaluate(SMALL_TARGETS_JS, [SHARING_TARGETS, MIN_TARGET_PX])
+        if small:
+            self.problems.append(
+                f"touch targets under {MIN_TARGET_PX}px on {path_of(page)}: {small}"
+            )
+
+
+def sign_in(page: Any, account: Account, home: str) -> None:
+    """On the sign-in page: signs in and lands on the role's home."""
+    page.get_by_label("Identifiant").fill(account.username)
+    page.get_by_label("Phrase secrète").fill(account.passphrase)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(re.compile(home))
+
+
+def shared_titles(page: Any) -> list[str]:
+    """Titles of the documents listed under « Documents partagés avec moi »."""
+    return [
+        t.strip() for t in page.locator("main .document-card .document-title").all_inner_texts()
+    ]
+
+
+@pytest.mark.browser
+def test_a_category_shared_opened_revoked_and_journaled(
+    browser: Any, live_server: str, vault: Vault, contexts: list[Any]
+) -> None:
+    from playwright.sync_api import expect
+
+    findings = SharingFindings()
+    person_id = vault.person.user.id
+    document_path = f"/suivi/{person_id}/documents/{vault.carte_vitale.id}"
+    download_path = f"{document_path}/telecharger"
+
+    # --- 1. The person, on a phone: shares the whole « Santé » category ---------------
+    phone = new_page(browser, contexts, live_server, viewport=PHONE, is_mobile=True, has_touch=True)
+    findings.watch(phone, "person")
+    phone.goto("/connexion")
+    findings.phone_page(phone)
+    sign_in(phone, vault.person, r"/documents/$")
+
+    phone.get_by_role("link", name="Partages").click()
+    phone.wait_for_url(re.compile(r"/partages/$"))
+    expect(phone.get_by_role("heading", level=1)).to_have_text(re.compile("Ce que je partage"))
+    expect(phone.get_by_text("Vous ne partagez rien en ce moment.")).to_be_visible()
+    findings.phone_page(phone)
+
+    phone.get_by_role("link", name="Partager toute une catégorie").click()
+    phone.wait_for_url(re.compile(r"/partages/categorie$"))
+    findings.phone_page(phone)
+    phone.get_by_role("radio", name="Santé").check()
+    # Their only counsellor is chosen already; three months is the default.
+    expect(phone.get_by_role("radio", name=COUNSELLOR_NAME)).to_be_checked()
+    expect(phone.get_by_role("radio", name="3 mois (90 jours)")).to_be_checked()
+    phone.get_by_role("button", name="Partager cette catégorie").click()
+
+    phone.wait_for_url(re.compile(r"/partages/$"))
+    findings.notice(phone, "La catégorie est partagée, avec les documents que vous y ajouterez")
+    share = phone.locator("#shares li").filter(has_text="Catégorie : Santé")
+    expect(share).to_have_count(1)
+    expect(share).to_contain_text(f"Avec {COUNSELLOR_NAME}")
+    expect(share).to_contain_text("jusqu'au")
+    findings.phone_page(phone)
+
+    # --- 2. The counsellor, at a desk: sees the two health documents, opens one -------
+    desk = new_page(browser, contexts, live_server, viewport=DESK)
+    findings.watch(desk, "counsellor")
+    desk.goto("/connexion")
+    sign_in(desk, vault.counsellor, r"/suivi/$")
+    expect(desk.get_by_role("heading", level=1)).to_have_text(re.compile("Personnes suivies"))
+    row = desk.get_by_role("row").filter(has=desk.get_by_role("rowheader", name="Inès Moreau"))
+    expect(row).to_contain_text("B654321")
+    expect(row).to_contain_text("2 documents")
+    findings.fits(desk, DESK["width"])
+
+    desk.get_by_role("link", name="Inès Moreau").click()
+    desk.wait_for_url(re.compile(rf"/suivi/{person_id}/$"))
+    expect(desk.get_by_role("heading", level=1)).to_have_text(re.compile("Inès Moreau"))
+    expect(desk.locator("main .document-card")).to_have_count(2)
+    assert sorted(shared_titles(desk)) == ["Attestation CMU", "Carte Vitale"]
+    # Not shared: neither its title nor a link to it.
+    expect(desk.get_by_text("Ma carte d'identité", exact=True)).to_have_count(0)
+    expect(desk.locator(f"a[href*='{vault.identity.id}']")).to_have_count(0)
+    findings.fits(desk, DESK["width"])
+
+    desk.get_by_role("link", name=re.compile("Carte Vitale")).click()
+    desk.wait_for_url(re.compile(rf"{document_path}$"))
+    expect(desk.get_by_role("heading", level=1)).to_have_text(re.compile("Carte Vitale"))
+    expect(desk.get_by_text("Inès Moreau partage ce document avec vous.")).to_be_visible()
+    findings.fits(desk, DESK["width"])
+
+    with desk.expect_download() as document_download:
+        desk.get_by_role("link", name="Télécharger").click()
+    download = document_download.value
+    assert download.suggested_filename == "Carte Vitale.pdf"
+    assert Path(download.path()).read_bytes() == vault.carte_vitale_pdf
+
+    desk.get_by_role("link", name="← Inès Moreau").click()
+    desk.wait_for_url(re.compile(rf"/suivi/{person_id}/$"))
+
+    # --- 3. The person stops sharing ---------------------------------------------------
+    phone.reload()
+    share = phone.locator("#shares li").filter(has_text="Catégorie : Santé")
+    share.get_by_role("link", name="Arrêter de partager").click()
+    phone.wait_for_url(re.compile(rf"/partages/{UUID}/retirer$"))
+    expect(phone.get_by_role("heading", level=1)).to_have_text(re.compile("Arrêter de partager"))
+    expect(
+        phone.get_by_text(f"{COUNSELLOR_NAME} ne pourra plus ouvrir la catégorie Santé.")
+    ).to_be_visible()
+    findings.phone_page(phone)
+    phone.get_by_role("button", name="Oui, arrêter de partager").click()
+
+    phone.wait_for_url(re.compile(r"/partages/$"))
+    findings.notice(phone, "Le partage est arrêté. Votre conseiller ne peut plus l'ouvrir.")
+    expect(phone.locator("#shares li")).to_have_count(0)
+    expect(phone.get_by_text("Vous ne partagez rien en ce moment.")).to_be_visible()
+    findings.phone_page(phone)
+
+    # --- 4. The counsellor reloads: nothing is shared any more --------------------------
+    desk.reload()
+    expect(desk.locator("main .document-card")).to_have_count(0)
+    expect(
+        desk.get_by_text("Inès Moreau ne partage aucun document avec vous pour le moment.")
+    ).to_be_visible()
+    # (« Carte Vitale » is also a type name, which the release checklist may show.)
+    expect(desk.locator(f"a[href*='{vault.carte_vitale.id}']")).to_have_count(0)
+    expect(desk.locator(f"a[href*='{vault.attestation.id}']")).to_have_count(0)
+
+    for path in (document_path, download_path):
+        findings.expected_404.add(f"{live_server}{path}")
+    response = desk.goto(document_path)
+    assert response is not None and response.status == 404, response and response.status
+    expect(desk.get_by_role("heading", level=1)).to_have_text(re.compile("Page introuvable"))
+    expect(desk.get_by_text("Carte Vitale", exact=True)).to_have_count(0)
+    # Through the context's own request client (its cookies): a download must not start.
+    refused = desk.request.get(download_path, max_redirects=0)
+    assert refused.status == 404, refused.status
+    assert refused.body() != vault.carte_vitale_pdf
+
+    # --- 5. The person's history tells each step, newest first --------------------------
+    phone.get_by_role("link", name="Historique").click()
+    phone.wait_for_url(re.compile(r"/journal/$"))
+    expect(phone.get_by_role("heading", level=1)).to_have_text(
+        re.compile("Historique de mon coffre")
+    )
+    findings.phone_page(phone)
+    lines = [" ".join(t.split()) for t in phone.locator("ol.journal li span").all_inner_texts()]
+    counsellor = f"Votre conseiller ou conseillère {COUNSELLOR_NAME}"
+    expected = [
+        f"Vous avez arrêté de partager la catégorie Santé avec {COUNSELLOR_NAME}.",
+        f"{counsellor} a téléchargé « Carte Vitale ».",
+        f"{counsellor} a regardé « Carte Vitale ».",
+        f"Vous avez partagé la catégorie Santé avec {COUNSELLOR_NAME}, "
+        "avec les documents ajoutés plus tard.",
+        f"L'administrateur {ADMINISTRATOR_NAME} a désigné {COUNSELLOR_NAME} "
+        "comme votre conseiller.",
+    ]
+    missing = [sentence for sentence in expected if sentence not in lines]
+    assert not missing, f"missing from the history: {missing}\nshown: {lines}"
+    positions = [lines.index(sentence) for sentence in expected]
+    assert positions == sorted(positions), f"history out of order: {lines}"
+    # The counsellor never opened the other health document, nor the refused URLs.
+    assert not [line for line in lines if "Attestation CMU" in line and "conseill" in line], lines
+    assert sum("Carte Vitale" in line and line.startswith(counsellor) for line in lines) == 2, lines
+    # Each line says when: « 3 mars 2026 à 14:02 ».
+    for sentence in expected[1:3]:
+        when = phone.locator("ol.journal li").filter(has_text=sentence).locator("time")
+        expect(when).to_have_text(re.compile(r"^\d{1,2} \w+ \d{4} à \d{2}:\d{2}$"))
+
+    # Filtered on the counsellors: only what they did.
+    phone.get_by_role("link", name="Mes conseillers").click()
+    phone.wait_for_url(re.compile(r"/journal/\?qui=conseillers$"))
+    shown = [" ".join(t.split()) for t in phone.locator("ol.journal li span").all_inner_texts()]
+    assert shown == expected[1:3], shown
+    findings.phone_page(phone)
+
+    assert findings.problems == [], "\n".join(findings.problems)
