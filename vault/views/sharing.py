@@ -424,7 +424,12 @@ def revoke(share_id: uuid.UUID) -> BaseResponse:
     db = db_session()
     sharing.revoke(db, owner, share.id)
     db.commit()
-    flash(_("Sharing is stopped. Your counsellor can no longer open it."), "success")
+    if share.category:
+        flash(
+            _("Sharing is stopped. Your counsellor can no longer open these documents."), "success"
+        )
+    else:
+        flash(_("Sharing is stopped. Your counsellor can no longer open it."), "success")
     return redirect(url_for("sharing.shares"))
 
 
