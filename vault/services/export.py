@@ -85,7 +85,7 @@ FILE_MODE = S_IFREG | 0o600
 JOURNAL_BATCH = 500
 # Reading threads, and the plaintext segments (1 MiB each) each may read ahead.
 PREFETCH_READERS = 2
-PREFETCH_SEGMENTS = 3
+PREFETCH_SEGMENTS = 2
 ZIP_INPUT = 64 * 1024
 RETENTION_YEARS_DEFAULT = 3
 
