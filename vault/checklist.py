@@ -6,8 +6,8 @@ identity). The checklist reads only the classification metadata kept in clear
 (type and expiry date, DESIGN.md §2.2), so a counsellor or an administrator
 sees what is present or missing without being able to open a document.
 
-The list is plain data on purpose: issue 6 makes it configurable per
-establishment, and will pass its own items to `evaluate`/`for_people`.
+The list is plain data on purpose: administrators replace it in the app
+(services/settings.py), and `for_people` uses their list unless given one.
 """
 
 from __future__ import annotations
@@ -157,13 +157,18 @@ def for_people(
     person_ids: Sequence[uuid.UUID],
     *,
     today: date | None = None,
-    items: Sequence[Item] = RELEASE_CHECKLIST,
+    items: Sequence[Item] | None = None,
 ) -> dict[uuid.UUID, Checklist]:
     """The checklist of each person, from every document of their vault, in one query.
 
     Deposits not yet taken in count too: their type and expiry are in clear
-    like any other document's.
+    like any other document's. Without `items`, the list in force: the
+    administrators' (services.settings) or the default.
     """
+    if items is None:
+        from vault.services import settings  # settings builds on this module
+
+        items = settings.get_checklist(db)
     today = today or utcnow().date()
     wanted = sorted({t for item in items for t in item.doc_types})
     found: dict[uuid.UUID, list[tuple[str, date | None]]] = defaultdict(list)
@@ -183,6 +188,6 @@ def for_person(
     person_id: uuid.UUID,
     *,
     today: date | None = None,
-    items: Sequence[Item] = RELEASE_CHECKLIST,
+    items: Sequence[Item] | None = None,
 ) -> Checklist:
     return for_people(db, [person_id], today=today, items=items)[person_id]

@@ -75,6 +75,11 @@ class Settings:
     # The organisation's escrow public key (base64 of crypto.PublicKey bytes).
     escrow_public_key: str = ""
     activation_days: int = 30
+    # After release: a vault is kept this long after the person's last sign-in
+    # (issue 6; notice at least 3 months before deletion).
+    retention_years: int = 3
+    # After a release without follow-up, counsellors keep access this long.
+    counsellor_grace_days: int = 30
     log_level: str = "INFO"
     uses_dev_secrets: bool = False
 
@@ -126,6 +131,8 @@ class Settings:
         proxy_hops = _int(env_map, "VAULT_PROXY_HOPS", 0, low=0, high=5)
         ratelimit_url = _ratelimit_url(env_map)
         activation_days = _int(env_map, "VAULT_ACTIVATION_DAYS", 30, low=1, high=365)
+        retention_years = _int(env_map, "VAULT_RETENTION_YEARS", 3, low=1, high=30)
+        grace_days = _int(env_map, "VAULT_COUNSELLOR_GRACE_DAYS", 30, low=0, high=365)
         log_level = _log_level(env_map)
         escrow_public_key = _read(env_map, "VAULT_ESCROW_PUBLIC_KEY")
         if escrow_public_key:
@@ -169,6 +176,8 @@ class Settings:
             ratelimit_storage_url=ratelimit_url,
             escrow_public_key=escrow_public_key,
             activation_days=activation_days,
+            retention_years=retention_years,
+            counsellor_grace_days=grace_days,
             log_level=log_level,
             uses_dev_secrets=uses_dev,
         )

@@ -78,7 +78,13 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     ),
     "admin.establishments": ("GET", "/admin/etablissements", only(ADMIN, 200)),
 }
-for _area in ("matrix_person", "matrix_counsellor", "matrix_recovery", "matrix_export"):
+for _area in (
+    "matrix_person",
+    "matrix_counsellor",
+    "matrix_recovery",
+    "matrix_export",
+    "matrix_lifecycle",
+):
     _module = __import__(f"tests.integration.{_area}", fromlist=["MATRIX"])
     assert not set(_module.MATRIX) & set(MATRIX), f"{_area}: endpoint listed twice"
     MATRIX.update(_module.MATRIX)

@@ -106,6 +106,10 @@ def test_secret_from_file(tmp_path: Path) -> None:
         ("VAULT_ESCROW_PUBLIC_KEY", "bm90IGEga2V5"),
         ("VAULT_ESCROW_PUBLIC_KEY", "!!!"),
         ("VAULT_ACTIVATION_DAYS", "0"),
+        ("VAULT_RETENTION_YEARS", "0"),
+        ("VAULT_RETENTION_YEARS", "three"),
+        ("VAULT_COUNSELLOR_GRACE_DAYS", "-1"),
+        ("VAULT_COUNSELLOR_GRACE_DAYS", "366"),
         ("VAULT_SECRET_KEY_FILE", "/nonexistent/secret"),
     ],
 )
@@ -154,3 +158,12 @@ def test_development_instances_get_an_escrow_pair(tmp_path: Path) -> None:
     assert Settings.from_env({"VAULT_INSTANCE_PATH": str(tmp_path)}).escrow_public_key == (
         first.escrow_public_key
     )
+
+
+def test_lifecycle_settings(tmp_path: Path) -> None:
+    env = {**PRODUCTION, "VAULT_INSTANCE_PATH": str(tmp_path)}
+    settings = Settings.from_env(env)
+    assert (settings.retention_years, settings.counsellor_grace_days) == (3, 30)
+    env |= {"VAULT_RETENTION_YEARS": "5", "VAULT_COUNSELLOR_GRACE_DAYS": "0"}
+    settings = Settings.from_env(env)
+    assert (settings.retention_years, settings.counsellor_grace_days) == (5, 0)

@@ -41,7 +41,7 @@ from vault.models import (
 )
 from vault.models.base import utcnow
 from vault.passphrases import check_passphrase
-from vault.services import journal, keys, sessions
+from vault.services import journal, keys, lifecycle, sessions
 from vault.services.errors import NotFound, PolicyError, SignInRefused, Throttled
 
 ACTIVATION_DIGITS = 16
@@ -305,12 +305,15 @@ def sign_in(
     passphrase: str,
     *,
     trusted: bool = False,
+    address: str | None = None,
     now: datetime | None = None,
 ) -> tuple[User, bytes]:
     """The active user and their key if `passphrase` is right.
 
     `trusted`: the browser carries this user's device mark (throttled apart).
-    Raises Throttled or SignInRefused.
+    `address`: the client's, checked against the establishment's networks
+    while the person is detained (lifecycle.signin_allowed).
+    Raises Throttled, SignInRefused or lifecycle.OutsideNetworks.
     """
     now = now or utcnow()
     user, user_key = _attempt(
@@ -323,6 +326,8 @@ def sign_in(
         now,
         trusted,
     )
+    # Only after the passphrase: the answer must not tell strangers which accounts exist.
+    lifecycle.check_signin(db, user, address)
     user.last_signin_at = now
     journal.append(db, vault_id=user.id, action="signin", actor=user)
     return user, user_key

@@ -19,6 +19,7 @@ from vault.views import (
     documents,
     export,
     journal,
+    lifecycle,
     main,
     public_links,
     recovery,
@@ -59,6 +60,7 @@ def init_app(app: Flask) -> None:
         public_links,
         recovery,
         export,
+        lifecycle,
     ):
         app.register_blueprint(module.bp)
     limit_signins(app, "auth.sign_in", "auth.activate", "public_links.download", "recovery.start")

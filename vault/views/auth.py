@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import (
     Blueprint,
@@ -28,7 +28,7 @@ from vault.models import AccountStatus, User
 from vault.models.base import utcnow
 from vault.passphrases import generate_passphrase
 from vault.pdf import render_pdf
-from vault.services import accounts, sessions
+from vault.services import accounts, lifecycle, retention, sessions
 from vault.services.errors import PolicyError, SignInRefused, Throttled
 from vault.views.messages import passphrase_problems
 
@@ -42,6 +42,25 @@ def _throttled_message(e: Throttled) -> str:
             "Too many attempts. Please wait %(num)d minute and try again.",
             "Too many attempts. Please wait %(num)d minutes and try again.",
             minutes,
+        )
+    )
+
+
+def _outside_networks_message() -> str:
+    return str(
+        _(
+            "While you are detained, you can sign in only from the establishment, for "
+            "example from a kiosk. After your release, you can sign in from anywhere."
+        )
+    )
+
+
+def _kept_message(deletion_on: date) -> str:
+    return str(
+        _(
+            "Your vault was going to be deleted on %(date)s because you had not signed in "
+            "for a long time. You signed in: it is kept.",
+            date=format_date(deletion_on, "long"),
         )
     )
 
@@ -60,15 +79,25 @@ def sign_in() -> str | BaseResponse | tuple[str, int]:
         trusted = candidate is not None and devices.is_trusted(request, candidate)
         try:
             user, key = accounts.sign_in(
-                db, get_keyring(), username, form.passphrase.data or "", trusted=trusted
+                db,
+                get_keyring(),
+                username,
+                form.passphrase.data or "",
+                trusted=trusted,
+                address=request.remote_addr,
             )
         except Throttled as e:
             error, status = _throttled_message(e), 429
         except SignInRefused:
             error, status = _("This username and secret phrase do not match. Try again."), 200
+        except lifecycle.OutsideNetworks:
+            error, status = _outside_networks_message(), 403
         else:
             auth.begin_session(user, key)
+            notice = retention.signed_in(db, user)
             db.commit()
+            if notice is not None:
+                flash(_kept_message(notice.deletion_on), "info")
             response = redirect(auth.home_url(user))
             devices.remember(request, response, user)
             return response

@@ -1,0 +1,365 @@
+"""Retention after release: the rule, notices, deletion for inactivity, `vault retention run`.
+
+Real databases through the `app` fixture; the command through
+`app.test_cli_runner()`, as an operator's cron would run it.
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+
+from tests.factories import (
+    Account,
+    csrf_token,
+    make_account,
+    make_document,
+    make_establishment,
+    signed_in,
+)
+from vault.db import db_session
+from vault.extensions import get_keyring, get_store
+from vault.models import (
+    Assignment,
+    Blob,
+    Document,
+    JournalEvent,
+    Lifecycle,
+    RetentionNotice,
+    Role,
+    Share,
+    ShareKey,
+    User,
+)
+from vault.models.base import utcnow
+from vault.services import journal, lifecycle, retention, sharing
+from vault.services.documents import Unlocked
+from vault.services.retention import add_months, add_years
+
+
+def midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+
+
+def released_person(
+    app: Flask, *, released_on: date, last_signin: date | None, followup: bool = True
+) -> Account:
+    place = make_establishment(app)
+    admin = make_account(app, Role.ADMINISTRATOR, "Ada", "Admin")
+    person = make_account(app, first="Alex", last="Martin", establishment_id=place.id)
+    with app.app_context():
+        db = db_session()
+        user = db.get(User, person.user.id)
+        assert user is not None
+        lifecycle.record_release(
+            db,
+            user,
+            released_on,
+            followup_continues=followup,
+            by=db.get(User, admin.user.id),  # type: ignore[arg-type]
+            grace_days=30,
+            today=date.today(),
+        )
+        user.last_signin_at = midnight(last_signin) if last_signin else None
+        db.commit()
+    return person
+
+
+def run(app: Flask, *args: str) -> tuple[int, list[str]]:
+    result = app.test_cli_runner().invoke(args=["retention", "run", *args])
+    return result.exit_code, result.output.splitlines()
+
+
+def notices(app: Flask, user_id: uuid.UUID) -> list[tuple[str, date]]:
+    with app.app_context():
+        rows = db_session().execute(
+            select(RetentionNotice.status, RetentionNotice.deletion_on)
+            .where(RetentionNotice.user_id == user_id)
+            .order_by(RetentionNotice.sent_at)
+        )
+        return [(s, d) for s, d in rows]
+
+
+def events(app: Flask, vault_id: uuid.UUID) -> list[tuple[str, str]]:
+    with app.app_context():
+        rows = db_session().execute(
+            select(JournalEvent.action, JournalEvent.actor_role)
+            .where(JournalEvent.vault_id == vault_id)
+            .order_by(JournalEvent.seq)
+        )
+        return [(a, r) for a, r in rows]
+
+
+# --- the rule ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("day", "months", "expected"),
+    [
+        (date(2026, 1, 31), 1, date(2026, 2, 28)),
+        (date(2028, 1, 31), 1, date(2028, 2, 29)),
+        (date(2026, 5, 15), -3, date(2026, 2, 15)),
+        (date(2026, 11, 30), 3, date(2027, 2, 28)),
+        (date(2026, 3, 1), 36, date(2029, 3, 1)),
+    ],
+)
+def test_calendar_months(day: date, months: int, expected: date) -> None:
+    assert add_months(day, months) == expected
+
+
+def test_the_period_starts_at_the_latest_of_release_and_last_sign_in() -> None:
+    from vault.models import PersonProfile
+
+    person = User(role=Role.PERSON)
+    person.profile = PersonProfile(first_name="A", last_name="B", lifecycle=Lifecycle.DETAINED)
+    person.last_signin_at = midnight(date(2020, 1, 1))
+    assert retention.kept_until(person, 3) is None  # never while detained
+    person.profile.lifecycle = Lifecycle.RELEASED
+    person.profile.released_on = date(2025, 6, 1)
+    # Last signed in long before release, in detention: counted from the release.
+    assert retention.kept_until(person, 3) == date(2028, 6, 1)
+    person.last_signin_at = midnight(date(2026, 2, 3))
+    assert retention.kept_until(person, 3) == date(2029, 2, 3)
+    person.last_signin_at = None
+    assert retention.kept_until(person, 2) == date(2027, 6, 1)
+
+
+def test_rule_text(app: Flask) -> None:
+    with app.test_request_context():
+        three = retention.rule_text(3)
+        one = retention.rule_text(1)
+    assert "gardé 3 ans après votre dernière connexion" in three
+    assert "tant que vous êtes détenu" in three
+    assert "au moins 3 mois avant" in three
+    assert "gardé 1 an après" in one
+
+
+# --- notices and deletion ---------------------------------------------------------------
+
+
+def test_notice_then_deletion(app: Flask) -> None:
+    today = date.today()
+    released_on = add_months(today, -34)  # 3 years end in 2 months: notice due
+    person = released_person(app, released_on=released_on, last_signin=released_on)
+    document = make_document(app, person)
+    make_document(app, person, title="CV", category="work", doc_type="cv")
+    with app.app_context():
+        blob_keys = list(db_session().execute(select(Blob.key)).scalars())
+    user_id = person.user.id
+
+    code, lines = run(app, "--dry-run")
+    assert code == 0
+    expected_deletion = add_months(today, 3)  # at least 3 months after the notice
+    assert f"would notify {user_id}: deletion on {expected_deletion.isoformat()}" in lines
+    assert lines[-1].startswith("retention run: dry run, nothing changed (1 notice(s)")
+    assert notices(app, user_id) == []
+
+    code, lines = run(app)
+    assert code == 0, lines
+    assert lines[0] == f"notified {user_id}: deletion on {expected_deletion.isoformat()}"
+    assert lines[-1].startswith("retention run: OK (1 notice(s), 0 cancelled, 0 vault(s) deleted")
+    assert notices(app, user_id) == [("pending", expected_deletion)]
+    assert ("retention.notice", "system") in events(app, user_id)
+    # Nothing more to do until the deadline.
+    assert run(app)[1] == [
+        "retention run: OK (0 notice(s), 0 cancelled, 0 vault(s) deleted, 0 counsellor access "
+        "ended; kept 3 year(s) after the last sign-in)"
+    ]
+
+    # The person sees it in the app (before signing in again: the notice is
+    # shown on their page from any session still open).
+    with app.app_context():
+        db = db_session()
+        notice = db.execute(select(RetentionNotice)).scalar_one()
+        notice.deletion_on = today - timedelta(days=1)
+        notice.sent_at = utcnow() - timedelta(days=95)
+        db.commit()
+    code, lines = run(app, "--dry-run")
+    assert f"would delete {user_id}: notice ran out on {(today - timedelta(days=1))}" in lines
+    assert count(app, Document) == 2
+
+    code, lines = run(app)
+    assert code == 0, lines
+    assert lines[0] == (
+        f"deleted {user_id}: notice ran out on {today - timedelta(days=1)}, 2 document(s)"
+    )
+    assert count(app, Document) == 0
+    assert count(app, Blob) == 0
+    with app.app_context():
+        store = get_store()
+        assert [key for key in blob_keys if store.exists(key)] == []
+        user = db_session().get(User, user_id)
+        assert user is not None and user.profile is not None
+        assert user.profile.lifecycle == Lifecycle.CLOSED
+        assert user.status == "disabled"
+        assert journal.verify(db_session(), user_id, ring=get_keyring())[1] == []
+    assert notices(app, user_id) == [("done", today - timedelta(days=1))]
+    assert events(app, user_id)[-1] == ("vault.deleted", "system")
+    # Deletion for inactivity does not speak for the person.
+    assert ("document.deleted", "person") not in events(app, user_id)
+    assert document.id  # gone from the database, only this object remains
+    # Closed: never noticed again.
+    assert run(app)[1][0].startswith("retention run: OK (0 notice(s)")
+
+
+def count(app: Flask, model: type) -> int:
+    with app.app_context():
+        return int(db_session().execute(select(func.count()).select_from(model)).scalar_one())
+
+
+def test_never_while_detained(app: Flask) -> None:
+    person = make_account(app, establishment_id=make_establishment(app).id)
+    with app.app_context():
+        db = db_session()
+        user = db.get(User, person.user.id)
+        assert user is not None
+        user.last_signin_at = midnight(date.today() - timedelta(days=3650))
+        db.commit()
+    code, lines = run(app)
+    assert code == 0
+    assert lines[0].startswith("retention run: OK (0 notice(s)")
+    assert notices(app, person.user.id) == []
+
+
+def test_signing_in_keeps_the_vault(app: Flask) -> None:
+    today = date.today()
+    released_on = add_months(today, -35)
+    person = released_person(app, released_on=released_on, last_signin=released_on)
+    assert run(app)[0] == 0
+    [(status, deletion_on)] = notices(app, person.user.id)
+    assert status == "pending"
+
+    # The person's page shows the notice.
+    with app.app_context():
+        db = db_session()
+        user = db.get(User, person.user.id)
+        assert user is not None
+        kept = user.last_signin_at
+    client = app.test_client()
+    response = client.post(
+        "/connexion",
+        data={
+            "username": person.username,
+            "passphrase": person.passphrase,
+            "csrf_token": csrf_token(client, "/connexion"),
+        },
+        follow_redirects=True,
+    )
+    html = htmllib.unescape(response.get_data(as_text=True))
+    assert "allait être supprimé le" in html
+    assert "il est gardé" in html
+    assert notices(app, person.user.id) == [("cancelled", deletion_on)]
+    assert ("retention.kept", "person") in events(app, person.user.id)
+    with app.app_context():
+        user = db_session().get(User, person.user.id)
+        assert user is not None and user.last_signin_at and user.last_signin_at != kept
+        assert retention.kept_until(user, 3) == add_years(today, 3)
+    page = htmllib.unescape(client.get("/ma-sortie").get_data(as_text=True))
+    assert f"après le {add_years(today, 3).day}" in page
+    assert run(app)[1][0].startswith("retention run: OK (0 notice(s)")
+
+
+def test_a_notice_shows_on_my_release_page(app: Flask) -> None:
+    released_on = add_months(date.today(), -35)
+    person = released_person(app, released_on=released_on, last_signin=released_on)
+    client = signed_in(app, person)  # signs in: the clock starts again...
+    with app.app_context():
+        db = db_session()
+        user = db.get(User, person.user.id)
+        assert user is not None
+        user.last_signin_at = midnight(released_on)  # ...unless we turn it back
+        db.commit()
+    assert run(app)[0] == 0
+    html = htmllib.unescape(client.get("/ma-sortie").get_data(as_text=True))
+    assert "Votre coffre sera supprimé le" in html
+
+
+@pytest.mark.parametrize("why", ["signed_in", "detained_again"])
+def test_notices_that_no_longer_hold_are_cancelled(app: Flask, why: str) -> None:
+    released_on = add_months(date.today(), -35)
+    person = released_person(app, released_on=released_on, last_signin=released_on)
+    assert run(app)[0] == 0
+    with app.app_context():
+        db = db_session()
+        user = db.get(User, person.user.id)
+        assert user is not None and user.profile is not None
+        notice = db.execute(select(RetentionNotice)).scalar_one()
+        notice.deletion_on = date.today() - timedelta(days=1)
+        notice.sent_at = utcnow() - timedelta(days=100)
+        if why == "signed_in":
+            user.last_signin_at = utcnow() - timedelta(days=2)
+        else:
+            user.profile.lifecycle = Lifecycle.DETAINED
+        db.commit()
+    code, lines = run(app)
+    assert code == 0
+    assert lines[0] == f"cancelled notice {person.user.id}: signed in or detained again"
+    assert notices(app, person.user.id)[0][0] == "cancelled"
+    with app.app_context():
+        assert db_session().execute(select(func.count(Document.id))).scalar_one() == 0
+        user = db_session().get(User, person.user.id)
+        assert user is not None and user.status == "active"
+
+
+def test_counsellor_access_ends_after_the_grace_period(app: Flask) -> None:
+    person = make_account(app, establishment_id=make_establishment(app).id)
+    counsellor = make_account(app, Role.COUNSELLOR, "Claire", "Conseil")
+    admin = make_account(app, Role.ADMINISTRATOR, "Ada", "Admin")
+    document = make_document(app, person)
+    with app.app_context():
+        db = db_session()
+        user = db.get(User, person.user.id)
+        by = db.get(User, admin.user.id)
+        assert user and by
+        sharing.assign(db, user, db.get(User, counsellor.user.id), by=by)  # type: ignore[arg-type]
+        doc = db.get(Document, document.id)
+        assert doc is not None
+        sharing.share_document(
+            db, get_keyring(), Unlocked(user, person.key), doc, counsellor.user.id
+        )
+        released_on = date.today() - timedelta(days=40)
+        lifecycle.record_release(
+            db,
+            user,
+            released_on,
+            followup_continues=False,
+            by=by,
+            grace_days=30,
+            today=date.today(),
+        )
+        db.commit()
+    code, lines = run(app)
+    assert code == 0
+    until = released_on + timedelta(days=30)
+    assert lines[0] == f"ended counsellor access {person.user.id}: grace period over on {until}"
+    with app.app_context():
+        db = db_session()
+        assert db.execute(select(func.count(ShareKey.id))).scalar_one() == 0
+        assert (
+            db.execute(
+                select(func.count(Assignment.id)).where(Assignment.ended_at.is_(None))
+            ).scalar_one()
+            == 0
+        )
+        share = db.execute(select(Share)).scalar_one()
+        assert share.revoked_at is not None
+    assert ("assignment.ended", "system") in events(app, person.user.id)
+    assert run(app)[1][0].endswith(
+        "0 counsellor access ended; kept 3 year(s) after the last sign-in)"
+    )
+
+
+def test_failure_is_one_line_and_a_status(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OperationalError("SELECT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(retention, "plan", broken)
+    result = app.test_cli_runner().invoke(args=["retention", "run"])
+    assert result.exit_code == 1
+    assert result.output.strip() == "retention run: FAILED: database: OperationalError"
