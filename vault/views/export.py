@@ -28,7 +28,7 @@ from vault.extensions import get_keyring, get_settings, get_store
 from vault.forms import REQUIRED
 from vault.models import JournalEvent, Role, User
 from vault.pdf import render_pdf
-from vault.services import documents, export, keys
+from vault.services import documents, export, keys, retention
 from vault.services.documents import Unlocked
 from vault.services.errors import SignInRefused, Throttled
 from vault.views.journal_text import describe
@@ -45,23 +45,11 @@ class ExportForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
 
 
 def retention_years() -> int:
-    # The retention setting belongs to the lifecycle rules (issue 6, item 5);
-    # until the settings carry it, the default of the issue applies.
-    return int(getattr(get_settings(), "retention_years", export.RETENTION_YEARS_DEFAULT))
+    return get_settings().retention_years
 
 
 def retention_rule(years: int) -> str:
-    return str(
-        ngettext(
-            "Your vault is kept as long as you are in detention. After your release, it is "
-            "kept %(num)d year after your last sign-in, then deleted. You are told at least "
-            "3 months before.",
-            "Your vault is kept as long as you are in detention. After your release, it is "
-            "kept %(num)d years after your last sign-in, then deleted. You are told at least "
-            "3 months before.",
-            years,
-        )
-    )
+    return retention.rule_text(years)
 
 
 def _render_page(form: ExportForm, problems: list[str] | None = None) -> str:
