@@ -33,7 +33,6 @@ from sqlalchemy.orm import Session
 
 import storage
 from crypto import CryptoError, derive_keypair, generate_data_key
-from vault import migrate
 from vault.db import db_session, get_database
 from vault.extensions import get_escrow_key, get_keyring, get_settings, get_store
 from vault.models import Blob, Establishment, Role, User
@@ -62,6 +61,9 @@ def db_group() -> None:
 def db_upgrade() -> None:
     database = get_database()
     try:
+        # Alembic is loaded here only: app processes never need it.
+        from vault import migrate
+
         migrate.upgrade(database.engine)
         with database.engine.connect() as connection:
             revision = migrate.current_revision(connection)

@@ -40,6 +40,16 @@ _HASHING = threading.BoundedSemaphore(2)
 # Costs of new slots (DESIGN.md §2.2). Tests lower them to keep the suite fast;
 # a slot stores its own costs, so opening follows whatever made it.
 SLOT_PARAMS: Argon2Params = DEFAULT_ARGON2
+# A recovery code carries about 100 random bits: stretching adds nothing
+# against guessing it, so its slot uses OWASP's lighter Argon2id setting
+# (19 MiB, t=2) and a kit issued by a busy process (an export) stays small.
+RECOVERY_PARAMS = Argon2Params(time_cost=2, memory_cost_kib=19 * 1024, parallelism=1)
+
+
+def _params_for(kind: str) -> Argon2Params:
+    if kind == SlotKind.RECOVERY and not SLOT_PARAMS.is_weaker_than(RECOVERY_PARAMS):
+        return RECOVERY_PARAMS
+    return SLOT_PARAMS
 
 
 # A flood of sign-ins waits at most this long for a hashing slot, then gets a
@@ -85,7 +95,7 @@ def put_passphrase_slot(
     """Create or replace the `kind` slot of `user_id`, opened by `secret`."""
     aad = slot_aad(user_id, kind)
     with hashing_slot():
-        slot = PassphraseSlot.create(key, secret, aad, params=SLOT_PARAMS)
+        slot = PassphraseSlot.create(key, secret, aad, params=_params_for(kind))
     return _put(db, user_id, kind, ring.wrap(slot.to_bytes(), aad))
 
 
