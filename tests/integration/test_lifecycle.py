@@ -246,6 +246,8 @@ def test_release_without_followup_starts_the_grace_period(app: Flask, world: Wor
         share = db_session().get(Share, share_id)
         assert share is not None and share.revoked_at is not None
     assert ("lifecycle.released", "ok") in actions(app, world.person.user.id)
+    history = signed_in(app, world.person).get("/journal/").get_data(as_text=True)
+    assert "L'administrateur Ada Admin a enregistré votre sortie." in htmllib.unescape(history)
     # Within the grace period the counsellor still follows the person.
     with app.app_context():
         db = db_session()
@@ -445,6 +447,21 @@ def test_sign_in_is_limited_to_the_establishment_networks_until_release(
     wrong = Account(world.person.user, world.person.key, "pas la bonne phrase", "")
     status, html = sign_in_from(app, wrong, OUTSIDE)
     assert status == 200 and "uniquement depuis" not in html
+
+    inside = app.test_client()
+    inside.environ_base["REMOTE_ADDR"] = INSIDE
+    inside.post(
+        "/connexion",
+        data={
+            "username": world.person.username,
+            "passphrase": world.person.passphrase,
+            "csrf_token": csrf_token(inside, "/connexion"),
+        },
+    )
+    history = inside.get("/journal/?quoi=account")
+    assert "depuis l'extérieur de l'établissement a été refusée" in htmllib.unescape(
+        history.get_data(as_text=True)
+    )
 
     # Released: from anywhere.
     today = date.today().isoformat()

@@ -19,7 +19,16 @@ from vault.models import JournalEvent, User
 ACTION_GROUPS: dict[str, tuple[str, ...]] = {
     "documents": ("document.",),
     "sharing": ("share.", "request.", "link.", "assignment."),
-    "account": ("signin", "signout.", "account.", "passphrase.", "recovery"),
+    "account": (
+        "signin",
+        "signout.",
+        "account.",
+        "passphrase.",
+        "recovery",
+        "lifecycle.",
+        "retention.",
+        "vault.",
+    ),
 }
 
 
@@ -122,6 +131,13 @@ def describe(
 def _by_you(action: str, w: _Words, refused: bool) -> str:
     if action == "passphrase.changed" and refused:
         return str(_("An attempt to change your secret phrase failed (wrong current phrase)."))
+    if action == "signin" and refused:
+        # The only sign-in refused after the right phrase: outside the establishment.
+        return str(
+            _("A sign-in with your secret phrase from outside the establishment was refused.")
+        )
+    if action == "vault.closed" and refused:
+        return str(_("An attempt to close your vault failed (wrong secret phrase)."))
     if action == "link.created" and w.status == "pending":
         return str(
             _(
@@ -177,6 +193,8 @@ def _by_you(action: str, w: _Words, refused: bool) -> str:
             "every other device."
         ),
         "recovery_kit.issued": _("You received a new recovery sheet. The old one no longer works."),
+        "retention.kept": _("You signed in: your vault is kept. It was going to be deleted."),
+        "vault.closed": _("You closed your vault. Your documents were deleted."),
     }
     return str(texts.get(action, _("Other operation (%(action)s).", action=action)))
 
@@ -231,5 +249,15 @@ def _by_other(action: str, who: str, w: _Words, refused: bool) -> str:
             "Your vault got a new activation sheet after a recovery with two officers. Your "
             "documents are kept."
         ),
+        "lifecycle.transferred": _(
+            "%(who)s recorded your transfer to another establishment.", who=who
+        ),
+        "lifecycle.released": _("%(who)s recorded your release.", who=who),
+        "lifecycle.followup": _("%(who)s changed your follow-up after release.", who=who),
+        "retention.notice": _(
+            "Your vault will be deleted if you do not sign in. The date is on the page "
+            "“My release”."
+        ),
+        "vault.deleted": _("Your vault was deleted: nobody had signed in for too long."),
     }
     return str(texts.get(action, _("Other operation (%(action)s).", action=action)))
