@@ -14,6 +14,7 @@ import hashlib
 import json
 import unicodedata
 import uuid
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -60,6 +61,10 @@ class Meta:
     title: str
     filename: str
     sha256: str
+    # CRC-32 of the plaintext, which a ZIP entry header needs before its data:
+    # with it the export stores documents without running them through deflate.
+    # None for documents stored before it was recorded.
+    crc32: int | None = None
 
 
 @dataclass(frozen=True)
@@ -94,14 +99,24 @@ def _preview_aad(vault_id: uuid.UUID, document_id: uuid.UUID, version: int) -> b
     return blob_aad(vault_id, document_id, version) + b"|preview"
 
 
+def meta_json(meta: Meta) -> bytes:
+    data: dict[str, object] = {"t": meta.title, "f": meta.filename, "h": meta.sha256}
+    if meta.crc32 is not None:
+        data["c"] = meta.crc32
+    return json.dumps(data).encode()
+
+
+def meta_from_json(raw: bytes) -> Meta:
+    data = json.loads(raw)
+    return Meta(title=data["t"], filename=data["f"], sha256=data["h"], crc32=data.get("c"))
+
+
 def seal_meta(key: bytes, vault_id: uuid.UUID, document_id: uuid.UUID, meta: Meta) -> bytes:
-    data = json.dumps({"t": meta.title, "f": meta.filename, "h": meta.sha256}).encode()
-    return wrap_key(key, data, _meta_aad(vault_id, document_id))
+    return wrap_key(key, meta_json(meta), _meta_aad(vault_id, document_id))
 
 
 def open_meta(key: bytes, vault_id: uuid.UUID, document_id: uuid.UUID, sealed: bytes) -> Meta:
-    data = json.loads(unwrap_key(key, sealed, _meta_aad(vault_id, document_id)))
-    return Meta(title=data["t"], filename=data["f"], sha256=data["h"])
+    return meta_from_json(unwrap_key(key, sealed, _meta_aad(vault_id, document_id)))
 
 
 def _wrap_dek(
@@ -262,11 +277,13 @@ class _Counter:
         self._chunks = chunks
         self.size = 0
         self.sha256 = hashlib.sha256()
+        self.crc32 = 0
 
     def __iter__(self) -> Iterator[bytes]:
         for chunk in self._chunks:
             self.size += len(chunk)
             self.sha256.update(chunk)
+            self.crc32 = zlib.crc32(chunk, self.crc32)
             yield chunk
 
 
@@ -345,7 +362,7 @@ def add_document(
         db, store, ring, owner, document, 1, chunks, mime, actor
     )
     document.size = counter.size
-    meta = Meta(title, filename, counter.sha256.hexdigest())
+    meta = Meta(title, filename, counter.sha256.hexdigest(), counter.crc32)
     document.meta = seal_meta(owner.key, owner.vault_id, document.id, meta)
     db.add(document)
     db.flush()
@@ -381,7 +398,7 @@ def replace_document(
         db, store, ring, owner, document, number, chunks, mime, actor
     )
     meta = document_meta(owner, document)
-    meta = Meta(meta.title, filename, counter.sha256.hexdigest())
+    meta = Meta(meta.title, filename, counter.sha256.hexdigest(), counter.crc32)
     document.meta = seal_meta(owner.key, owner.vault_id, document.id, meta)
     document.current_version = number
     document.mime = mime
@@ -415,7 +432,7 @@ def update_document(
     from vault.services import sharing  # sharing builds on this module
 
     meta = document_meta(owner, document)
-    meta = Meta(title, meta.filename, meta.sha256)
+    meta = Meta(title, meta.filename, meta.sha256, meta.crc32)
     document.meta = seal_meta(owner.key, owner.vault_id, document.id, meta)
     if category != document.category:
         # Out of a shared category: the standing share no longer covers it.

@@ -45,7 +45,7 @@ from typing import IO, Any, cast
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
-from stream_zip import ZIP_64, ZIP_AUTO, MemberFile, stream_zip
+from stream_zip import NO_COMPRESSION_64, ZIP_64, ZIP_AUTO, MemberFile, stream_zip
 
 import storage
 from crypto import CryptoError, KeyRing
@@ -232,7 +232,8 @@ class ExportFile:
     expiry_date: date | None
     added_at: datetime
     size: int
-    sha256: str  # as sealed in the metadata; checked against the streamed bytes
+    sha256: str  # as sealed in the metadata at upload
+    crc32: int | None = None  # likewise; lets the entry be stored without deflate
 
 
 @dataclass(frozen=True)
@@ -317,6 +318,7 @@ def plan(db: Session, owner: Unlocked, folder_label: Callable[[str], str]) -> li
                 added_at=document.created_at,
                 size=version.size,
                 sha256=meta.sha256,
+                crc32=meta.crc32,
             )
         )
     return files
@@ -480,7 +482,11 @@ def archive(
                 item.path,
                 item.added_at,
                 FILE_MODE,
-                ZIP_AUTO(item.size, level=DOCUMENT_LEVEL),
+                # Documents are PDF, JPEG and PNG, already compressed: stored as
+                # they are when the CRC-32 is known (stream_zip still checks it).
+                NO_COMPRESSION_64(item.size, item.crc32)
+                if item.crc32 is not None
+                else ZIP_AUTO(item.size, level=DOCUMENT_LEVEL),
                 prefetch.content(index, item, progress),
             )
         # Every document is out and verified: the kit can replace the old one.

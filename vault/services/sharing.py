@@ -54,6 +54,8 @@ from vault.services.documents import (
     check_quota,
     current_version,
     document_meta,
+    meta_from_json,
+    meta_json,
     seal_meta,
     version_dek,
 )
@@ -581,7 +583,7 @@ def deposit_document(
     counter = _Counter(chunks)
     key = storage.new_key(BLOB_PREFIX)
     info = store.put(key, encrypt_iter(dek, blob_aad(person.id, document_id, 1), counter))
-    meta = Meta(title, filename, counter.sha256.hexdigest())
+    meta = Meta(title, filename, counter.sha256.hexdigest(), counter.crc32)
     document = Document(
         id=document_id,
         vault_id=person.id,
@@ -593,7 +595,7 @@ def deposit_document(
         size=counter.size,
         meta=seal(
             vault_public,
-            json.dumps({"t": meta.title, "f": meta.filename, "h": meta.sha256}).encode(),
+            meta_json(meta),
             _deposit_context(document_id, 1, b"meta"),
         ),
         meta_sealed=True,
@@ -648,9 +650,7 @@ def take_in_deposits(db: Session, ring: KeyRing, owner: Unlocked) -> int:
         return 0
     keypair = derive_keypair(owner.key)
     for document in documents:
-        data = json.loads(
-            open_sealed(keypair, document.meta, _deposit_context(document.id, 1, b"meta"))
-        )
+        raw_meta = open_sealed(keypair, document.meta, _deposit_context(document.id, 1, b"meta"))
         for version in db.execute(
             select(DocumentVersion).where(
                 DocumentVersion.document_id == document.id, DocumentVersion.sealed_dek.is_not(None)
@@ -663,9 +663,7 @@ def take_in_deposits(db: Session, ring: KeyRing, owner: Unlocked) -> int:
             )
             version.wrapped_dek = _wrap_dek(ring, owner, document.id, version, dek)
             version.sealed_dek = None
-        document.meta = seal_meta(
-            owner.key, owner.vault_id, document.id, Meta(data["t"], data["f"], data["h"])
-        )
+        document.meta = seal_meta(owner.key, owner.vault_id, document.id, meta_from_json(raw_meta))
         document.meta_sealed = False
     db.flush()
     return len(documents)
