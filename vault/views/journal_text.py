@@ -138,6 +138,17 @@ def _by_you(action: str, w: _Words, refused: bool) -> str:
         )
     if action == "vault.closed" and refused:
         return str(_("An attempt to close your vault failed (wrong secret phrase)."))
+    if action == "export.created":
+        if refused:
+            return str(
+                _(
+                    "A download of all your documents did not go through "
+                    "(wrong secret phrase or an error)."
+                )
+            )
+        return str(_("You downloaded all your documents (exit pack) and a new recovery sheet."))
+    if action == "recovery_kit.issued":
+        return str(_("A new recovery sheet was made for you; the previous one no longer works."))
     if action == "link.created" and w.status == "pending":
         return str(
             _(
