@@ -265,7 +265,9 @@ def test_a_category_shared_opened_revoked_and_journaled(
     phone.get_by_role("button", name="Oui, arrêter de partager").click()
 
     phone.wait_for_url(re.compile(r"/partages/$"))
-    findings.notice(phone, "Le partage est arrêté. Votre conseiller ne peut plus ouvrir ces documents.")
+    findings.notice(
+        phone, "Le partage est arrêté. Votre conseiller ne peut plus ouvrir ces documents."
+    )
     expect(phone.locator("#shares li")).to_have_count(0)
     expect(phone.get_by_text("Vous ne partagez rien en ce moment.")).to_be_visible()
     findings.phone_page(phone)
