@@ -42,6 +42,7 @@ bench: install
 	$(BIN)/python bench/storage.py
 	$(BIN)/python bench/crypto_stream.py
 	$(BIN)/python bench/export.py
+	$(BIN)/python bench/http_transfer.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
