@@ -150,7 +150,9 @@ def unlocked_vault() -> Unlocked:
     if user.role != Role.PERSON:
         abort(403)
     owner = Unlocked(user, open_session().user_key)
-    if "deposits_taken_in" not in g:
+    # The counter on the user row (loaded anyway) says whether there is
+    # anything to take in, so most requests make no query for it.
+    if user.pending_deposits and "deposits_taken_in" not in g:
         from vault.services import sharing
 
         db = db_session()

@@ -359,3 +359,38 @@ def test_journal_page_tells_what_happened(app: Flask, person: Account) -> None:
     page = client.get("/journal/").get_data(as_text=True)
     assert "Vous avez ajouté « Carte Vitale »" in page
     assert "Vous vous êtes connecté" in page or "Vous avez activé" in page
+
+
+def test_search_follows_renames_deletions_and_a_lost_index(app: Flask, person: Account) -> None:
+    from sqlalchemy import delete as sql_delete
+
+    from vault.models import VaultIndex
+
+    first = make_document(
+        app, person, title="Quittance de loyer", category="housing", doc_type="proof_of_address"
+    )
+    make_document(app, person, title="Bulletin de salaire", category="work", doc_type="payslip")
+    client = signed_in(app, person)
+    assert "Quittance de loyer" in client.get("/documents/?q=quittance").get_data(as_text=True)
+    path = f"/documents/{first.id}"
+    client.post(
+        path + "/modifier",
+        data={
+            "csrf_token": csrf_token(client, path),
+            "title": "Avis d'échéance",
+            "category": "housing",
+            "doc_type": "proof_of_address",
+        },
+    )
+    assert "Quittance" not in client.get("/documents/?q=quittance").get_data(as_text=True)
+    assert "Avis d" in client.get("/documents/?q=echeance").get_data(as_text=True)
+    # The index is a cache of what the documents say: lost, it is rebuilt.
+    with app.app_context():
+        db_session().execute(sql_delete(VaultIndex))
+        db_session().commit()
+    assert "Bulletin de salaire" in client.get("/documents/?q=salaire").get_data(as_text=True)
+    client.post(path + "/supprimer", data={"csrf_token": csrf_token(client, path + "/supprimer")})
+    assert "Avis d" not in client.get("/documents/?q=echeance").get_data(as_text=True)
+    with app.app_context():
+        row = db_session().get(VaultIndex, person.user.id)
+        assert row is not None and b"Bulletin" not in row.sealed  # sealed, not in clear

@@ -14,7 +14,7 @@ from vault.models.account import (
 )
 from vault.models.base import Base
 from vault.models.blob import Blob
-from vault.models.document import Document, DocumentVersion
+from vault.models.document import Document, DocumentVersion, VaultIndex
 from vault.models.journal import JournalEvent, JournalHead
 from vault.models.lifecycle import RecoveryRequest, RetentionNotice, Setting, Transfer
 from vault.models.sharing import Assignment, DocumentRequest, ExternalLink, Share, ShareKey
@@ -45,4 +45,5 @@ __all__ = [
     "SlotKind",
     "Transfer",
     "User",
+    "VaultIndex",
 ]

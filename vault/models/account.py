@@ -79,6 +79,10 @@ class User(Base):
     created_at: Mapped[created_at]
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_signin_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The sign-in before the current one ("N documents deposited since").
+    previous_signin_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Deposits waiting to be re-wrapped under the vault key at the next request.
+    pending_deposits: Mapped[int] = mapped_column(Integer, default=0)
     passphrase_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     establishment: Mapped[Establishment | None] = relationship(lazy="joined")

@@ -67,3 +67,18 @@ class DocumentVersion(Base):
     document: Mapped[Document] = relationship(back_populates="versions")
     blob: Mapped[Blob] = relationship(foreign_keys=[blob_id], lazy="joined")
     preview_blob: Mapped[Blob | None] = relationship(foreign_keys=[preview_blob_id])
+
+
+class VaultIndex(Base):
+    """The titles of a vault's documents in one blob sealed under the vault key.
+
+    A search then opens one blob instead of every document's metadata. It is
+    kept up to date in the transactions that add, rename, take in or delete a
+    document, and rebuilt from the documents when it disagrees with them.
+    """
+
+    __tablename__ = "vault_indexes"
+
+    vault_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

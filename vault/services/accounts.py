@@ -328,7 +328,7 @@ def sign_in(
     )
     # Only after the passphrase: the answer must not tell strangers which accounts exist.
     lifecycle.check_signin(db, user, address)
-    user.last_signin_at = now
+    user.previous_signin_at, user.last_signin_at = user.last_signin_at, now
     journal.append(db, vault_id=user.id, action="signin", actor=user)
     return user, user_key
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 import storage
 from crypto import (
+    CryptoError,
     KeyRing,
     blob_aad,
     decrypt_bytes,
@@ -34,7 +35,7 @@ from crypto import (
     unwrap_key,
     wrap_key,
 )
-from vault.models import Blob, Document, DocumentVersion, User
+from vault.models import Blob, Document, DocumentVersion, User, VaultIndex
 from vault.models.base import utcnow
 from vault.services import journal
 from vault.services.errors import NotFound, QuotaExceeded
@@ -181,10 +182,13 @@ def check_quota(
         raise QuotaExceeded(written)
 
 
+# Combining marks (accents) to drop, as a str.translate table built once.
+_COMBINING = dict.fromkeys(c for c in range(0x110000) if unicodedata.combining(chr(c)))
+
+
 def fold(text: str) -> str:
     """Case- and accent-insensitive form for search ("Carte Vitale" ~ "carte vitale")."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return unicodedata.normalize("NFKD", text.casefold()).translate(_COMBINING)
 
 
 def list_documents(
@@ -238,10 +242,88 @@ def list_documents(
         ).scalar_one()
         rows = db.execute(columns.limit(limit).offset(offset)).all()
         return [listed(r) for r in rows], int(total)
-    matches = [
-        item for item in map(listed, db.execute(columns).all()) if needle in fold(item.title)
-    ]
-    return matches[offset : offset + limit], len(matches)
+    # A search opens the vault's title index (one blob) rather than every
+    # document's metadata, then loads only the page's rows.
+    order = select(Document.id).where(Document.vault_id == owner.vault_id)
+    if category:
+        order = order.where(Document.category == category)
+    ids = list(db.execute(order.order_by(Document.updated_at.desc(), Document.id)).scalars())
+    index = title_index(db, owner, expected=ids)
+    matching = [i for i in ids if needle in index[str(i)][1]]
+    page = matching[offset : offset + limit]
+    by_id = {r.id: r for r in db.execute(columns.where(Document.id.in_(page))).all()}
+    return [listed(by_id[i]) for i in page if i in by_id], len(matching)
+
+
+# --- the title index --------------------------------------------------------------------
+
+
+def _index_aad(vault_id: uuid.UUID) -> bytes:
+    return b"vault/title-index|" + vault_id.bytes
+
+
+def _read_index(db: Session, owner: Unlocked) -> dict[str, list[str]] | None:
+    row = db.get(VaultIndex, owner.vault_id, populate_existing=True)
+    if row is None:
+        return None
+    try:
+        entries: dict[str, list[str]] = json.loads(
+            unwrap_key(owner.key, row.sealed, _index_aad(owner.vault_id))
+        )
+    except (CryptoError, ValueError):
+        return None
+    return entries
+
+
+def _write_index(db: Session, owner: Unlocked, entries: dict[str, list[str]]) -> None:
+    sealed = wrap_key(owner.key, json.dumps(entries).encode(), _index_aad(owner.vault_id))
+    row = db.get(VaultIndex, owner.vault_id)
+    if row is None:
+        db.add(VaultIndex(vault_id=owner.vault_id, sealed=sealed, updated_at=utcnow()))
+    else:
+        row.sealed, row.updated_at = sealed, utcnow()
+    db.flush()
+
+
+def rebuild_index(db: Session, owner: Unlocked) -> dict[str, list[str]]:
+    """Rebuild the index from every document the owner's key opens."""
+    entries: dict[str, list[str]] = {}
+    rows = db.execute(
+        select(Document.id, Document.meta).where(
+            Document.vault_id == owner.vault_id, Document.meta_sealed.is_(False)
+        )
+    ).all()
+    for document_id, sealed in rows:
+        title = open_meta(owner.key, owner.vault_id, document_id, sealed).title
+        entries[str(document_id)] = [title, fold(title)]
+    _write_index(db, owner, entries)
+    return entries
+
+
+def title_index(
+    db: Session, owner: Unlocked, expected: list[uuid.UUID] | None = None
+) -> dict[str, list[str]]:
+    """{document id: [title, folded title]}, rebuilt when it misses a document."""
+    entries = _read_index(db, owner)
+    if entries is None or (expected and any(str(i) not in entries for i in expected)):
+        entries = rebuild_index(db, owner)
+    return entries
+
+
+def _update_index(db: Session, owner: Unlocked, document_id: uuid.UUID, title: str | None) -> None:
+    """Set (or, with title None, drop) one entry, serialised with other writers."""
+    # Lock the owner's row first: two uploads must not both read the old index
+    # and each write it back with only their own title.
+    db.execute(select(User.id).where(User.id == owner.vault_id).with_for_update(key_share=True))
+    entries = _read_index(db, owner)
+    if entries is None:
+        rebuild_index(db, owner)
+        return
+    if title is None:
+        entries.pop(str(document_id), None)
+    else:
+        entries[str(document_id)] = [title, fold(title)]
+    _write_index(db, owner, entries)
 
 
 def document_meta(owner: Unlocked, document: Document) -> Meta:
@@ -367,6 +449,7 @@ def add_document(
     db.add(document)
     db.flush()
     check_quota(db, owner.vault_id, quota, [(store.name, _version.blob.key)])
+    _update_index(db, owner, document.id, title)
     _standing_shares(db, owner, document, 1, dek, meta)
     journal.append(
         db,
@@ -440,6 +523,7 @@ def update_document(
     document.category, document.doc_type, document.expiry_date = category, doc_type, expiry_date
     document.updated_at = utcnow()
     db.flush()
+    _update_index(db, owner, document.id, title)
     version = current_version(db, document)
     # Shares see the new title; a standing share of the new category covers it.
     _standing_shares(db, owner, document, version.version, version_dek(ring, owner, version), meta)
@@ -465,6 +549,7 @@ def delete_document(db: Session, owner: Unlocked, document: Document) -> list[tu
     from vault.services import sharing  # sharing builds on this module
 
     sharing.forget_document(db, document.id)
+    _update_index(db, owner, document.id, None)
     versions = list(
         db.execute(
             select(DocumentVersion).where(DocumentVersion.document_id == document.id)

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 import storage
@@ -50,6 +50,7 @@ from vault.services.documents import (
     Meta,
     Unlocked,
     _Counter,
+    _update_index,
     _wrap_dek,
     check_quota,
     current_version,
@@ -625,6 +626,7 @@ def deposit_document(
     db.add(version)
     db.flush()
     check_quota(db, person.id, quota, [(store.name, key)])
+    person.pending_deposits = (person.pending_deposits or 0) + 1
     seal_for_standing_shares(db, person, document, 1, dek, meta)
     journal.append(
         db,
@@ -663,19 +665,22 @@ def take_in_deposits(db: Session, ring: KeyRing, owner: Unlocked) -> int:
             )
             version.wrapped_dek = _wrap_dek(ring, owner, document.id, version, dek)
             version.sealed_dek = None
-        document.meta = seal_meta(owner.key, owner.vault_id, document.id, meta_from_json(raw_meta))
+        meta = meta_from_json(raw_meta)
+        document.meta = seal_meta(owner.key, owner.vault_id, document.id, meta)
         document.meta_sealed = False
+        _update_index(db, owner, document.id, meta.title)
+    owner.user.pending_deposits = 0
     db.flush()
     return len(documents)
 
 
 def new_deposits(db: Session, vault_id: uuid.UUID, since: datetime | None) -> int:
-    statement = select(Document.id).where(
+    statement = select(func.count(Document.id)).where(
         Document.vault_id == vault_id, Document.deposited_by_id.is_not(None)
     )
     if since is not None:
         statement = statement.where(Document.created_at > since)
-    return len(db.execute(statement).all())
+    return int(db.execute(statement).scalar_one())
 
 
 # --- requests ---------------------------------------------------------------------------

@@ -40,7 +40,6 @@ from vault.models import (
     Document,
     DocumentRequest,
     ExternalLink,
-    JournalEvent,
     Lifecycle,
     Role,
     Share,
@@ -124,22 +123,8 @@ def _title(owner: Unlocked, document: Document) -> str:
 
 def _previous_sign_in(vault_id: uuid.UUID) -> datetime | None:
     """When the person signed in before this session (None: this is the first one)."""
-    times = (
-        db_session()
-        .execute(
-            select(JournalEvent.time)
-            .where(
-                JournalEvent.vault_id == vault_id,
-                JournalEvent.action.in_(("signin", "account.activated")),
-                JournalEvent.outcome == "ok",
-            )
-            .order_by(JournalEvent.seq.desc())
-            .limit(2)
-        )
-        .scalars()
-        .all()
-    )
-    return times[1] if len(times) > 1 else None
+    user = auth.signed_in_user()
+    return user.previous_signin_at if user.id == vault_id else None
 
 
 def _person_id() -> uuid.UUID | None:
