@@ -67,7 +67,8 @@ def _load_user(_request: object) -> User | None:
     user = db.get(User, opened.row.user_id)
     if user is None or not user.is_active:
         return None
-    db.commit()
+    if opened.touched:
+        db.commit()
     g.open_session = opened
     return user
 

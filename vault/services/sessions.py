@@ -77,6 +77,8 @@ def start(
 class OpenSession:
     row: ServerSession
     user_key: bytes
+    # True when this request wrote last_seen_at (the caller then commits).
+    touched: bool = False
 
 
 def resume(
@@ -98,10 +100,11 @@ def resume(
         user_key = unwrap_key(ticket.key, row.sealed_key, _aad(row.id, b"key"))
     except (CryptoError, ValueError):
         return None
-    if now - row.last_seen_at > TOUCH_EVERY:
+    touched = now - row.last_seen_at > TOUCH_EVERY
+    if touched:
         row.last_seen_at = now
         db.flush()
-    return OpenSession(row, user_key)
+    return OpenSession(row, user_key, touched)
 
 
 def end(db: Session, row_id: str) -> None:
