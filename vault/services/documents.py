@@ -243,14 +243,18 @@ def list_documents(
         rows = db.execute(columns.limit(limit).offset(offset)).all()
         return [listed(r) for r in rows], int(total)
     # A search opens the vault's title index (one blob) rather than every
-    # document's metadata, then loads only the page's rows.
-    order = select(Document.id).where(Document.vault_id == owner.vault_id)
-    if category:
-        order = order.where(Document.category == category)
-    ids = list(db.execute(order.order_by(Document.updated_at.desc(), Document.id)).scalars())
-    index = title_index(db, owner, expected=ids)
-    matching = [i for i in ids if needle in index[str(i)][1]]
-    page = matching[offset : offset + limit]
+    # document's metadata, filters and orders there, then loads only the
+    # page's rows: no per-document work in SQL or Python beyond a string test.
+    index = title_index(db, owner)
+    matching = sorted(
+        (
+            (entry[3], key)
+            for key, entry in index.items()
+            if needle in entry[1] and (not category or entry[2] == category)
+        ),
+        reverse=True,
+    )
+    page = [uuid.UUID(key) for _, key in matching[offset : offset + limit]]
     by_id = {r.id: r for r in db.execute(columns.where(Document.id.in_(page))).all()}
     return [listed(by_id[i]) for i in page if i in by_id], len(matching)
 
@@ -285,32 +289,44 @@ def _write_index(db: Session, owner: Unlocked, entries: dict[str, list[str]]) ->
     db.flush()
 
 
+def _entry(title: str, document: Document) -> list[str]:
+    # [title, folded title, category, last change]: enough to search, filter
+    # and order without touching the documents' rows.
+    return [title, fold(title), document.category, document.updated_at.isoformat()]
+
+
 def rebuild_index(db: Session, owner: Unlocked) -> dict[str, list[str]]:
     """Rebuild the index from every document the owner's key opens."""
     entries: dict[str, list[str]] = {}
-    rows = db.execute(
-        select(Document.id, Document.meta).where(
-            Document.vault_id == owner.vault_id, Document.meta_sealed.is_(False)
-        )
-    ).all()
-    for document_id, sealed in rows:
-        title = open_meta(owner.key, owner.vault_id, document_id, sealed).title
-        entries[str(document_id)] = [title, fold(title)]
+    documents = db.execute(
+        select(Document).where(Document.vault_id == owner.vault_id, Document.meta_sealed.is_(False))
+    ).scalars()
+    for document in documents:
+        title = open_meta(owner.key, owner.vault_id, document.id, document.meta).title
+        entries[str(document.id)] = _entry(title, document)
     _write_index(db, owner, entries)
     return entries
 
 
-def title_index(
-    db: Session, owner: Unlocked, expected: list[uuid.UUID] | None = None
-) -> dict[str, list[str]]:
-    """{document id: [title, folded title]}, rebuilt when it misses a document."""
+def title_index(db: Session, owner: Unlocked) -> dict[str, list[str]]:
+    """{document id: [title, folded title, category, updated]}, rebuilt when stale.
+
+    Every change of a document updates it in the same transaction; a count
+    that disagrees (a bulk deletion, a crash between versions of the code)
+    or an entry of the old shape makes it rebuild from the documents.
+    """
     entries = _read_index(db, owner)
-    if entries is None or (expected and any(str(i) not in entries for i in expected)):
+    count = db.execute(
+        select(func.count(Document.id)).where(
+            Document.vault_id == owner.vault_id, Document.meta_sealed.is_(False)
+        )
+    ).scalar_one()
+    if entries is None or len(entries) != count or any(len(e) != 4 for e in entries.values()):
         entries = rebuild_index(db, owner)
     return entries
 
 
-def _update_index(db: Session, owner: Unlocked, document_id: uuid.UUID, title: str | None) -> None:
+def _update_index(db: Session, owner: Unlocked, document: Document, title: str | None) -> None:
     """Set (or, with title None, drop) one entry, serialised with other writers."""
     # Lock the owner's row first: two uploads must not both read the old index
     # and each write it back with only their own title.
@@ -320,9 +336,9 @@ def _update_index(db: Session, owner: Unlocked, document_id: uuid.UUID, title: s
         rebuild_index(db, owner)
         return
     if title is None:
-        entries.pop(str(document_id), None)
+        entries.pop(str(document.id), None)
     else:
-        entries[str(document_id)] = [title, fold(title)]
+        entries[str(document.id)] = _entry(title, document)
     _write_index(db, owner, entries)
 
 
@@ -449,7 +465,7 @@ def add_document(
     db.add(document)
     db.flush()
     check_quota(db, owner.vault_id, quota, [(store.name, _version.blob.key)])
-    _update_index(db, owner, document.id, title)
+    _update_index(db, owner, document, title)
     _standing_shares(db, owner, document, 1, dek, meta)
     journal.append(
         db,
@@ -489,6 +505,7 @@ def replace_document(
     document.updated_at = utcnow()
     db.flush()
     check_quota(db, owner.vault_id, quota, [(store.name, version.blob.key)])
+    _update_index(db, owner, document, meta.title)
     _standing_shares(db, owner, document, number, dek, meta)
     journal.append(
         db,
@@ -523,7 +540,7 @@ def update_document(
     document.category, document.doc_type, document.expiry_date = category, doc_type, expiry_date
     document.updated_at = utcnow()
     db.flush()
-    _update_index(db, owner, document.id, title)
+    _update_index(db, owner, document, title)
     version = current_version(db, document)
     # Shares see the new title; a standing share of the new category covers it.
     _standing_shares(db, owner, document, version.version, version_dek(ring, owner, version), meta)
@@ -549,7 +566,7 @@ def delete_document(db: Session, owner: Unlocked, document: Document) -> list[tu
     from vault.services import sharing  # sharing builds on this module
 
     sharing.forget_document(db, document.id)
-    _update_index(db, owner, document.id, None)
+    _update_index(db, owner, document, None)
     versions = list(
         db.execute(
             select(DocumentVersion).where(DocumentVersion.document_id == document.id)

@@ -668,7 +668,7 @@ def take_in_deposits(db: Session, ring: KeyRing, owner: Unlocked) -> int:
         meta = meta_from_json(raw_meta)
         document.meta = seal_meta(owner.key, owner.vault_id, document.id, meta)
         document.meta_sealed = False
-        _update_index(db, owner, document.id, meta.title)
+        _update_index(db, owner, document, meta.title)
     owner.user.pending_deposits = 0
     db.flush()
     return len(documents)

@@ -88,6 +88,8 @@ def index() -> str:
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
     )
+    if query:
+        db.commit()  # a title index rebuilt by the search is kept for the next one
     settings = get_settings()
     return render_template(
         "documents/index.html",
