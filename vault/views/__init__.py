@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, url_for
+from flask import Flask, g, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
@@ -32,7 +32,9 @@ def icon(name: str, label: str | None = None, size: str | int | None = None) -> 
     url_for for each cost a millisecond or two per page.
     """
     length = f"{size}px" if isinstance(size, int) else (size or "1.25em")
-    sprite = url_for("static", filename="icons/sprite.svg")
+    sprite = g.get("icon_sprite")
+    if sprite is None:
+        sprite = g.icon_sprite = url_for("static", filename="icons/sprite.svg")
     accessible = f' role="img"><title>{escape(label)}</title>' if label else ' aria-hidden="true">'
     return Markup(  # noqa: S704 - every part is escaped or ours
         f'<svg class="icon icon-{escape(name)}" width="{escape(length)}" '

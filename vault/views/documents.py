@@ -52,7 +52,9 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
 
-PAGE_SIZE = 50
+# Twenty per page: short lists are easier to read on a kiosk or a phone, and the
+# first page, the one every visit shows, stays quick to render.
+PAGE_SIZE = 20
 # Previews are rendered from the whole document in memory; above this, none.
 PREVIEW_MAX_BYTES = 32 * 1024 * 1024
 # A sandbox for anything we serve from a document: no script, no plugin, no form.
@@ -101,7 +103,8 @@ def index() -> str:
         category=category,
         categories=CATEGORIES,
         category_by_code=CATEGORY_BY_CODE,
-        type_labels=TYPE_LABELS,
+        # Translated once here rather than once per row in the template.
+        type_labels={code: str(label) for code, label in TYPE_LABELS.items()},
         used=documents.quota_used(db, owner.vault_id),
         quota=settings.vault_quota_bytes,
     )
