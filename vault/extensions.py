@@ -7,7 +7,9 @@ settings here and hands them to services as arguments.
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
+from babel.support import Translations
 from flask import Flask, current_app
 from flask_babel import Babel, get_locale
 from flask_limiter import Limiter
@@ -55,6 +57,11 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.extensions["vault.limiter"] = Limiter(get_remote_address, app=app)
     # French is the interface language; other locales come with their catalogues.
     Babel(app, locale_selector=lambda: DEFAULT_LOCALE)
+    # Templates call gettext dozens of times per page; Flask-Babel's callables
+    # look up the request's locale and catalogue on every call. With one
+    # locale, the catalogue is bound to Jinja once (same newstyle semantics).
+    catalogue = Translations.load(str(Path(app.root_path) / TRANSLATIONS), [DEFAULT_LOCALE])
+    app.jinja_env.install_gettext_translations(catalogue, newstyle=True)  # type: ignore[attr-defined]
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or DEFAULT_LOCALE)
 
 
