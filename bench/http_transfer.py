@@ -822,8 +822,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=10)
     parser.add_argument("--requests", type=int, default=30, help="timed requests per client")
     parser.add_argument("--warmup", type=int, default=3, help="untimed requests per client")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2)
     # For comparing a patched app (module:variable on PYTHONPATH) with wsgi:app.
     parser.add_argument("--wsgi", default="wsgi:app", help=argparse.SUPPRESS)
     parser.add_argument("--dir", type=Path, default=None, help="scratch directory")
