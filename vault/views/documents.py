@@ -92,7 +92,6 @@ def index() -> str:
     )
     if query:
         db.commit()  # a title index rebuilt by the search is kept for the next one
-    settings = get_settings()
     return render_template(
         "documents/index.html",
         items=items,
@@ -105,8 +104,6 @@ def index() -> str:
         category_by_code=CATEGORY_BY_CODE,
         # Translated once here rather than once per row in the template.
         type_labels={code: str(label) for code, label in TYPE_LABELS.items()},
-        used=documents.quota_used(db, owner.vault_id),
-        quota=settings.vault_quota_bytes,
     )
 
 
@@ -124,8 +121,11 @@ def add_form() -> str:
 
 
 def _render_add(form: DocumentDetailsForm, errors: list[str] | None = None) -> str:
+    owner = auth.unlocked_vault()
     return render_template(
         "documents/add.html",
+        used=documents.quota_used(db_session(), owner.vault_id),
+        quota=get_settings().vault_quota_bytes,
         form=form,
         errors=errors or [],
         accept=ACCEPT,
