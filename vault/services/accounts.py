@@ -1,4 +1,4 @@
-"""Opening accounts, activation, sign-in and passphrase changes.
+"""Opening accounts, activation, sign-in, passphrase changes and fresh passphrase checks.
 
 Sign-in failures are throttled per typed username with growing delays and no
 hard lock-out (a co-detainee must not be able to lock a person out), and every
@@ -42,6 +42,7 @@ from vault.models import (
 from vault.models.base import utcnow
 from vault.passphrases import check_passphrase
 from vault.services import journal, keys, lifecycle, sessions
+from vault.services.documents import Unlocked
 from vault.services.errors import NotFound, PolicyError, SignInRefused, Throttled
 
 ACTIVATION_DIGITS = 16
@@ -391,7 +392,9 @@ def change_passphrase(
     if slot is None:
         raise SignInRefused()
     # Someone at an unattended session must not be able to guess the current
-    # phrase at full speed to take the account over.
+    # phrase at full speed to take the account over. Not `confirm_passphrase`:
+    # its journal line carries a reason, and it counts a slot opening to
+    # another key as a failure, which this one never did.
     now = utcnow()
     row = _lock_throttle(db, throttle_key("change", str(user.id)), now)
     _check_throttle(row, now)
@@ -411,6 +414,54 @@ def change_passphrase(
     keys.put_passphrase_slot(db, ring, user.id, SlotKind.PASSWORD, user_key, new)
     user.passphrase_changed_at = utcnow()
     journal.append(db, vault_id=user.id, action="passphrase.changed", actor=user)
+
+
+def confirm_passphrase(
+    db: Session,
+    ring: KeyRing,
+    owner: Unlocked,
+    passphrase: str,
+    *,
+    action: str,
+    now: datetime | None = None,
+) -> None:
+    """Check that `passphrase` opens the signed-in owner's vault (a fresh sign-in).
+
+    Asked before a step that must not follow from an unattended session alone
+    (an export, closing the vault). Throttled in the same bucket as a
+    passphrase change: all of them guess the current phrase from an open
+    session, and someone at an unattended kiosk must not get more attempts by
+    alternating them. A refusal is journaled under `action` ("export.created",
+    "vault.closed"); the caller commits in every case.
+
+    Raises SignInRefused, Throttled or keys.HashingBusy.
+    """
+    now = now or utcnow()
+    user = owner.user
+    row = _lock_throttle(db, throttle_key("change", str(user.id)), now)
+    _check_throttle(row, now)
+    slot = keys.get_slot(db, user.id, SlotKind.PASSWORD)
+    try:
+        if slot is None:
+            raise SignInRefused()
+        opened = keys.open_passphrase_slot(ring, slot, clean_passphrase(passphrase))
+        if opened != owner.key:
+            # The slot opened, but not to this session's key: never go on then.
+            raise SignInRefused()
+    except (CryptoError, SignInRefused):
+        row.failures += 1
+        row.last_failure_at = now
+        journal.append(
+            db,
+            vault_id=user.id,
+            action=action,
+            actor=user,
+            outcome="refused",
+            details={"reason": "passphrase"},
+        )
+        raise SignInRefused() from None
+    db.delete(row)
+    db.flush()
 
 
 def issue_recovery_kit(db: Session, ring: KeyRing, user: User, user_key: bytes) -> str:

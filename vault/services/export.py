@@ -48,13 +48,12 @@ from sqlalchemy.orm import Session
 from stream_zip import NO_COMPRESSION_64, ZIP_64, ZIP_AUTO, MemberFile, stream_zip
 
 import storage
-from crypto import CryptoError, KeyRing
+from crypto import KeyRing
 from vault import checklist
-from vault.models import Document, DocumentVersion, JournalEvent, SlotKind, User
+from vault.models import Document, DocumentVersion, JournalEvent, User
 from vault.models.base import utcnow
-from vault.services import accounts, documents, journal, keys, sharing
+from vault.services import accounts, documents, journal, sharing
 from vault.services.documents import Unlocked
-from vault.services.errors import SignInRefused
 from vault.uploads import download_name
 
 log = logging.getLogger(__name__)
@@ -103,49 +102,6 @@ _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {
 
 class ExportError(Exception):
     """A document did not come out as its metadata says (size or SHA-256)."""
-
-
-# --- fresh sign-in ------------------------------------------------------------------------
-
-
-def confirm_passphrase(
-    db: Session, ring: KeyRing, owner: Unlocked, passphrase: str, *, now: datetime | None = None
-) -> None:
-    """Check that `passphrase` opens the signed-in owner's vault (the export's fresh sign-in).
-
-    Throttled in the same bucket as a passphrase change: both are guesses of
-    the current phrase from an open session, and someone at an unattended
-    kiosk must not get twice the attempts by alternating them. A refusal is
-    journaled; the caller commits in every case.
-
-    Raises SignInRefused, Throttled or keys.HashingBusy.
-    """
-    now = now or utcnow()
-    user = owner.user
-    row = accounts._lock_throttle(db, accounts.throttle_key("change", str(user.id)), now)
-    accounts._check_throttle(row, now)
-    slot = keys.get_slot(db, user.id, SlotKind.PASSWORD)
-    try:
-        if slot is None:
-            raise SignInRefused()
-        opened = keys.open_passphrase_slot(ring, slot, accounts.clean_passphrase(passphrase))
-        if opened != owner.key:
-            # The slot opened, but not to this session's key: never export then.
-            raise SignInRefused()
-    except (CryptoError, SignInRefused):
-        row.failures += 1
-        row.last_failure_at = now
-        journal.append(
-            db,
-            vault_id=user.id,
-            action="export.created",
-            actor=user,
-            outcome="refused",
-            details={"reason": "passphrase"},
-        )
-        raise SignInRefused() from None
-    db.delete(row)
-    db.flush()
 
 
 # --- names inside the archive -------------------------------------------------------------

@@ -19,12 +19,11 @@ from __future__ import annotations
 import ipaddress
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from crypto import CryptoError, KeyRing
 from vault.models import (
     AccountStatus,
     Assignment,
@@ -41,14 +40,13 @@ from vault.models import (
     Role,
     Share,
     ShareKey,
-    SlotKind,
     Transfer,
     User,
 )
 from vault.models.base import utcnow
-from vault.services import documents, journal, keys, sessions
+from vault.services import documents, journal, sessions
 from vault.services.documents import Unlocked
-from vault.services.errors import NotFound, ServiceError, SignInRefused
+from vault.services.errors import NotFound, ServiceError
 
 DETAINED = (Lifecycle.DETAINED, Lifecycle.TRANSFERRED)
 # One network per line; a list longer than this is a mistake, not a prison.
@@ -355,46 +353,6 @@ def set_networks(
 
 
 # --- closing ----------------------------------------------------------------------------
-
-
-def confirm_passphrase(
-    db: Session, ring: KeyRing, owner: Unlocked, passphrase: str, *, now: datetime | None = None
-) -> None:
-    """Check the owner's passphrase before closing; throttled like a passphrase change.
-
-    Same bucket as a change: both guess the current phrase from an open
-    session, and someone at an unattended kiosk must not get more attempts by
-    alternating them. A refusal is journaled; the caller commits either way.
-
-    Raises SignInRefused, Throttled or keys.HashingBusy.
-    """
-    from vault.services import accounts  # accounts asks this module at sign-in
-
-    now = now or utcnow()
-    user = owner.user
-    row = accounts._lock_throttle(db, accounts.throttle_key("change", str(user.id)), now)
-    accounts._check_throttle(row, now)
-    slot = keys.get_slot(db, user.id, SlotKind.PASSWORD)
-    try:
-        if slot is None:
-            raise SignInRefused()
-        opened = keys.open_passphrase_slot(ring, slot, accounts.clean_passphrase(passphrase))
-        if opened != owner.key:
-            raise SignInRefused()
-    except (CryptoError, SignInRefused):
-        row.failures += 1
-        row.last_failure_at = now
-        journal.append(
-            db,
-            vault_id=user.id,
-            action="vault.closed",
-            actor=user,
-            outcome="refused",
-            details={"reason": "passphrase"},
-        )
-        raise SignInRefused() from None
-    db.delete(row)
-    db.flush()
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from vault.extensions import get_keyring, get_settings, get_store
 from vault.forms import REQUIRED
 from vault.models import JournalEvent, Role, User
 from vault.pdf import render_pdf
-from vault.services import documents, export, keys, retention
+from vault.services import accounts, documents, export, keys, retention
 from vault.services.documents import Unlocked
 from vault.services.errors import SignInRefused, Throttled
 from vault.views.journal_text import describe
@@ -81,7 +81,9 @@ def download() -> Response | tuple[str, int]:
         return _render_page(form), 400
     db = db_session()
     try:
-        export.confirm_passphrase(db, get_keyring(), owner, form.passphrase.data or "")
+        accounts.confirm_passphrase(
+            db, get_keyring(), owner, form.passphrase.data or "", action="export.created"
+        )
     except SignInRefused:
         db.commit()  # the failure count and the journal line
         return _render_page(form, [_("Your secret phrase is not right.")]), 400

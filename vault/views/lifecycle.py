@@ -34,7 +34,7 @@ from vault.forms_lifecycle import (
 )
 from vault.models import Assignment, Establishment, Lifecycle, Role, User
 from vault.models.base import utcnow
-from vault.services import documents, keys, lifecycle, retention, settings, sharing
+from vault.services import accounts, documents, keys, lifecycle, retention, settings, sharing
 from vault.services.errors import PolicyError, SignInRefused, Throttled
 
 bp = Blueprint("lifecycle", __name__)
@@ -486,7 +486,9 @@ def close() -> BaseResponse | tuple[str, int]:
     owner = auth.unlocked_vault()
     db = db_session()
     try:
-        lifecycle.confirm_passphrase(db, get_keyring(), owner, form.passphrase.data or "")
+        accounts.confirm_passphrase(
+            db, get_keyring(), owner, form.passphrase.data or "", action="vault.closed"
+        )
     except SignInRefused:
         db.commit()  # the failure count and the journal line
         return _render_close(form, [_("Your secret phrase is not right.")], 400)
