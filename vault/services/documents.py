@@ -218,7 +218,10 @@ def list_documents(
     ).where(Document.vault_id == owner.vault_id)
     if category:
         columns = columns.where(Document.category == category)
-    columns = columns.order_by(Document.updated_at.desc(), Document.id)
+    # Both keys descending: ix_documents_vault_id_updated_at read backwards
+    # gives this order without sorting the vault (and the title index orders
+    # a search's results the same way).
+    columns = columns.order_by(Document.updated_at.desc(), Document.id.desc())
 
     def listed(row: object) -> Listed:
         r = row  # a Row of the columns above
@@ -237,10 +240,13 @@ def list_documents(
 
     needle = fold(query.strip())
     if not needle:
-        total = db.execute(
-            select(func.count()).select_from(columns.order_by(None).subquery())
-        ).scalar_one()
-        rows = db.execute(columns.limit(limit).offset(offset)).all()
+        count = select(func.count()).select_from(columns.order_by(None).subquery())
+        # The page and the total in one round trip (an uncorrelated subquery,
+        # computed once); only a page past the end needs the count alone.
+        rows = db.execute(
+            columns.add_columns(count.scalar_subquery().label("total")).limit(limit).offset(offset)
+        ).all()
+        total = rows[0].total if rows else db.execute(count).scalar_one()
         return [listed(r) for r in rows], int(total)
     # A search opens the vault's title index (one blob) rather than every
     # document's metadata, filters and orders there, then loads only the
