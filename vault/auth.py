@@ -64,8 +64,8 @@ def _load_user(_request: object) -> User | None:
         g.session_expired = True
         db.commit()
         return None
-    user = db.get(User, opened.row.user_id)
-    if user is None or not user.is_active:
+    user = opened.row.user
+    if not user.is_active:
         return None
     if opened.touched:
         db.commit()

@@ -175,3 +175,6 @@ class ServerSession(Base):
     # Short-lived secrets shown once (a new recovery code, an activation code
     # for the sheet), encrypted under the same per-session key.
     pending: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    # Loaded with the session when a request resumes it (one query for both).
+    user: Mapped[User] = relationship()

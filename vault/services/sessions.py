@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from crypto import CryptoError, unwrap_key, wrap_key
 from vault.models import ServerSession, User
@@ -89,7 +89,9 @@ def resume(
     An expired or idle session is deleted on the way.
     """
     now = now or utcnow()
-    row = db.get(ServerSession, _row_id(ticket.token))
+    # The user (with establishment and profile) comes in the same query:
+    # every signed-in request needs both.
+    row = db.get(ServerSession, _row_id(ticket.token), options=[joinedload(ServerSession.user)])
     if row is None:
         return None
     if now >= row.expires_at or now - row.last_seen_at > timedelta(minutes=row.idle_minutes):
