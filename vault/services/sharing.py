@@ -674,13 +674,25 @@ def take_in_deposits(db: Session, ring: KeyRing, owner: Unlocked) -> int:
     return len(documents)
 
 
-def new_deposits(db: Session, vault_id: uuid.UUID, since: datetime | None) -> int:
-    statement = select(func.count(Document.id)).where(
+@dataclass(frozen=True)
+class MenuCounts:
+    open_requests: int
+    new_deposits: int
+
+
+def menu_counts(db: Session, vault_id: uuid.UUID, since: datetime | None) -> MenuCounts:
+    """What every page of a person shows, in one query: open requests, and the
+    documents deposited since `since` (the previous sign-in; every deposit if None)."""
+    open_requests = select(func.count()).where(
+        DocumentRequest.vault_id == vault_id, DocumentRequest.status == "open"
+    )
+    deposits = select(func.count()).where(
         Document.vault_id == vault_id, Document.deposited_by_id.is_not(None)
     )
     if since is not None:
-        statement = statement.where(Document.created_at > since)
-    return int(db.execute(statement).scalar_one())
+        deposits = deposits.where(Document.created_at > since)
+    row = db.execute(select(open_requests.scalar_subquery(), deposits.scalar_subquery())).one()
+    return MenuCounts(open_requests=int(row[0]), new_deposits=int(row[1]))
 
 
 # --- requests ---------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import SelectChoice
@@ -133,41 +133,29 @@ def _person_id() -> uuid.UUID | None:
     return auth.signed_in_user().id
 
 
-def _cached_count(name: str, compute: Any) -> int:
-    # Error pages render the menu too, sometimes after a failed transaction:
-    # a count must never turn an error page into a second error.
-    if name not in g:
+def _menu_counts() -> sharing.MenuCounts:
+    # Both counts in one query, once per request (the menu and the page both
+    # show them). Error pages render the menu too, sometimes after a failed
+    # transaction: a count must never turn an error page into a second error.
+    counts: sharing.MenuCounts | None = g.get("menu_counts")
+    if counts is None:
+        counts = sharing.MenuCounts(open_requests=0, new_deposits=0)
         person_id = _person_id()
-        try:
-            setattr(g, name, compute(person_id) if person_id else 0)
-        except SQLAlchemyError:
-            log.debug("count %s unavailable on this page", name)
-            setattr(g, name, 0)
-    return int(getattr(g, name))
+        if person_id is not None:
+            try:
+                counts = sharing.menu_counts(db_session(), person_id, _previous_sign_in(person_id))
+            except SQLAlchemyError:
+                log.debug("menu counts unavailable on this page")
+        g.menu_counts = counts
+    return counts
 
 
 def open_request_count() -> int:
-    return _cached_count(
-        "open_request_count",
-        lambda person_id: (
-            db_session()
-            .execute(
-                select(func.count())
-                .select_from(DocumentRequest)
-                .where(DocumentRequest.vault_id == person_id, DocumentRequest.status == "open")
-            )
-            .scalar_one()
-        ),
-    )
+    return _menu_counts().open_requests
 
 
 def new_deposit_count() -> int:
-    return _cached_count(
-        "new_deposit_count",
-        lambda person_id: sharing.new_deposits(
-            db_session(), person_id, _previous_sign_in(person_id)
-        ),
-    )
+    return _menu_counts().new_deposits
 
 
 @dataclass(frozen=True)
