@@ -6,7 +6,9 @@ Codes are stored; labels go through the translation layer when shown.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
@@ -14,7 +16,7 @@ from flask_babel.speaklater import LazyString
 @dataclass(frozen=True)
 class Category:
     code: str
-    label: LazyString
+    label: LazyString | str
     icon: str
 
 
@@ -89,3 +91,30 @@ TYPE_CATEGORY = {code: cat for cat, types in DOCUMENT_TYPES.items() for code, _ 
 
 def is_valid(category: str, doc_type: str) -> bool:
     return TYPE_CATEGORY.get(doc_type) == category
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Every label translated for one locale: plain strings, ready to show."""
+
+    categories: tuple[Category, ...]
+    types: dict[str, str]
+
+
+def labels() -> Labels:
+    """The labels in the request's language.
+
+    A lazy string looks up the locale and its catalogue each time it is shown;
+    the list page shows dozens on every request, and they never change while
+    the process runs, so each locale's are translated once.
+    """
+    return _labels_for(str(get_locale()))
+
+
+@lru_cache(maxsize=8)
+def _labels_for(_locale: str) -> Labels:
+    # Translated through the request's locale, which is the key.
+    return Labels(
+        categories=tuple(Category(c.code, str(c.label), c.icon) for c in CATEGORIES),
+        types={code: str(label) for code, label in TYPE_LABELS.items()},
+    )

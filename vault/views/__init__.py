@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import Flask, g, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
@@ -28,13 +30,18 @@ from vault.views import (
 def icon(name: str, label: str | None = None, size: str | int | None = None) -> Markup:
     """A pictogram from the sprite (the same markup as templates/_macros/icons.html).
 
-    Built in Python: a page shows dozens, and a macro call with its own
-    url_for for each cost a millisecond or two per page.
+    Built in Python and remembered: a page shows dozens, and a macro call with
+    its own url_for for each cost a millisecond or two per page.
     """
-    length = f"{size}px" if isinstance(size, int) else (size or "1.25em")
     sprite = g.get("icon_sprite")
     if sprite is None:
         sprite = g.icon_sprite = url_for("static", filename="icons/sprite.svg")
+    return _icon_markup(name, None if label is None else str(label), size, sprite)
+
+
+@lru_cache(maxsize=1024)
+def _icon_markup(name: str, label: str | None, size: str | int | None, sprite: str) -> Markup:
+    length = f"{size}px" if isinstance(size, int) else (size or "1.25em")
     accessible = f' role="img"><title>{escape(label)}</title>' if label else ' aria-hidden="true">'
     return Markup(  # noqa: S704 - every part is escaped or ours
         f'<svg class="icon icon-{escape(name)}" width="{escape(length)}" '

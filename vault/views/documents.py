@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
@@ -26,7 +27,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.wrappers import Response as BaseResponse
 
 import storage
-from vault import auth
+from vault import auth, catalog
 from vault.catalog import CATEGORIES, CATEGORY_BY_CODE, DOCUMENT_TYPES, TYPE_LABELS, is_valid
 from vault.db import db_session
 from vault.extensions import get_keyring, get_settings, get_store
@@ -92,6 +93,15 @@ def index() -> str:
     )
     if query:
         db.commit()  # a title index rebuilt by the search is kept for the next one
+    labels = catalog.labels()
+    base = url_for("documents.index")
+
+    def list_url(**args: str | int | None) -> str:
+        # The page's dozen links to itself from one url_for (each costs a
+        # routing pass); empty arguments are left out as url_for would.
+        given = {k: v for k, v in args.items() if v}
+        return base + ("?" + urlencode(given) if given else "")
+
     return render_template(
         "documents/index.html",
         items=items,
@@ -100,10 +110,10 @@ def index() -> str:
         pages=max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE),
         query=query,
         category=category,
-        categories=CATEGORIES,
+        categories=labels.categories,
         category_by_code=CATEGORY_BY_CODE,
-        # Translated once here rather than once per row in the template.
-        type_labels={code: str(label) for code, label in TYPE_LABELS.items()},
+        type_labels=labels.types,
+        list_url=list_url,
     )
 
 
