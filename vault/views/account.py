@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from vault import auth
@@ -13,7 +12,7 @@ from vault.extensions import get_keyring
 from vault.forms import ChangePassphraseForm, EmptyForm
 from vault.services import accounts, journal, sessions
 from vault.services.errors import PolicyError, SignInRefused, Throttled
-from vault.views.messages import passphrase_problems
+from vault.views.messages import passphrase_problems, too_many_attempts
 
 bp = Blueprint("account", __name__, url_prefix="/compte")
 EVERYONE = tuple(auth.HOME_BY_ROLE)
@@ -50,14 +49,7 @@ def change_passphrase() -> str | BaseResponse | tuple[str, int]:
             problems = [_("Your current secret phrase is not right.")]
         except Throttled as e:
             db.commit()
-            minutes = max(1, (e.retry_after + 59) // 60)
-            problems = [
-                ngettext(
-                    "Too many attempts. Please wait %(num)d minute and try again.",
-                    "Too many attempts. Please wait %(num)d minutes and try again.",
-                    minutes,
-                )
-            ]
+            problems = [too_many_attempts(e.retry_after)]
         except PolicyError as e:
             problems = passphrase_problems(e.problems)
         else:

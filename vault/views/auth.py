@@ -15,7 +15,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_date, ngettext
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
@@ -30,20 +30,9 @@ from vault.passphrases import generate_passphrase
 from vault.pdf import render_pdf
 from vault.services import accounts, lifecycle, retention, sessions
 from vault.services.errors import PolicyError, SignInRefused, Throttled
-from vault.views.messages import passphrase_problems
+from vault.views.messages import passphrase_problems, too_many_attempts
 
 bp = Blueprint("auth", __name__)
-
-
-def _throttled_message(e: Throttled) -> str:
-    minutes = max(1, (e.retry_after + 59) // 60)
-    return str(
-        ngettext(
-            "Too many attempts. Please wait %(num)d minute and try again.",
-            "Too many attempts. Please wait %(num)d minutes and try again.",
-            minutes,
-        )
-    )
 
 
 def _outside_networks_message() -> str:
@@ -87,7 +76,7 @@ def sign_in() -> str | BaseResponse | tuple[str, int]:
                 address=request.remote_addr,
             )
         except Throttled as e:
-            error, status = _throttled_message(e), 429
+            error, status = too_many_attempts(e.retry_after), 429
         except SignInRefused:
             error, status = _("This username and secret phrase do not match. Try again."), 200
         except lifecycle.OutsideNetworks:
@@ -130,7 +119,7 @@ def activate() -> str | BaseResponse | tuple[str, int]:
                 db, get_keyring(), form.username.data or "", form.code.data or ""
             )
         except Throttled as e:
-            error, status = _throttled_message(e), 429
+            error, status = too_many_attempts(e.retry_after), 429
         except SignInRefused:
             error = _(
                 "This username and activation code do not match, or the code is no longer "

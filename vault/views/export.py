@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import date
 
 from flask import Blueprint, Response, render_template, stream_with_context, url_for
-from flask_babel import format_date, ngettext
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -32,6 +32,7 @@ from vault.services import accounts, documents, export, keys, retention
 from vault.services.documents import Unlocked
 from vault.services.errors import SignInRefused, Throttled
 from vault.views.journal_text import describe
+from vault.views.messages import too_many_attempts
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +90,7 @@ def download() -> Response | tuple[str, int]:
         return _render_page(form, [_("Your secret phrase is not right.")]), 400
     except Throttled as e:
         db.commit()
-        minutes = max(1, (e.retry_after + 59) // 60)
-        message = ngettext(
-            "Too many attempts. Please wait %(num)d minute and try again.",
-            "Too many attempts. Please wait %(num)d minutes and try again.",
-            minutes,
-        )
-        return _render_page(form, [message]), 429
+        return _render_page(form, [too_many_attempts(e.retry_after)]), 429
     except keys.HashingBusy:
         db.rollback()
         return _render_page(form, [_("The vault is busy. Please try again in a minute.")]), 503

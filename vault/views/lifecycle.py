@@ -36,6 +36,7 @@ from vault.models import Assignment, Establishment, Lifecycle, Role, User
 from vault.models.base import utcnow
 from vault.services import accounts, documents, keys, lifecycle, retention, settings, sharing
 from vault.services.errors import PolicyError, SignInRefused, Throttled
+from vault.views.messages import too_many_attempts
 
 bp = Blueprint("lifecycle", __name__)
 
@@ -494,13 +495,7 @@ def close() -> BaseResponse | tuple[str, int]:
         return _render_close(form, [_("Your secret phrase is not right.")], 400)
     except Throttled as e:
         db.commit()
-        minutes = max(1, (e.retry_after + 59) // 60)
-        message = ngettext(
-            "Too many attempts. Please wait %(num)d minute and try again.",
-            "Too many attempts. Please wait %(num)d minutes and try again.",
-            minutes,
-        )
-        return _render_close(form, [message], 429)
+        return _render_close(form, [too_many_attempts(e.retry_after)], 429)
     except keys.HashingBusy:
         db.rollback()
         return _render_close(form, [_("The vault is busy. Please try again in a minute.")], 503)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 
 def passphrase_problems(codes: list[str]) -> list[str]:
@@ -13,3 +14,15 @@ def passphrase_problems(codes: list[str]) -> list[str]:
         "username": _("Your secret phrase must not contain your username."),
     }
     return [texts.get(code, _("Choose another secret phrase.")) for code in codes]
+
+
+def too_many_attempts(retry_after: int) -> str:
+    """For a Throttled error: the wait in whole minutes, never "0 minutes"."""
+    minutes = max(1, (retry_after + 59) // 60)
+    return str(
+        ngettext(
+            "Too many attempts. Please wait %(num)d minute and try again.",
+            "Too many attempts. Please wait %(num)d minutes and try again.",
+            minutes,
+        )
+    )

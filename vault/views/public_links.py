@@ -14,7 +14,6 @@ from collections.abc import Iterator
 
 from flask import Blueprint, Response, abort, render_template
 from flask_babel import gettext as _
-from flask_babel import ngettext
 
 from crypto import blob_aad, decrypt_iter
 from vault.db import db_session
@@ -26,6 +25,7 @@ from vault.services.errors import NotFound, Throttled
 from vault.services.links import LinkGone, WrongPin
 from vault.uploads import content_disposition
 from vault.views.documents import DOCUMENT_CSP
+from vault.views.messages import too_many_attempts
 
 log = logging.getLogger(__name__)
 
@@ -89,17 +89,6 @@ def show(token: str) -> tuple[str, int, dict[str, str]]:
         abort(404)
 
 
-def _throttled_message(retry_after: int) -> str:
-    minutes = max(1, (retry_after + 59) // 60)
-    return str(
-        ngettext(
-            "Too many attempts. Please wait %(num)d minute and try again.",
-            "Too many attempts. Please wait %(num)d minutes and try again.",
-            minutes,
-        )
-    )
-
-
 @bp.post("/<token>")
 def download(token: str) -> Response | tuple[str, int, dict[str, str]]:
     link = _find(token)
@@ -116,7 +105,7 @@ def download(token: str) -> Response | tuple[str, int, dict[str, str]]:
     except LinkGone:
         return _gone(links.state(link))
     except Throttled as e:
-        page, _status, headers = _page(token, link, blank, _throttled_message(e.retry_after), 429)
+        page, _status, headers = _page(token, link, blank, too_many_attempts(e.retry_after), 429)
         return page, 429, headers | {"Retry-After": str(e.retry_after)}
     except WrongPin:
         db.commit()  # the failure count (for the delays) and the journal line

@@ -26,7 +26,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import format_date, ngettext
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import Session
@@ -49,7 +49,7 @@ from vault.pdf import render_pdf
 from vault.services import accounts, recovery, sessions, sharing
 from vault.services.errors import NotFound, PolicyError, SignInRefused, Throttled
 from vault.views.auth import RECOVERY_CODE_SHOWN_FOR, pdf_response
-from vault.views.messages import passphrase_problems
+from vault.views.messages import passphrase_problems, too_many_attempts
 
 bp = Blueprint("recovery", __name__, url_prefix="/recuperation")
 
@@ -58,17 +58,6 @@ HELD_TOKEN, HELD_KEY = "rt", "rk"
 # The new passphrase is chosen right away; a page left open is forgotten soon.
 HELD_IDLE_MINUTES = 15
 HELD_ABSOLUTE_HOURS = 1
-
-
-def _throttled(e: Throttled) -> str:
-    minutes = max(1, (e.retry_after + 59) // 60)
-    return str(
-        ngettext(
-            "Too many attempts. Please wait %(num)d minute and try again.",
-            "Too many attempts. Please wait %(num)d minutes and try again.",
-            minutes,
-        )
-    )
 
 
 # --- the person with their recovery kit -------------------------------------------------
@@ -130,7 +119,7 @@ def start() -> str | BaseResponse | tuple[str, int]:
                 "sheet and type the code again. This try does not count."
             )
         except Throttled as e:
-            error, status = _throttled(e), 429
+            error, status = too_many_attempts(e.retry_after), 429
             db.commit()
         except SignInRefused:
             error = _(
