@@ -363,12 +363,13 @@ def test_every_icon_is_a_file_and_a_sprite_symbol(static_root: Path) -> None:
         assert symbol.get("viewBox") == "0 0 24 24"
 
 
-def test_icon_macro_is_hidden_unless_labelled(app: Flask) -> None:
-    macros = app.jinja_env.get_template("_macros/icons.html").module
-    decorative = str(macros.icon("upload"))
+def test_icon_is_hidden_unless_labelled(app: Flask) -> None:
+    icon = app.jinja_env.globals["icon"]  # what the pages call
+    with app.test_request_context():
+        decorative = str(icon("upload"))
+        labelled = str(icon("delete", label="Supprimer <b>", size=32))
     assert 'aria-hidden="true"' in decorative and "role=" not in decorative
     assert 'href="/static/icons/sprite.svg#upload"' in decorative
-    labelled = str(macros.icon("delete", label="Supprimer <b>", size=32))
     assert 'role="img"' in labelled and "aria-hidden" not in labelled
     assert "<title>Supprimer &lt;b&gt;</title>" in labelled
-    assert 'width="32"' in labelled
+    assert 'width="32px"' in labelled
