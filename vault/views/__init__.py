@@ -28,7 +28,7 @@ from vault.views import (
 
 
 def icon(name: str, label: str | None = None, size: str | int | None = None) -> Markup:
-    """A pictogram from the sprite (the same markup as templates/_macros/icons.html).
+    """A pictogram from the sprite (static/icons/README.md: names, label, size).
 
     Built in Python and remembered: a page shows dozens, and a macro call with
     its own url_for for each cost a millisecond or two per page.
