@@ -27,7 +27,6 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.wrappers import Response as BaseResponse
 
 import storage
-from crypto import SEGMENT_SIZE
 from vault import auth, catalog
 from vault.catalog import CATEGORIES, CATEGORY_BY_CODE, DOCUMENT_TYPES, TYPE_LABELS, is_valid
 from vault.db import db_session
@@ -36,7 +35,6 @@ from vault.forms import DocumentDetailsForm, EmptyForm
 from vault.http import StreamingUpload, UploadError, check_csrf
 from vault.models import Document, Role, User
 from vault.previews import PREVIEW_MIME, PreviewError, render_preview
-from vault.readahead import read_ahead
 from vault.services import documents, journal
 from vault.services.documents import Unlocked
 from vault.services.errors import NotFound, QuotaExceeded
@@ -331,9 +329,6 @@ def download(document_id: uuid.UUID) -> Response:
     version = documents.current_version(db, document)
     meta = documents.document_meta(owner, document)
     body = documents.read_content(get_store(), get_keyring(), owner, version)
-    if version.size > SEGMENT_SIZE:
-        # Beyond one segment, the store is read while the client is written to.
-        body = read_ahead(body)
     journal.append(
         db,
         vault_id=owner.vault_id,
