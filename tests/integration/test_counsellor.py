@@ -168,6 +168,32 @@ def test_home_lists_followed_people_with_their_numbers(app: Flask, people: Peopl
     assert alice.last_activity is not None
 
 
+def test_home_counts_each_shared_document_once_and_only_while_shared(
+    app: Flask, people: People
+) -> None:
+    card = make_document(app, people.a, title="Carte d'identité", doc_type="id_card")
+    cv = make_document(app, people.a, title="Mon CV", category="work", doc_type="cv")
+    payslip = make_document(app, people.a, title="Bulletin", category="work", doc_type="payslip")
+    _share(app, people.a, card, people.cpip)
+    revoked = _share(app, people.a, cv, people.cpip)
+    expired = _share(app, people.a, payslip, people.cpip)
+    with app.app_context():
+        db = db_session()
+        owner = Unlocked(_user(people.a), people.a.key)
+        # The card again, through a standing share of its category.
+        sharing.share_category(db, get_keyring(), owner, "identity", people.cpip.user.id)
+        sharing.revoke(db, owner, revoked.id)
+        row = db.get(Share, expired.id)
+        assert row is not None
+        row.expires_at = utcnow() - timedelta(minutes=1)
+        db.commit()
+    client = signed_in(app, people.cpip)
+    with rendered(app) as pages:
+        assert client.get("/suivi/").status_code == 200
+    rows = {row.person.display_name: row for row in pages[0][1]["rows"]}
+    assert rows["Alice Arnaud"].shared == 1  # the card, once
+
+
 def test_last_activity_is_what_the_person_did(app: Flask, people: People) -> None:
     document = make_document(app, people.a)
     _share(app, people.a, document, people.cpip)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -498,6 +498,35 @@ def shared_with(
     return result
 
 
+def shared_counts(db: Session, counsellor: User, people: Sequence[User]) -> dict[uuid.UUID, int]:
+    """How many documents each of `people` shares with `counsellor` now.
+
+    For the counsellor's home, which shows a number per person: one query for
+    the whole caseload, and no sealed key opened (no title is shown), where
+    `shared_with` per person made a caseload of eighty cost eighty rounds of
+    queries and key openings.
+    """
+    by_id = {person.id: person for person in people}
+    documents: dict[uuid.UUID, set[uuid.UUID]] = {person_id: set() for person_id in by_id}
+    if not by_id:
+        return {}
+    now = utcnow()
+    rows = db.execute(
+        select(Share, ShareKey.document_id)
+        .join(ShareKey, ShareKey.share_id == Share.id)
+        .where(
+            Share.vault_id.in_(list(by_id)),
+            Share.counsellor_id == counsellor.id,
+            Share.revoked_at.is_(None),
+        )
+    ).all()
+    for share, document_id in rows:
+        if share_is_active(share, by_id[share.vault_id], now):
+            # A document in a single share and a category share counts once.
+            documents[share.vault_id].add(document_id)
+    return {person_id: len(ids) for person_id, ids in documents.items()}
+
+
 @dataclass(frozen=True)
 class OpenedShare:
     document: Document
@@ -718,6 +747,26 @@ def request_document(
         details={"type": doc_type},
     )
     return request
+
+
+def open_request_counts(
+    db: Session, counsellor_id: uuid.UUID, person_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """Open requests of `counsellor_id` to each person, in one query (the caseload page)."""
+    counts = dict.fromkeys(person_ids, 0)
+    if not counts:
+        return counts
+    rows = db.execute(
+        select(DocumentRequest.vault_id, func.count())
+        .where(
+            DocumentRequest.vault_id.in_(list(counts)),
+            DocumentRequest.counsellor_id == counsellor_id,
+            DocumentRequest.status == "open",
+        )
+        .group_by(DocumentRequest.vault_id)
+    ).all()
+    counts.update({vault_id: int(n) for vault_id, n in rows})
+    return counts
 
 
 def open_requests(db: Session, person_id: uuid.UUID) -> list[DocumentRequest]:

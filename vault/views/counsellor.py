@@ -133,19 +133,19 @@ class Followed:
 @auth.role_required(Role.COUNSELLOR)
 def index() -> str:
     db = db_session()
-    me, key = _me()
+    me = auth.signed_in_user()
     query = request.args.get("q", "").strip()[:SEARCH_MAX]
     people = sharing.people_of(db, me.id, query)
     ids = [p.id for p in people]
     lists = checklist.for_people(db, ids, today=today())
     activity = _last_activity(db, ids)
+    shared = sharing.shared_counts(db, me, people)
+    requests = sharing.open_request_counts(db, me.id, ids)
     rows = [
         Followed(
             person=person,
-            shared=len(sharing.shared_with(db, me, key, person)),
-            open_requests=sum(
-                1 for r in sharing.open_requests(db, person.id) if r.counsellor_id == me.id
-            ),
+            shared=shared[person.id],
+            open_requests=requests[person.id],
             checklist=lists[person.id],
             last_activity=activity.get(person.id),
         )
