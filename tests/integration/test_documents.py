@@ -6,6 +6,7 @@ Local blob store here; `test_documents_s3.py` runs the same paths on S3.
 from __future__ import annotations
 
 import io
+import re
 import uuid
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -120,6 +121,36 @@ def test_search_ignores_case_and_accents(app: Flask, person: Account) -> None:
     )
     client = signed_in(app, person)
     assert "Relevé" in client.get("/documents/?q=RELEVE").get_data(as_text=True)
+
+
+def test_the_list_shows_twenty_a_page_newest_first(app: Flask, person: Account) -> None:
+    for i in range(45):
+        make_document(app, person, title=f"Papier {i:02d}")
+    client = signed_in(app, person)
+
+    def titles(path: str) -> tuple[list[str], str]:
+        response = client.get(path)
+        assert response.status_code == 200
+        page = response.get_data(as_text=True)
+        return re.findall(r'class="document-title">([^<]+)<', page), page
+
+    first, page = titles("/documents/")
+    assert first == [f"Papier {i:02d}" for i in range(44, 24, -1)]
+    assert "Page 1 sur 3" in page
+    assert 'href="/documents/?page=2"' in page
+    assert titles("/documents/?page=3")[0] == [f"Papier {i:02d}" for i in range(4, -1, -1)]
+    # Nonsense is the first page; beyond the end, the last one.
+    assert titles("/documents/?page=abc")[0] == first
+    assert titles("/documents/?page=-4")[0] == first
+    response = client.get("/documents/?page=9&q=papier")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/documents/?q=papier&page=3"
+
+
+def test_an_empty_vault_has_one_page(app: Flask, person: Account) -> None:
+    client = signed_in(app, person)
+    assert client.get("/documents/?page=2").headers["Location"] == "/documents/"
+    assert "Votre coffre est vide" in client.get("/documents/").get_data(as_text=True)
 
 
 def test_default_title_comes_from_a_clean_file_name(app: Flask, person: Account) -> None:

@@ -72,7 +72,7 @@ def _document(owner: Unlocked, document_id: uuid.UUID) -> Document:
 
 @bp.get("/")
 @auth.role_required(Role.PERSON)
-def index() -> str:
+def index() -> str | BaseResponse:
     owner = auth.unlocked_vault()
     query = request.args.get("q", "")[:200]
     category = request.args.get("categorie", "")
@@ -93,7 +93,7 @@ def index() -> str:
     )
     if query:
         db.commit()  # a title index rebuilt by the search is kept for the next one
-    labels = catalog.labels()
+    pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
     base = url_for("documents.index")
 
     def list_url(**args: str | int | None) -> str:
@@ -102,12 +102,18 @@ def index() -> str:
         given = {k: v for k, v in args.items() if v}
         return base + ("?" + urlencode(given) if given else "")
 
+    if page > pages:
+        # A link kept from before documents were deleted: the last page, not
+        # an empty list that would say the vault is empty.
+        return redirect(list_url(q=query, categorie=category, page=pages if pages > 1 else None))
+    labels = catalog.labels()
+
     return render_template(
         "documents/index.html",
         items=items,
         total=total,
         page=page,
-        pages=max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE),
+        pages=pages,
         query=query,
         category=category,
         categories=labels.categories,
