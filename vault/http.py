@@ -29,6 +29,7 @@ from flask import request as current_request
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.sansio.multipart import (
+    BLANK_LINE_RE,
     Data,
     Epilogue,
     Event,
@@ -104,6 +105,22 @@ class _Decoder(MultipartDecoder):
         start = max(0, len(data) - window)
         breaks = [i for i in (data.rfind(b"\r", start), data.rfind(b"\n", start)) if i != -1]
         return min(breaks) if breaks else len(data)
+
+    # One read holds up to READ_SIZE, so the decoder's own limit (its buffer:
+    # a read plus MAX_HEADER_BYTES) would let a megabyte of preamble or part
+    # headers through when they arrive in one read. Their end must come
+    # within MAX_HEADER_BYTES of where they start.
+    def next_event(self) -> Event:
+        if len(self.buffer) > MAX_HEADER_BYTES:
+            if self.state is State.PART:
+                end = BLANK_LINE_RE.search(self.buffer, 0, MAX_HEADER_BYTES + 4)
+                if end is None:
+                    raise ValueError("part headers too long")
+            elif self.state is State.PREAMBLE:
+                limit = MAX_HEADER_BYTES + len(self.boundary) + MAX_TRANSPORT_PADDING + 8
+                if self.preamble_re.search(self.buffer, 0, limit) is None:
+                    raise ValueError("preamble too long")
+        return super().next_event()
 
 
 class VaultRequest(Request):

@@ -255,6 +255,19 @@ def test_too_large_is_raised_before_more_than_the_limit_is_handed_over(start: St
     assert request.stream.tell() < limit + 2 * READ_SIZE
 
 
+def test_too_large_in_the_middle_of_the_stream(start: Starter) -> None:
+    # A limit beyond the first reads: the file starts, then stops at the limit.
+    limit = 3 * READ_SIZE + 1
+    upload = start(multipart(("file", file_part(os.urandom(8 * MIB)))), max_file_bytes=limit)
+    received = 0
+    with pytest.raises(UploadError) as excinfo:
+        for chunk in upload.require_file().chunks():
+            received += len(chunk)
+    assert code_of(excinfo) == "too_large"
+    assert 0 < received <= limit
+    assert request.stream.tell() < limit + 2 * READ_SIZE
+
+
 def test_content_length_over_max_content_length(app: Flask, start: Starter) -> None:
     app.config["MAX_CONTENT_LENGTH"] = 1000
     with pytest.raises(UploadError) as excinfo:
@@ -412,6 +425,17 @@ def test_repeated_field(start: Starter) -> None:
 def test_endless_part_headers_are_refused(start: Starter) -> None:
     body = b"--" + BOUNDARY.encode() + b"\r\n" + b"X-Pad: " + b"a" * (2 * MIB)
     malformed(start, body)
+
+
+def test_part_headers_longer_than_the_limit_are_refused_even_within_one_read(
+    start: Starter,
+) -> None:
+    # Well under one read: the decoder's own limit (a read's worth) would pass it.
+    pad = b"a" * (MAX_HEADER_BYTES + 1)
+    body = b"--" + BOUNDARY.encode() + b"\r\n" + b"X-Pad: " + pad + b"\r\n\r\nx\r\n"
+    assert len(body) < READ_SIZE
+    malformed(start, body + b"--" + BOUNDARY.encode() + b"--\r\n")
+    malformed(start, multipart(("n" * (MAX_HEADER_BYTES + 1), "value")))
 
 
 def test_endless_preamble(start: Starter) -> None:
