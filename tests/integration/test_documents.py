@@ -145,6 +145,9 @@ def test_the_list_shows_twenty_a_page_newest_first(app: Flask, person: Account) 
     response = client.get("/documents/?page=9&q=papier")
     assert response.status_code == 302
     assert response.headers["Location"] == "/documents/?q=papier&page=3"
+    response = client.get("/documents/?page=" + "9" * 30)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/documents/?page=3"
 
 
 def test_an_empty_vault_has_one_page(app: Flask, person: Account) -> None:

@@ -56,6 +56,8 @@ bp = Blueprint("documents", __name__, url_prefix="/documents")
 # Twenty per page: short lists are easier to read on a kiosk or a phone, and the
 # first page, the one every visit shows, stays quick to render.
 PAGE_SIZE = 20
+# Beyond any vault (two million documents), and a SQL offset that fits.
+MAX_PAGE = 100_000
 # Previews are rendered from the whole document in memory; above this, none.
 PREVIEW_MAX_BYTES = 32 * 1024 * 1024
 # A sandbox for anything we serve from a document: no script, no plugin, no form.
@@ -79,7 +81,7 @@ def index() -> str | BaseResponse:
     if category not in CATEGORY_BY_CODE:
         category = ""
     try:
-        page = max(1, int(request.args.get("page", "1")))
+        page = min(max(1, int(request.args.get("page", "1"))), MAX_PAGE)
     except ValueError:
         page = 1
     db = db_session()
