@@ -5,8 +5,10 @@ Codes are stored; labels go through the translation layer when shown.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from types import MappingProxyType
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -98,7 +100,7 @@ class Labels:
     """Every label translated for one locale: plain strings, ready to show."""
 
     categories: tuple[Category, ...]
-    types: dict[str, str]
+    types: Mapping[str, str]  # read-only: shared by every request in the locale
 
 
 def labels() -> Labels:
@@ -116,5 +118,5 @@ def _labels_for(_locale: str) -> Labels:
     # Translated through the request's locale, which is the key.
     return Labels(
         categories=tuple(Category(c.code, str(c.label), c.icon) for c in CATEGORIES),
-        types={code: str(label) for code, label in TYPE_LABELS.items()},
+        types=MappingProxyType({code: str(label) for code, label in TYPE_LABELS.items()}),
     )

@@ -30,19 +30,27 @@ from vault.views import (
 def icon(name: str, label: str | None = None, size: str | int | None = None) -> Markup:
     """A pictogram from the sprite (static/icons/README.md: names, label, size).
 
-    Built in Python and remembered: a page shows dozens, and a macro call with
-    its own url_for for each cost a millisecond or two per page.
+    Built in Python: a page shows dozens, and a macro call with its own
+    url_for for each cost a millisecond or two per page. The decorative ones
+    (no label) are remembered; a labelled one is built each time, so no text
+    stays in the process.
     """
     sprite = g.get("icon_sprite")
     if sprite is None:
         sprite = g.icon_sprite = url_for("static", filename="icons/sprite.svg")
-    return _icon_markup(name, None if label is None else str(label), size, sprite)
+    if not label:
+        return _decorative_icon(name, size, sprite)
+    # escape() leaves Markup (what Jinja's gettext gives) as it is.
+    return _svg(name, size, sprite, Markup(' role="img"><title>{}</title>').format(label))
 
 
-@lru_cache(maxsize=1024)
-def _icon_markup(name: str, label: str | None, size: str | int | None, sprite: str) -> Markup:
+@lru_cache(maxsize=256)
+def _decorative_icon(name: str, size: str | int | None, sprite: str) -> Markup:
+    return _svg(name, size, sprite, Markup(' aria-hidden="true">'))
+
+
+def _svg(name: str, size: str | int | None, sprite: str, accessible: Markup) -> Markup:
     length = f"{size}px" if isinstance(size, int) else (size or "1.25em")
-    accessible = f' role="img"><title>{escape(label)}</title>' if label else ' aria-hidden="true">'
     return Markup(  # noqa: S704 - every part is escaped or ours
         f'<svg class="icon icon-{escape(name)}" width="{escape(length)}" '
         f'height="{escape(length)}" focusable="false"{accessible}'
