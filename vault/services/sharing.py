@@ -228,6 +228,27 @@ def _seal_key(
     db.flush()
 
 
+def _seal_current(
+    db: Session,
+    ring: KeyRing,
+    owner: Unlocked,
+    share: Share,
+    counsellor: User,
+    document: Document,
+) -> None:
+    """Seal the key and title of `document`'s current version to `counsellor`."""
+    version = current_version(db, document)
+    _seal_key(
+        db,
+        share,
+        counsellor,
+        document,
+        version.version,
+        version_dek(ring, owner, version),
+        document_meta(owner, document),
+    )
+
+
 def share_is_active(share: Share, person: User, now: datetime | None = None) -> bool:
     now = now or utcnow()
     if share.revoked_at is not None:
@@ -306,16 +327,7 @@ def share_document(
     )
     db.add(share)
     db.flush()
-    version = current_version(db, document)
-    _seal_key(
-        db,
-        share,
-        counsellor,
-        document,
-        version.version,
-        version_dek(ring, owner, version),
-        document_meta(owner, document),
-    )
+    _seal_current(db, ring, owner, share, counsellor, document)
     journal.append(
         db,
         vault_id=owner.vault_id,
@@ -357,16 +369,7 @@ def share_category(
         )
     ).scalars()
     for document in documents:
-        version = current_version(db, document)
-        _seal_key(
-            db,
-            share,
-            counsellor,
-            document,
-            version.version,
-            version_dek(ring, owner, version),
-            document_meta(owner, document),
-        )
+        _seal_current(db, ring, owner, share, counsellor, document)
     journal.append(
         db,
         vault_id=owner.vault_id,
