@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import date
 
 from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
@@ -29,10 +28,18 @@ from vault.extensions import get_keyring, get_settings, get_store
 from vault.forms import DocumentDetailsForm
 from vault.http import StreamingUpload, UploadError
 from vault.models import Lifecycle, Role, User
-from vault.services import documents, sharing
+from vault.services import sharing
 from vault.services.errors import NotFound
 from vault.uploads import clean_filename, peek, sniff_type, title_from_filename
-from vault.views.documents import ACCEPT, SNIFF_BYTES, UPLOAD_MESSAGES, after_upload
+from vault.views.documents import (
+    ACCEPT,
+    SNIFF_BYTES,
+    UPLOAD_MESSAGES,
+    UploadRefused,
+    after_upload,
+    upload_details,
+    upload_room,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +49,6 @@ bp = Blueprint("deposits", __name__, url_prefix="/depots")
 MESSAGES = UPLOAD_MESSAGES | {
     "quota": lambda: _("This person's vault is full. Nothing was deposited."),
 }
-
-
-class _Refused(Exception):
-    def __init__(self, code: str, status: int = 400) -> None:
-        super().__init__(code)
-        self.code, self.status = code, status
 
 
 def _target(db: Session, depositor: User, person_id: uuid.UUID) -> User:
@@ -99,37 +100,6 @@ def form(person_id: uuid.UUID) -> str:
     return _render(person, details)
 
 
-def _room(db: Session, person: User) -> tuple[int, bool]:
-    """Bytes this deposit may take, and whether the person's quota is what binds."""
-    settings = get_settings()
-    room = settings.vault_quota_bytes - documents.quota_used(db, person.id)
-    if room < settings.max_upload_bytes:
-        return max(room, 0), True
-    return settings.max_upload_bytes, False
-
-
-def _code(e: UploadError, quota_binds: bool) -> _Refused:
-    if e.code == "too_large":
-        return _Refused("quota" if quota_binds else "too_large", 413)
-    return _Refused(e.code)
-
-
-def _details(fields: dict[str, str]) -> dict[str, object]:
-    expiry: date | None = None
-    raw = fields.get("expiry_date", "").strip()
-    if raw:
-        try:
-            expiry = date.fromisoformat(raw)
-        except ValueError:
-            raise _Refused("bad_details") from None
-    return {
-        "title": fields.get("title", "")[:200],
-        "category": fields.get("category", ""),
-        "doc_type": fields.get("doc_type", ""),
-        "expiry_date": expiry,
-    }
-
-
 @bp.post("/<uuid:person_id>")
 @auth.role_required(Role.COUNSELLOR, Role.ADMINISTRATOR)
 def upload(person_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
@@ -138,25 +108,25 @@ def upload(person_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     person = _target(db, depositor, person_id)
     details = DocumentDetailsForm(meta={"csrf": False}, formdata=None)
     try:
-        limit, quota_binds = _room(db, person)
+        limit, quota_binds = upload_room(db, person.id)
         if limit == 0:
-            raise _Refused("quota", 413)
+            raise UploadRefused("quota", 413)
         try:
             streamed = StreamingUpload.from_request(request, max_file_bytes=limit)
             try:
                 validate_csrf(streamed.fields.get("csrf_token"))
             except ValidationError:
-                raise _Refused("csrf") from None
+                raise UploadRefused("csrf") from None
             # The details come before the file: checked before a byte is stored.
-            details.process(data=_details(streamed.fields))
+            details.process(data=upload_details(streamed.fields))
             category, doc_type = details.category.data or "", details.doc_type.data or ""
             if not details.validate() or not is_valid(category, doc_type):
-                raise _Refused("bad_details")
+                raise UploadRefused("bad_details")
             file = streamed.require_file()
             head, chunks = peek(file.chunks(), SNIFF_BYTES)
             mime = sniff_type(head)
             if mime is None:
-                raise _Refused("bad_type", 415)
+                raise UploadRefused("bad_type", 415)
             filename = clean_filename(file.filename)
             title = (details.title.data or "").strip() or title_from_filename(filename)
             try:
@@ -179,11 +149,11 @@ def upload(person_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
                 abort(404)
             except storage.StorageError:
                 log.warning("deposit failed: blob store unavailable (vault %s)", person.id)
-                raise _Refused("storage", 503) from None
+                raise UploadRefused("storage", 503) from None
             streamed.finish()
         except UploadError as e:
-            raise _code(e, quota_binds) from None
-    except _Refused as refused:
+            raise UploadRefused.from_error(e, quota_binds) from None
+    except UploadRefused as refused:
         db.rollback()
         return _render(person, details, [MESSAGES[refused.code]()]), refused.status
     db.commit()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from urllib.parse import urlencode
 
 from flask import (
@@ -24,6 +25,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 import storage
@@ -176,16 +178,25 @@ UPLOAD_MESSAGES = {
 }
 
 
-class _Refused(Exception):
+class UploadRefused(Exception):
+    """An upload or deposit refused: the message's code and the HTTP status."""
+
     def __init__(self, code: str, status: int = 400) -> None:
         super().__init__(code)
         self.code, self.status = code, status
 
+    @classmethod
+    def from_error(cls, e: UploadError, quota_binds: bool) -> UploadRefused:
+        """The refusal for a stream that failed; too large is the quota when that binds."""
+        if e.code == "too_large":
+            return cls("quota" if quota_binds else "too_large", 413)
+        return cls(e.code)
 
-def _room(owner: Unlocked) -> tuple[int, bool]:
-    """Bytes this upload may take, and whether the quota (not the size limit) is what binds."""
+
+def upload_room(db: Session, vault_id: uuid.UUID) -> tuple[int, bool]:
+    """Bytes an upload to the vault may take, and whether its quota (not the size limit) binds."""
     settings = get_settings()
-    room = settings.vault_quota_bytes - documents.quota_used(db_session(), owner.vault_id)
+    room = settings.vault_quota_bytes - documents.quota_used(db, vault_id)
     if room < settings.max_upload_bytes:
         return max(room, 0), True
     return settings.max_upload_bytes, False
@@ -193,29 +204,23 @@ def _room(owner: Unlocked) -> tuple[int, bool]:
 
 def _open_upload(owner: Unlocked) -> tuple[StreamingUpload, str, str, Iterator[bytes], bool]:
     """Read the fields, check the token and the file's real type; nothing stored yet."""
-    limit, quota_binds = _room(owner)
+    limit, quota_binds = upload_room(db_session(), owner.vault_id)
     if limit == 0:
-        raise _Refused("quota", 413)
+        raise UploadRefused("quota", 413)
     try:
         upload = StreamingUpload.from_request(request, max_file_bytes=limit)
         try:
             check_csrf(upload)
         except CSRFError:
-            raise _Refused("csrf") from None
+            raise UploadRefused("csrf") from None
         file = upload.require_file()
         head, chunks = peek(file.chunks(), SNIFF_BYTES)
     except UploadError as e:
-        raise _Refused(
-            _upload_code(e.code, quota_binds), 413 if e.code == "too_large" else 400
-        ) from None
+        raise UploadRefused.from_error(e, quota_binds) from None
     mime = sniff_type(head)
     if mime is None:
-        raise _Refused("bad_type", 415)
+        raise UploadRefused("bad_type", 415)
     return upload, mime, clean_filename(file.filename), chunks, quota_binds
-
-
-def _upload_code(code: str, quota_binds: bool) -> str:
-    return "quota" if code == "too_large" and quota_binds else code
 
 
 @bp.post("/ajouter")
@@ -226,10 +231,10 @@ def upload() -> str | BaseResponse | tuple[str, int]:
     form = DocumentDetailsForm(meta={"csrf": False}, formdata=None)
     try:
         upload, mime, filename, chunks, quota_binds = _open_upload(owner)
-        form.process(data=_details(upload.fields))
+        form.process(data=upload_details(upload.fields))
         category, doc_type = form.category.data or "", form.doc_type.data or ""
         if not form.validate() or not is_valid(category, doc_type):
-            raise _Refused("bad_details")
+            raise UploadRefused("bad_details")
         title = clean_title(form.title.data or "") or title_from_filename(filename)
         try:
             document = documents.add_document(
@@ -249,18 +254,16 @@ def upload() -> str | BaseResponse | tuple[str, int]:
             )
             upload.finish()
         except UploadError as e:
-            raise _Refused(
-                _upload_code(e.code, quota_binds), 413 if e.code == "too_large" else 400
-            ) from None
+            raise UploadRefused.from_error(e, quota_binds) from None
         except storage.StorageError:
             log.warning("upload failed: blob store unavailable (vault %s)", owner.vault_id)
-            raise _Refused("storage", 503) from None
+            raise UploadRefused("storage", 503) from None
         except QuotaExceeded as e:
             # Another upload filled the vault while this one streamed.
             db.rollback()
             documents.delete_blobs(get_store(), e.blobs)
-            raise _Refused("quota", 413) from None
-    except _Refused as refused:
+            raise UploadRefused("quota", 413) from None
+    except UploadRefused as refused:
         db.rollback()
         return _render_add(form, [UPLOAD_MESSAGES[refused.code]()]), refused.status
     db.commit()
@@ -279,16 +282,15 @@ def after_upload(location: str) -> BaseResponse:
     return redirect(location)
 
 
-def _details(fields: dict[str, str]) -> dict[str, object]:
-    from datetime import date
-
+def upload_details(fields: dict[str, str]) -> dict[str, object]:
+    """The details typed with an upload or deposit, for DocumentDetailsForm."""
     expiry: date | None = None
     raw = fields.get("expiry_date", "").strip()
     if raw:
         try:
             expiry = date.fromisoformat(raw)
         except ValueError:
-            raise _Refused("bad_details") from None
+            raise UploadRefused("bad_details") from None
     return {
         "title": fields.get("title", "")[:200],
         "category": fields.get("category", ""),
@@ -457,17 +459,15 @@ def replace(document_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
             )
             upload.finish()
         except UploadError as e:
-            raise _Refused(
-                _upload_code(e.code, quota_binds), 413 if e.code == "too_large" else 400
-            ) from None
+            raise UploadRefused.from_error(e, quota_binds) from None
         except storage.StorageError:
             log.warning("replace failed: blob store unavailable (vault %s)", owner.vault_id)
-            raise _Refused("storage", 503) from None
+            raise UploadRefused("storage", 503) from None
         except QuotaExceeded as e:
             db.rollback()
             documents.delete_blobs(get_store(), e.blobs)
-            raise _Refused("quota", 413) from None
-    except _Refused as refused:
+            raise UploadRefused("quota", 413) from None
+    except UploadRefused as refused:
         db.rollback()
         document = _document(owner, document_id)
         return _render_replace(owner, document, [UPLOAD_MESSAGES[refused.code]()]), refused.status
