@@ -41,8 +41,9 @@ def init_app(app: Flask) -> None:
     manager.session_protection = None
 
 
-def _ticket() -> SessionTicket | None:
-    token, key = session.get(TOKEN), session.get(KEY)
+def cookie_ticket(token_field: str = TOKEN, key_field: str = KEY) -> SessionTicket | None:
+    """The session ticket the cookie holds under these names, if well formed."""
+    token, key = session.get(token_field), session.get(key_field)
     if not isinstance(token, str) or not isinstance(key, str):
         return None
     try:
@@ -53,7 +54,7 @@ def _ticket() -> SessionTicket | None:
 
 
 def _load_user(_request: object) -> User | None:
-    ticket = _ticket()
+    ticket = cookie_ticket()
     if ticket is None:
         return None
     db = db_session()
@@ -97,7 +98,7 @@ def idle_minutes_for(address: str | None) -> int:
 def begin_session(user: User, user_key: bytes) -> OpenSession:
     """Start a fresh server session and a fresh cookie (session id renewed at sign-in)."""
     db = db_session()
-    old = _ticket()
+    old = cookie_ticket()
     if old is not None:
         sessions.end(db, sessions._row_id(old.token))
     session.clear()
@@ -117,14 +118,14 @@ def begin_session(user: User, user_key: bytes) -> OpenSession:
 
 
 def end_session() -> None:
-    ticket = _ticket()
+    ticket = cookie_ticket()
     if ticket is not None:
         sessions.end(db_session(), sessions._row_id(ticket.token))
     session.clear()
 
 
 def current_ticket() -> SessionTicket:
-    ticket = _ticket()
+    ticket = cookie_ticket()
     if ticket is None:
         abort(401)
     return ticket

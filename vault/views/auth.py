@@ -137,7 +137,7 @@ def activate() -> str | BaseResponse | tuple[str, int]:
 
 def _activating() -> tuple[User, sessions.OpenSession]:
     """The pending account whose activation code was just accepted in this browser."""
-    ticket = auth._ticket()
+    ticket = auth.cookie_ticket()
     if ticket is None:
         abort(403)
     db = db_session()

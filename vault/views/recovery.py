@@ -11,7 +11,6 @@ and requests only; the escrow secret never reaches the web app
 from __future__ import annotations
 
 import base64
-import binascii
 import uuid
 from datetime import datetime
 
@@ -76,18 +75,11 @@ def _hold_key(db: Session, user: User, user_key: bytes) -> None:
 
 
 def _held(db: Session) -> tuple[User, sessions.OpenSession] | None:
-    token, key = session.get(HELD_TOKEN), session.get(HELD_KEY)
-    if not isinstance(token, str) or not isinstance(key, str):
+    ticket = auth.cookie_ticket(HELD_TOKEN, HELD_KEY)
+    opened = sessions.resume(db, ticket) if ticket is not None else None
+    if opened is None:
         return None
-    try:
-        raw = base64.b64decode(key, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    opened = sessions.resume(db, sessions.SessionTicket(token, raw)) if len(raw) == 32 else None
-    user = db.get(User, opened.row.user_id) if opened else None
-    if opened is None or user is None:
-        return None
-    return user, opened
+    return opened.row.user, opened
 
 
 def _drop_held(db: Session) -> None:
