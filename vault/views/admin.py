@@ -415,6 +415,15 @@ def assign(user_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
 def end_assignment(user_id: uuid.UUID, assignment_id: uuid.UUID) -> BaseResponse:
     db = db_session()
     person = _person(db, user_id)
+    end_followup(db, person, assignment_id)
+    return redirect(url_for("admin.account", user_id=person.id))
+
+
+def end_followup(db: Session, person: User, assignment_id: uuid.UUID) -> None:
+    """End one of `person`'s follow-ups and say so (from this page and the lifecycle one).
+
+    404 for another person's assignment, 400 without the form's token.
+    """
     assignment = db.get(Assignment, assignment_id)
     if assignment is None or assignment.person_id != person.id:
         abort(404)
@@ -422,20 +431,19 @@ def end_assignment(user_id: uuid.UUID, assignment_id: uuid.UUID) -> BaseResponse
         abort(400)
     if assignment.ended_at is not None:
         flash(_("This follow-up had already ended."), "info")
-    else:
-        sharing.end_assignment(db, assignment, by=auth.signed_in_user())
-        db.commit()
-        counsellor = db.get(User, assignment.counsellor_id)
-        flash(
-            _(
-                "%(counsellor)s no longer follows %(name)s. The documents %(name)s "
-                "shared with them are no longer shared.",
-                counsellor=counsellor.display_name if counsellor else "",
-                name=person.display_name,
-            ),
-            "success",
-        )
-    return redirect(url_for("admin.account", user_id=person.id))
+        return
+    sharing.end_assignment(db, assignment, by=auth.signed_in_user())
+    db.commit()
+    counsellor = db.get(User, assignment.counsellor_id)
+    flash(
+        _(
+            "%(counsellor)s no longer follows %(name)s. The documents %(name)s "
+            "shared with them are no longer shared.",
+            counsellor=counsellor.display_name if counsellor else "",
+            name=person.display_name,
+        ),
+        "success",
+    )
 
 
 # --- establishments ---------------------------------------------------------------------

@@ -32,10 +32,11 @@ from vault.forms_lifecycle import (
     ReleaseForm,
     TransferForm,
 )
-from vault.models import Assignment, Establishment, Lifecycle, Role, User
+from vault.models import Establishment, Lifecycle, Role, User
 from vault.models.base import utcnow
 from vault.services import accounts, documents, keys, lifecycle, retention, settings, sharing
 from vault.services.errors import PolicyError, SignInRefused, Throttled
+from vault.views.admin import end_followup
 from vault.views.messages import too_many_attempts
 
 bp = Blueprint("lifecycle", __name__)
@@ -262,26 +263,7 @@ def followup(person_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
 def end_assignment(person_id: uuid.UUID, assignment_id: uuid.UUID) -> BaseResponse:
     db = db_session()
     person = _person(db, person_id)
-    assignment = db.get(Assignment, assignment_id)
-    if assignment is None or assignment.person_id != person.id:
-        abort(404)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    if assignment.ended_at is None:
-        sharing.end_assignment(db, assignment, by=auth.signed_in_user())
-        db.commit()
-        counsellor = db.get(User, assignment.counsellor_id)
-        flash(
-            _(
-                "%(counsellor)s no longer follows %(name)s. The documents %(name)s "
-                "shared with them are no longer shared.",
-                counsellor=counsellor.display_name if counsellor else "",
-                name=person.display_name,
-            ),
-            "success",
-        )
-    else:
-        flash(_("This follow-up had already ended."), "info")
+    end_followup(db, person, assignment_id)
     return redirect(url_for("lifecycle.person", person_id=person.id))
 
 
