@@ -1,0 +1,17 @@
+"""gunicorn's settings in production: the image runs `gunicorn -c docker/gunicorn.conf.py wsgi:app`.
+
+One file rather than command-line flags so that the tests and benchmarks that
+run the app "as in the image" read the very same settings (they override only
+the bind address, and TLS where a test terminates it in gunicorn itself).
+"""
+
+# gthread: a sync worker is killed after --timeout even while it streams a long upload.
+# Four processes of two threads on two cores: pages wait less for the GIL than
+# with two processes of four (docs/benchmarks.md), and eight transfers can run.
+bind = "0.0.0.0:8000"
+workers = 4
+worker_class = "gthread"
+threads = 2
+# The TLS proxy in front sets X-Forwarded-*; the app trusts VAULT_PROXY_HOPS of them.
+forwarded_allow_ips = "*"
+accesslog = "-"
