@@ -82,9 +82,11 @@ def db_session() -> Session:
         g.db_session = get_database().sessionmaker()
         # The journal seals each chain's head with the server key ring; it
         # finds the ring here rather than in every caller's arguments.
-        from vault.extensions import get_keyring
+        from vault.extensions import get_keyring, get_throttle_secret
 
         g.db_session.info["keyring"] = get_keyring()
+        # Throttle rows are keyed by an HMAC under this (services/accounts.py).
+        g.db_session.info["throttle_secret"] = get_throttle_secret()
     session: Session = g.db_session
     return session
 

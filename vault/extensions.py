@@ -40,6 +40,9 @@ def init_app(app: Flask, settings: Settings) -> None:
     # Outer layer over every stored key blob (DESIGN.md §2.2).
     app.extensions["vault.keyring"] = KeyRing.from_string(settings.server_keys)
     app.extensions["vault.escrow"] = load_public_key(base64.b64decode(settings.escrow_public_key))
+    from vault.services.accounts import derive_throttle_secret
+
+    app.extensions["vault.throttle_secret"] = derive_throttle_secret(settings.secret_key)
 
     if settings.proxy_hops:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
@@ -82,6 +85,11 @@ def get_settings(app: Flask | None = None) -> Settings:
 def get_keyring(app: Flask | None = None) -> KeyRing:
     keyring: KeyRing = (app or current_app).extensions["vault.keyring"]
     return keyring
+
+
+def get_throttle_secret(app: Flask | None = None) -> bytes:
+    secret: bytes = (app or current_app).extensions["vault.throttle_secret"]
+    return secret
 
 
 def get_escrow_key(app: Flask | None = None) -> PublicKey:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from datetime import timedelta
@@ -15,6 +16,7 @@ from tests.factories import PASSPHRASE, Account, csrf_token, make_account, open_
 from vault.db import db_session
 from vault.models import AccountStatus, KeySlot, ServerSession, SignInThrottle, User
 from vault.models.base import utcnow
+from vault.services import accounts
 
 NEW_PASSPHRASE = "le petit train bleu"
 
@@ -436,3 +438,29 @@ def test_the_recovery_code_is_shown_for_a_limited_time(app: Flask) -> None:
             session_service.set_pending(row, ticket, pending)
         db_session().commit()
     assert client.get("/activer/feuille-de-secours.pdf").status_code == 404
+
+
+def test_throttle_rows_are_keyed_by_a_secret_hmac_not_a_plain_hash(app: Flask) -> None:
+    """A database dump must not tell what was typed as a username (issue 11)."""
+    typed = "  Jean.Dupont "
+    client = app.test_client()
+    for _ in range(4):
+        post_form(client, "/connexion", {"username": typed, "passphrase": "pas la bonne"})
+    with app.app_context():
+        keys = set(db_session().execute(select(SignInThrottle.key)).scalars())
+    assert len(keys) == 1
+    folded = typed.strip().casefold()
+    plain = {
+        hashlib.sha256(text.encode()).hexdigest()
+        for text in (typed, folded, f"signin|untrusted|{folded}", f"signin|trusted|{folded}")
+    }
+    assert not keys & plain
+    # The key is an HMAC under a secret of the server: the same name under
+    # another secret gives another row, so a dictionary of names opens nothing.
+    with app.app_context():
+        ours = accounts.throttle_key(accounts.throttle_secret(db_session()), "signin", typed)
+    assert keys == {ours}
+    assert accounts.throttle_key(b"another secret" * 3, "signin", typed) != ours
+    # Throttling still works on the keyed rows.
+    throttled = post_form(client, "/connexion", {"username": typed, "passphrase": "encore faux"})
+    assert throttled.status_code == 429

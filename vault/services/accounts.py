@@ -9,6 +9,7 @@ whether an account exists.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 import unicodedata
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
 
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -161,15 +164,44 @@ def reissue_activation(
 FORGET_AFTER = timedelta(hours=1)
 
 
-def throttle_key(scope: str, username: str, bucket: str = "untrusted") -> str:
+THROTTLE_KEY_INFO = b"vault/signin-throttle"
+
+
+def derive_throttle_secret(secret_key: str) -> bytes:
+    """The HMAC key of throttle rows, derived from the app's secret key (VAULT_SECRET_KEY).
+
+    Not the server key ring: its keys never leave crypto's KeyRing, and a ring
+    rotation (routine, to re-wrap rows) should not reset every throttle. A new
+    secret key already ends every session; it also starts throttling afresh,
+    which is harmless (failures are forgotten after an hour anyway).
+    """
+    return HKDF(algorithm=SHA256(), length=32, salt=None, info=THROTTLE_KEY_INFO).derive(
+        secret_key.encode()
+    )
+
+
+def throttle_secret(db: Session) -> bytes:
+    """The throttle HMAC key bound to this session (by `vault.db.db_session`)."""
+    secret = db.info.get("throttle_secret")
+    if not isinstance(secret, bytes):
+        raise RuntimeError("the session carries no throttle secret (use vault.db.db_session)")
+    return secret
+
+
+def throttle_key(secret: bytes, scope: str, username: str, bucket: str = "untrusted") -> str:
     """The throttle row of one typed username, in one scope and bucket.
+
+    A keyed HMAC, not a plain hash: what people type as a username (sometimes
+    their passphrase, by mistake) must not be recoverable from a database dump
+    by hashing guesses.
 
     Buckets: browsers where this user signed in before carry a device mark
     (see `trusted_device`) and are throttled apart from every other browser, so
     a co-detainee typing wrong phrases elsewhere cannot lock the owner out.
     """
     name = username.strip().casefold()
-    return hashlib.sha256(f"{scope}|{bucket}|{name}".encode()).hexdigest()
+    message = f"{scope}|{bucket}|{name}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
 def delay_after(failures: int) -> int:
@@ -251,9 +283,8 @@ def _attempt(
     trusted: bool = False,
 ) -> tuple[User, bytes]:
     scope = "activation" if kind == SlotKind.ACTIVATION else "signin"
-    row = _lock_throttle(
-        db, throttle_key(scope, username, "trusted" if trusted else "untrusted"), now
-    )
+    bucket = "trusted" if trusted else "untrusted"
+    row = _lock_throttle(db, throttle_key(throttle_secret(db), scope, username, bucket), now)
     _check_throttle(row, now)
     user = find_user(db, username)
     slot = keys.get_slot(db, user.id, kind) if user and user.status == status else None
@@ -396,7 +427,7 @@ def change_passphrase(
     # its journal line carries a reason, and it counts a slot opening to
     # another key as a failure, which this one never did.
     now = utcnow()
-    row = _lock_throttle(db, throttle_key("change", str(user.id)), now)
+    row = _lock_throttle(db, throttle_key(throttle_secret(db), "change", str(user.id)), now)
     _check_throttle(row, now)
     try:
         with_current = keys.open_passphrase_slot(ring, slot, current)
@@ -438,7 +469,7 @@ def confirm_passphrase(
     """
     now = now or utcnow()
     user = owner.user
-    row = _lock_throttle(db, throttle_key("change", str(user.id)), now)
+    row = _lock_throttle(db, throttle_key(throttle_secret(db), "change", str(user.id)), now)
     _check_throttle(row, now)
     slot = keys.get_slot(db, user.id, SlotKind.PASSWORD)
     try:

@@ -195,7 +195,8 @@ def check_kit(
         # copying a sheet is told so, and no attempt is spent.
         raise Mistyped() from None
     bucket = "trusted" if trusted else "untrusted"
-    row = accounts._lock_throttle(db, accounts.throttle_key(THROTTLE_SCOPE, username, bucket), now)
+    key = accounts.throttle_key(accounts.throttle_secret(db), THROTTLE_SCOPE, username, bucket)
+    row = accounts._lock_throttle(db, key, now)
     accounts._check_throttle(row, now)
     user = accounts.find_user(db, username)
     usable = user is not None and user.role == Role.PERSON and user.status == AccountStatus.ACTIVE
