@@ -16,7 +16,6 @@ import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import cache
 
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -248,19 +247,30 @@ def _check_throttle(row: SignInThrottle, now: datetime) -> None:
         raise Throttled(int(wait.total_seconds()) + 1)
 
 
-@cache
-def _decoy_slot() -> PassphraseSlot:
-    # Same Argon2id cost as a real slot, so refusing an unknown name takes as
-    # long as refusing a wrong passphrase.
-    return PassphraseSlot.create(
-        secrets.token_bytes(32), secrets.token_urlsafe(16), b"decoy", params=keys.SLOT_PARAMS
-    )
+def _decoy_slot(kind: SlotKind) -> PassphraseSlot:
+    """A slot nothing opens, with the costs a real `kind` slot has.
+
+    Random bytes rather than `PassphraseSlot.create`: creating costs an
+    Argon2id run of its own, which the first unknown name of a process would
+    pay and a real account never does. Opening derives a key with the slot's
+    costs, then the AES-GCM tag fails: exactly what a wrong secret costs.
+    """
+    return PassphraseSlot(secrets.token_bytes(DECOY_SLOT_BYTES), keys.params_for(kind))
 
 
-def _burn_time(secret: str) -> None:
+# Longer than any slot's header, salt, nonce and tag: opening only slices it.
+DECOY_SLOT_BYTES = 128
+
+
+def _burn_time(secret: str, kind: SlotKind) -> None:
+    """Spend on a refusal what opening a real `kind` slot costs (same Argon2id costs).
+
+    Refusing an unknown name must take as long as refusing a wrong secret for
+    a real account, or the answer's timing tells who has an account.
+    """
     try:
         with keys.hashing_slot():
-            _decoy_slot().open(secret or "x", b"decoy")
+            _decoy_slot(kind).open(secret or "x", b"decoy")
     except CryptoError:
         pass
 
@@ -294,7 +304,7 @@ def _attempt(
         and (user.activation_expires_at is None or user.activation_expires_at < now)
     )
     if user is None or slot is None or expired:
-        _burn_time(secret)
+        _burn_time(secret, kind)
     else:
         try:
             user_key = keys.open_passphrase_slot(ring, slot, secret)

@@ -205,7 +205,7 @@ def check_kit(
     if user is None or slot is None:
         # Same Argon2id cost as a real check: the answer's timing does not
         # tell whether the account exists.
-        accounts._burn_time(normalized)
+        accounts._burn_time(normalized, SlotKind.RECOVERY)
     else:
         try:
             user_key = keys.open_passphrase_slot(ring, slot, normalized)
