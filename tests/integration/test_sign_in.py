@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from tests.factories import PASSPHRASE, Account, csrf_token, make_account, open_pending, signed_in
 from vault.db import db_session
+from vault.extensions import ADDRESS_PER_MINUTE
 from vault.models import AccountStatus, KeySlot, ServerSession, SignInThrottle, User
 from vault.models.base import utcnow
 from vault.services import accounts
@@ -166,17 +167,41 @@ def test_failures_are_throttled_with_growing_delays_without_lock_out(
         )
 
 
-def test_per_address_limit_answers_429(app: Flask) -> None:
+def test_per_address_ceiling_answers_429_to_a_spray_of_names(app: Flask) -> None:
     client = app.test_client()
     token = csrf_token(client, "/connexion")
+    ceiling = ADDRESS_PER_MINUTE
     statuses = [
         client.post(
             "/connexion", data={"username": f"user{i}", "passphrase": "x" * 8, "csrf_token": token}
         ).status_code
-        for i in range(61)
+        for i in range(ceiling + 1)
     ]
-    assert statuses[:60] == [200] * 60
-    assert statuses[60] == 429
+    assert statuses[:ceiling] == [200] * ceiling
+    assert statuses[ceiling] == 429
+
+
+@pytest.mark.parametrize("path", ["/connexion", "/activer"])
+def test_one_person_cannot_spend_the_next_persons_budget(app: Flask, path: str) -> None:
+    """A prison's kiosks share one address: one person's 65 failed posts for
+    one name must not refuse the next person's right sign-in or activation."""
+    if path == "/connexion":
+        next_person = make_account(app, first="Sacha", last="Bernard")
+        right = {"username": next_person.username, "passphrase": PASSPHRASE}
+    else:
+        pending = open_pending(app, first="Sacha", last="Bernard")
+        right = {"username": pending.user.username, "code": pending.activation_code}
+    first = app.test_client()
+    token = csrf_token(first, path)
+    wrong = {"username": "camille.martin", "passphrase": "pas la bonne", "code": "1" * 16}
+    statuses = [
+        first.post(path, data={**wrong, "csrf_token": token}).status_code for _ in range(65)
+    ]
+    assert statuses[-1] == 429  # their own budget is spent (delays, then the limit)
+
+    second = app.test_client()  # the same address: every kiosk of the prison
+    response = second.post(path, data={**right, "csrf_token": csrf_token(second, path)})
+    assert response.status_code == 302
 
 
 def test_sign_in_renews_the_session_and_sign_out_destroys_it(app: Flask) -> None:
@@ -310,15 +335,16 @@ def test_per_address_limit_counts_in_redis(make_app, database_url, connection) -
         apps = [make_app(database_url=database_url, ratelimit_storage_url=url) for _ in range(2)]
         for app in apps:
             get_database(app).bind_to(connection)
+        clients = [app.test_client() for app in apps]
+        tokens = [csrf_token(client, "/connexion") for client in clients]
         statuses = []
-        for i in range(61):
+        ceiling = ADDRESS_PER_MINUTE
+        for i in range(ceiling + 1):
             # Two "workers" share the count: alternate between them.
-            client = apps[i % 2].test_client()
-            token = csrf_token(client, "/connexion")
-            data = {"username": f"user{i}", "passphrase": "x" * 8, "csrf_token": token}
-            statuses.append(client.post("/connexion", data=data).status_code)
-        assert statuses[:60] == [200] * 60
-        assert statuses[60] == 429
+            data = {"username": f"user{i}", "passphrase": "x" * 8, "csrf_token": tokens[i % 2]}
+            statuses.append(clients[i % 2].post("/connexion", data=data).status_code)
+        assert statuses[:ceiling] == [200] * ceiling
+        assert statuses[ceiling] == 429
     finally:
         redis.Redis.from_url(url).flushdb()
 
