@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crypto import (
@@ -82,6 +83,32 @@ def make_username(db: Session, first: str, last: str = "") -> str:
     return candidate
 
 
+# Two administrators opening "Camille Martin" at once both see the name free;
+# the second insert fails on the unique index and tries the next suffix.
+USERNAME_ATTEMPTS = 20
+
+
+def _insert_with_free_username(
+    db: Session, user: User, username: str | None, first: str, last: str
+) -> None:
+    """Insert `user` under `username`, or the first free name made from first and last.
+
+    Each try runs in a savepoint, so a name taken meanwhile by another
+    transaction undoes only that insert. An explicit `username` is not changed.
+    """
+    for attempt in range(1, USERNAME_ATTEMPTS + 1):
+        user.username = username or make_username(db, first, last)
+        try:
+            with db.begin_nested():
+                db.add(user)
+                db.flush()
+        except IntegrityError:
+            if username is not None or attempt == USERNAME_ATTEMPTS:
+                raise
+        else:
+            return
+
+
 def open_account(
     db: Session,
     ring: KeyRing,
@@ -101,7 +128,6 @@ def open_account(
     user_key, public = keys.new_user_key()
     user = User(
         id=uuid.uuid4(),
-        username=username or make_username(db, first_name, last_name),
         role=role,
         status=AccountStatus.PENDING,
         display_name=f"{first_name} {last_name}".strip(),
@@ -110,7 +136,7 @@ def open_account(
         activation_expires_at=utcnow() + timedelta(days=activation_days),
         created_by_id=created_by.id if created_by else None,
     )
-    db.add(user)
+    _insert_with_free_username(db, user, username, first_name, last_name)
     if role == Role.PERSON:
         db.add(
             PersonProfile(
