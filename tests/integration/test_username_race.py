@@ -82,7 +82,7 @@ def test_simultaneous_openings_of_one_name_all_succeed(
                 )
                 db.commit()
                 usernames.append(new.user.username)
-            except BaseException as e:  # noqa: BLE001 - reported below
+            except BaseException as e:  # reported below
                 failures.append(e)
 
     threads = [threading.Thread(target=open_one) for _ in range(OPENINGS)]
