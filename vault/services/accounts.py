@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,8 +35,10 @@ from crypto import (
 )
 from vault.models import (
     AccountStatus,
+    Assignment,
     Document,
     PersonProfile,
+    RecoveryRequest,
     Role,
     SignInThrottle,
     SlotKind,
@@ -44,13 +46,36 @@ from vault.models import (
 )
 from vault.models.base import utcnow
 from vault.passphrases import check_passphrase
-from vault.services import journal, keys, lifecycle, sessions
+from vault.services import journal, keys, lifecycle, sessions, sharing
 from vault.services.documents import Unlocked
-from vault.services.errors import NotFound, PolicyError, SignInRefused, Throttled
+from vault.services.errors import (
+    NotFound,
+    PolicyError,
+    ServiceError,
+    SignInRefused,
+    Throttled,
+)
 
 ACTIVATION_DIGITS = 16
+STAFF_ROLES = (Role.ADMINISTRATOR, Role.COUNSELLOR, Role.RECOVERY_OFFICER)
 FREE_FAILURES = 3
 MAX_DELAY_SECONDS = 300
+
+
+class AccountDisabled(ServiceError):
+    """The passphrase is right, but an administrator disabled the account."""
+
+    code = "disabled"
+
+
+class StaffRefused(ServiceError):
+    """Disabling or enabling refused; `code` says why.
+
+    Codes: "not_staff" (a person's account goes through the lifecycle),
+    "self", "last_administrator", "already_disabled", "not_disabled".
+    """
+
+    code = "refused"
 
 
 @dataclass(frozen=True)
@@ -323,7 +348,11 @@ def _attempt(
     row = _lock_throttle(db, throttle_key(throttle_secret(db), scope, username, bucket), now)
     _check_throttle(row, now)
     user = find_user(db, username)
-    slot = keys.get_slot(db, user.id, kind) if user and user.status == status else None
+    # A disabled staff account keeps its slots (it can be enabled again): its
+    # passphrase is checked like an active one's, and only the right one
+    # learns that the account is disabled.
+    statuses = {status, AccountStatus.DISABLED} if kind == SlotKind.PASSWORD else {status}
+    slot = keys.get_slot(db, user.id, kind) if user and user.status in statuses else None
     expired = (
         kind == SlotKind.ACTIVATION
         and user is not None
@@ -339,6 +368,16 @@ def _attempt(
         else:
             db.delete(row)
             db.flush()
+            if user.status == AccountStatus.DISABLED:
+                journal.append(
+                    db,
+                    vault_id=user.id,
+                    action=f"signin.{kind}",
+                    actor=None,
+                    outcome="refused",
+                    details={"reason": "disabled"},
+                )
+                raise AccountDisabled()
             return user, user_key
     row.failures += 1
     row.last_failure_at = now
@@ -381,7 +420,8 @@ def sign_in(
     `trusted`: the browser carries this user's device mark (throttled apart).
     `address`: the client's, checked against the establishment's networks
     while the person is detained (lifecycle.signin_allowed).
-    Raises Throttled, SignInRefused or lifecycle.OutsideNetworks.
+    Raises Throttled, SignInRefused, AccountDisabled (only after the right
+    passphrase) or lifecycle.OutsideNetworks.
     """
     now = now or utcnow()
     user, user_key = _attempt(
@@ -551,3 +591,124 @@ def administrators_exist(db: Session) -> bool:
         db.execute(select(User.id).where(User.role == Role.ADMINISTRATOR).limit(1)).first()
         is not None
     )
+
+
+# --- off-boarding staff -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DisabledAccount:
+    sessions_ended: int
+    followups_ended: int
+    escrow_requests_cancelled: int
+
+
+def disable_account(
+    db: Session, user: User, *, by: User | None, now: datetime | None = None
+) -> DisabledAccount:
+    """Disable a staff account at once: sessions end, sign-in is refused.
+
+    Its slots stay, so `enable_account` gives the same person their access
+    back. A counsellor's follow-ups end, which revokes what people shared with
+    them (shares are sealed to their key: someone who left keeps none); the
+    administrator assigns someone else. A recovery officer's open escrow
+    requests are cancelled: their identity check or confirmation no longer
+    counts. `by` is None for the operator's command.
+
+    Raises StaffRefused.
+    """
+    now = now or utcnow()
+    if user.role not in STAFF_ROLES:
+        raise StaffRefused("not_staff")
+    if by is not None and by.id == user.id:
+        raise StaffRefused("self")
+    if user.status == AccountStatus.DISABLED:
+        raise StaffRefused("already_disabled")
+    if user.role == Role.ADMINISTRATOR and user.status == AccountStatus.ACTIVE:
+        # Locked, so two administrators disabling each other at once cannot
+        # both pass: one of them stays.
+        others = db.execute(
+            select(User.id)
+            .where(
+                User.role == Role.ADMINISTRATOR,
+                User.status == AccountStatus.ACTIVE,
+                User.id != user.id,
+            )
+            .with_for_update()
+        ).all()
+        if not others:
+            raise StaffRefused("last_administrator")
+    user.status = AccountStatus.DISABLED
+    ended = sessions.end_all(db, user.id)
+    followups = 0
+    if user.role == Role.COUNSELLOR:
+        current = db.execute(
+            select(Assignment).where(
+                Assignment.counsellor_id == user.id, Assignment.ended_at.is_(None)
+            )
+        ).scalars()
+        for assignment in list(current):
+            sharing.end_assignment(db, assignment, by=by)
+            followups += 1
+    cancelled = 0
+    if user.role == Role.RECOVERY_OFFICER:
+        cancelled = _cancel_escrow_requests_of(db, user, by=by, now=now)
+    db.flush()
+    journal.append(
+        db,
+        vault_id=user.id,
+        action="account.disabled",
+        actor=by,
+        details={"sessions_ended": ended, "followups_ended": followups},
+        now=now,
+    )
+    return DisabledAccount(ended, followups, cancelled)
+
+
+def _cancel_escrow_requests_of(
+    db: Session, officer: User, *, by: User | None, now: datetime
+) -> int:
+    from vault.services import recovery
+
+    requests = db.execute(
+        select(RecoveryRequest)
+        .where(
+            RecoveryRequest.kind == recovery.ESCROW,
+            RecoveryRequest.status.in_((recovery.PENDING, recovery.APPROVED)),
+            or_(
+                RecoveryRequest.approved_by_id == officer.id,
+                RecoveryRequest.second_officer_id == officer.id,
+            ),
+        )
+        .with_for_update()
+    ).scalars()
+    count = 0
+    for request in list(requests):
+        request.status = recovery.CANCELLED
+        journal.append(
+            db,
+            vault_id=request.user_id,
+            action="recovery.escrow_cancelled",
+            actor=by,
+            details={"request": str(request.id), "reason": "officer_disabled"},
+            now=now,
+        )
+        count += 1
+    return count
+
+
+def enable_account(
+    db: Session, user: User, *, by: User | None, now: datetime | None = None
+) -> None:
+    """Give a disabled staff account its access back (the same passphrase works).
+
+    An account disabled before its activation is pending again (a new
+    activation code may be needed if the old one expired). Raises StaffRefused.
+    """
+    if user.role not in STAFF_ROLES:
+        raise StaffRefused("not_staff")
+    if user.status != AccountStatus.DISABLED:
+        raise StaffRefused("not_disabled")
+    user.status = AccountStatus.ACTIVE if user.activated_at else AccountStatus.PENDING
+    db.flush()
+    journal.append(db, vault_id=user.id, action="account.enabled", actor=by, now=now)
