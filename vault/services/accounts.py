@@ -449,8 +449,25 @@ def clean_passphrase(passphrase: str) -> str:
     return passphrase.strip()
 
 
-def _policy(passphrase: str, username: str) -> None:
-    problems = check_passphrase(passphrase, username=username)
+def personal_words(user: User) -> list[str]:
+    """What someone who knows the person would try first, as context for a passphrase's strength.
+
+    Names, username, date of birth (as people write it), prison number.
+    """
+    words = [user.username, user.display_name]
+    profile = user.profile
+    if profile is not None:
+        words += [profile.first_name, profile.last_name, profile.prison_number or ""]
+        born = profile.birth_date
+        if born is not None:
+            words += [str(born.year), born.isoformat()]
+            words += [born.strftime(f) for f in ("%d%m%Y", "%d%m%y", "%d/%m/%Y", "%Y%m%d")]
+    return [word for word in words if word]
+
+
+def check_policy(passphrase: str, user: User) -> None:
+    """Raise PolicyError with the problem codes if `user` may not choose `passphrase`."""
+    problems = check_passphrase(passphrase, username=user.username, personal=personal_words(user))
     if problems:
         raise PolicyError(problems)
 
@@ -472,7 +489,7 @@ def complete_activation(
         # The code was reissued since this key was opened: it is not the vault's key.
         raise SignInRefused()
     passphrase = clean_passphrase(passphrase)
-    _policy(passphrase, user.username)
+    check_policy(passphrase, user)
     now = utcnow()
     keys.put_passphrase_slot(db, ring, user.id, SlotKind.PASSWORD, user_key, passphrase)
     keys.remove_slot(db, user.id, SlotKind.ACTIVATION)
@@ -517,7 +534,7 @@ def change_passphrase(
     db.delete(row)
     if with_current != user_key:
         raise SignInRefused()
-    _policy(new, user.username)
+    check_policy(new, user)
     keys.put_passphrase_slot(db, ring, user.id, SlotKind.PASSWORD, user_key, new)
     user.passphrase_changed_at = utcnow()
     journal.append(db, vault_id=user.id, action="passphrase.changed", actor=user)

@@ -50,7 +50,6 @@ from vault.models import (
     User,
 )
 from vault.models.base import utcnow
-from vault.passphrases import check_passphrase
 from vault.services import accounts, journal, keys, sessions, sharing
 from vault.services.errors import NotFound, PolicyError, ServiceError, SignInRefused
 
@@ -265,9 +264,7 @@ def complete_kit(
     ):
         raise SignInRefused()
     passphrase = accounts.clean_passphrase(passphrase)
-    problems = check_passphrase(passphrase, username=user.username)
-    if problems:
-        raise PolicyError(problems)
+    accounts.check_policy(passphrase, user)
     keys.put_passphrase_slot(db, ring, user.id, SlotKind.PASSWORD, user_key, passphrase)
     user.passphrase_changed_at = now
     # Whoever watched the old passphrase is signed out everywhere.
