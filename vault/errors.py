@@ -11,6 +11,7 @@ import logging
 
 from flask import Flask, g, render_template
 from flask_babel import lazy_gettext as _l
+from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -63,8 +64,11 @@ def render_error(status: int, title: object, message: object) -> str:
     except Exception:
         log.warning("error page drawn without the signed-in menu", exc_info=True)
     _rollback()
+    # Drawn as for someone signed out: Flask-Login's template context loads
+    # the user from the database, which is what just failed.
+    g._login_user = AnonymousUserMixin()
     try:
-        return render_template("errors/error.html", plain_layout=True, **context)
+        return render_template("errors/error.html", **context)
     except Exception:
         log.exception("error page drawn without its layout")
     return (

@@ -8,6 +8,8 @@ constraints to a table), inside the test's rolled-back transaction.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -15,6 +17,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from tests.factories import csrf_token, make_account, signed_in
+from vault import migrate
+from vault.config import Settings
+from vault.db import get_database, make_engine
 from vault.models import Role
 
 
@@ -57,3 +62,30 @@ def test_a_failed_write_gives_the_french_error_page_with_the_layout(
     assert "/static/css/vault.css" in page
     # Nothing was half-done: the sessions the failed request was ending still live.
     assert client.get("/compte/").status_code == 200
+
+
+def test_an_unreadable_database_still_gives_the_french_page_with_the_layout(
+    make_app: Callable[..., Flask], settings: Settings
+) -> None:
+    """The database fails even to load the signed-in user: the layout is drawn without
+    the signed-in menu rather than failing a second time."""
+    engine = make_engine(settings.database_url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    app = make_app()
+    client = signed_in(app, make_account(app, role=Role.COUNSELLOR))
+    assert client.get("/compte/").status_code == 200
+
+    # The file is damaged under the running app (its pooled connections are dropped).
+    get_database(app).dispose()
+    path = Path(settings.database_url.removeprefix("sqlite:///"))
+    for extra in ("-wal", "-shm"):
+        path.with_name(path.name + extra).unlink(missing_ok=True)
+    path.write_bytes(b"not a database " * 4096)
+
+    response = client.get("/compte/")
+    page = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 500
+    assert "Erreur du service" in page and "Internal Server Error" not in page
+    assert 'class="site-header"' in page and 'class="site-footer"' in page
+    assert 'class="site-nav"' not in page  # no signed-in menu: it needs the database
