@@ -1,6 +1,6 @@
 """Operator commands: `vault db upgrade`, `vault storage check`, `vault storage gc`,
-`vault accounts first-admin|create-admin`, `vault demo`, `vault escrow init|recover|check`,
-`vault journal verify`.
+`vault accounts first-admin|create-admin|disable|enable`, `vault demo`,
+`vault escrow init|recover|check`, `vault journal verify`.
 
 Also reachable as `flask --app wsgi ...`. Each command commits its own work and
 reports failure as one line on stderr with a non-zero exit status, never a
@@ -153,7 +153,7 @@ FIRST_ADMIN_USERNAME = "admin"
 NAME_MAX = 100
 
 
-@click.group("accounts", help="Administrator accounts.")
+@click.group("accounts", help="Administrator accounts; disabling staff.")
 def accounts_group() -> None:
     pass
 
@@ -238,6 +238,71 @@ def accounts_create_admin(first_name: str, last_name: str) -> None:
         raise fail(f"accounts create-admin: FAILED: {type(e).__name__}") from None
     assert user is not None
     _print_activation(f"Administrator account opened for {user.display_name}", user, code)
+
+
+STAFF_REFUSALS = {
+    "not_staff": "{username} is a person: a vault holder's account follows the lifecycle",
+    "last_administrator": "the last active administrator cannot be disabled",
+    "already_disabled": "{username} is already disabled",
+    "not_disabled": "{username} is not disabled",
+}
+
+
+def _staff_account(db: Session, username: str, command: str) -> User:
+    user = accounts.find_user(db, username)
+    if user is None:
+        raise fail(f"accounts {command}: FAILED: no account is named {username.strip()}")
+    return user
+
+
+@accounts_group.command(
+    "disable", help="Disable a staff account: signed out everywhere, sign-in refused."
+)
+@click.argument("username")
+@with_appcontext
+def accounts_disable(username: str) -> None:
+    db = db_session()
+    try:
+        user = _staff_account(db, username, "disable")
+        done = accounts.disable_account(db, user, by=None)
+        db.commit()
+    except accounts.StaffRefused as e:
+        db.rollback()
+        reason = STAFF_REFUSALS.get(e.code, e.code).format(username=username.strip())
+        raise fail(f"accounts disable: REFUSED: {reason}") from None
+    except SQLAlchemyError as e:
+        db.rollback()
+        raise fail(f"accounts disable: FAILED: database: {type(e).__name__}") from None
+    sessions = "session" if done.sessions_ended == 1 else "sessions"
+    followups = "follow-up" if done.followups_ended == 1 else "follow-ups"
+    extra = (
+        f", {done.escrow_requests_cancelled} escrow request(s) cancelled"
+        if done.escrow_requests_cancelled
+        else ""
+    )
+    click.echo(
+        f"accounts disable: OK: {user.username} is disabled ({done.sessions_ended} "
+        f"{sessions} ended, {done.followups_ended} {followups} ended{extra})"
+    )
+
+
+@accounts_group.command("enable", help="Enable a disabled staff account again.")
+@click.argument("username")
+@with_appcontext
+def accounts_enable(username: str) -> None:
+    db = db_session()
+    try:
+        user = _staff_account(db, username, "enable")
+        accounts.enable_account(db, user, by=None)
+        db.commit()
+    except accounts.StaffRefused as e:
+        db.rollback()
+        reason = STAFF_REFUSALS.get(e.code, e.code).format(username=username.strip())
+        raise fail(f"accounts enable: REFUSED: {reason}") from None
+    except SQLAlchemyError as e:
+        db.rollback()
+        raise fail(f"accounts enable: FAILED: database: {type(e).__name__}") from None
+    click.echo(f"accounts enable: OK: {user.username} can sign in again")
 
 
 # --- demo -------------------------------------------------------------------------------

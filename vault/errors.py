@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, g, render_template
 from flask_babel import lazy_gettext as _l
+from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from markupsafe import escape
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 import storage
@@ -43,7 +45,47 @@ MESSAGES = {
 
 def error_page(status: int) -> tuple[str, int]:
     title, message = MESSAGES.get(status, MESSAGES[500])
-    return render_template("errors/error.html", status=status, title=title, message=message), status
+    return render_error(status, title, message), status
+
+
+def render_error(status: int, title: object, message: object) -> str:
+    """The French error page, even when the database just failed.
+
+    A failed flush leaves the request's session "pending rollback", and the
+    layout reads the signed-in user (its role and name for the menu): roll
+    back first. If the layout still cannot be drawn (the database is gone),
+    draw it without the signed-in menu, and as a last resort a plain page:
+    never the server's bare English "Internal Server Error".
+    """
+    _rollback()
+    context = {"status": status, "title": title, "message": message}
+    try:
+        return render_template("errors/error.html", **context)
+    except Exception:
+        log.warning("error page drawn without the signed-in menu", exc_info=True)
+    _rollback()
+    # Drawn as for someone signed out: Flask-Login's template context loads
+    # the user from the database, which is what just failed.
+    g._login_user = AnonymousUserMixin()
+    try:
+        return render_template("errors/error.html", **context)
+    except Exception:
+        log.exception("error page drawn without its layout")
+    return (
+        '<!doctype html><html lang="fr"><meta charset="utf-8">'
+        f"<title>{escape(str(title))}</title><h1>{escape(str(title))}</h1>"
+        f"<p>{escape(str(message))}</p></html>"
+    )
+
+
+def _rollback() -> None:
+    session = g.get("db_session")
+    if session is None:
+        return
+    try:
+        session.rollback()
+    except SQLAlchemyError:
+        log.warning("rollback before the error page failed", exc_info=True)
 
 
 def init_app(app: Flask) -> None:
@@ -52,7 +94,7 @@ def init_app(app: Flask) -> None:
         log.info("CSRF check failed: %s", e.description)
         title = _l("Page expired")
         message = _l("This page has expired. Go back, reload it and try again.")
-        return render_template("errors/error.html", status=400, title=title, message=message), 400
+        return render_error(400, title, message), 400
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException) -> tuple[str, int]:

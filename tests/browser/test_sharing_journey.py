@@ -70,7 +70,7 @@ def vault(live_app: Flask) -> Vault:
     with the other browser tests, cannot mix them up."""
     establishment = make_establishment(live_app, "Maison d'arrêt de Partage")
     administrator = make_account(
-        live_app, Role.ADMINISTRATOR, *ADMINISTRATOR, passphrase="admin du partage"
+        live_app, Role.ADMINISTRATOR, *ADMINISTRATOR, passphrase="la clef du partage est sure"
     )
     person = make_account(
         live_app,

@@ -71,6 +71,9 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "admin.account": ("GET", "/admin/comptes/{user}", only(ADMIN, 200)),
     # The owner is active: refused with a message, nothing changed.
     "admin.reissue": ("POST", "/admin/comptes/{user}/nouveau-code", only(ADMIN, 302)),
+    # The owner is a person: refused with a message (staff only), nothing changed.
+    "admin.disable": ("POST", "/admin/comptes/{user}/desactiver", only(ADMIN, 302)),
+    "admin.enable": ("POST", "/admin/comptes/{user}/reactiver", only(ADMIN, 302)),
     "admin.activation_sheet": (
         "GET",
         "/admin/comptes/{user}/feuille-activation.pdf",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from datetime import timedelta
@@ -13,8 +14,10 @@ from sqlalchemy import select
 
 from tests.factories import PASSPHRASE, Account, csrf_token, make_account, open_pending, signed_in
 from vault.db import db_session
+from vault.extensions import ADDRESS_PER_MINUTE
 from vault.models import AccountStatus, KeySlot, ServerSession, SignInThrottle, User
 from vault.models.base import utcnow
+from vault.services import accounts
 
 NEW_PASSPHRASE = "le petit train bleu"
 
@@ -164,17 +167,41 @@ def test_failures_are_throttled_with_growing_delays_without_lock_out(
         )
 
 
-def test_per_address_limit_answers_429(app: Flask) -> None:
+def test_per_address_ceiling_answers_429_to_a_spray_of_names(app: Flask) -> None:
     client = app.test_client()
     token = csrf_token(client, "/connexion")
+    ceiling = ADDRESS_PER_MINUTE
     statuses = [
         client.post(
             "/connexion", data={"username": f"user{i}", "passphrase": "x" * 8, "csrf_token": token}
         ).status_code
-        for i in range(61)
+        for i in range(ceiling + 1)
     ]
-    assert statuses[:60] == [200] * 60
-    assert statuses[60] == 429
+    assert statuses[:ceiling] == [200] * ceiling
+    assert statuses[ceiling] == 429
+
+
+@pytest.mark.parametrize("path", ["/connexion", "/activer"])
+def test_one_person_cannot_spend_the_next_persons_budget(app: Flask, path: str) -> None:
+    """A prison's kiosks share one address: one person's 65 failed posts for
+    one name must not refuse the next person's right sign-in or activation."""
+    if path == "/connexion":
+        next_person = make_account(app, first="Sacha", last="Bernard")
+        right = {"username": next_person.username, "passphrase": PASSPHRASE}
+    else:
+        pending = open_pending(app, first="Sacha", last="Bernard")
+        right = {"username": pending.user.username, "code": pending.activation_code}
+    first = app.test_client()
+    token = csrf_token(first, path)
+    wrong = {"username": "camille.martin", "passphrase": "pas la bonne", "code": "1" * 16}
+    statuses = [
+        first.post(path, data={**wrong, "csrf_token": token}).status_code for _ in range(65)
+    ]
+    assert statuses[-1] == 429  # their own budget is spent (delays, then the limit)
+
+    second = app.test_client()  # the same address: every kiosk of the prison
+    response = second.post(path, data={**right, "csrf_token": csrf_token(second, path)})
+    assert response.status_code == 302
 
 
 def test_sign_in_renews_the_session_and_sign_out_destroys_it(app: Flask) -> None:
@@ -308,15 +335,16 @@ def test_per_address_limit_counts_in_redis(make_app, database_url, connection) -
         apps = [make_app(database_url=database_url, ratelimit_storage_url=url) for _ in range(2)]
         for app in apps:
             get_database(app).bind_to(connection)
+        clients = [app.test_client() for app in apps]
+        tokens = [csrf_token(client, "/connexion") for client in clients]
         statuses = []
-        for i in range(61):
+        ceiling = ADDRESS_PER_MINUTE
+        for i in range(ceiling + 1):
             # Two "workers" share the count: alternate between them.
-            client = apps[i % 2].test_client()
-            token = csrf_token(client, "/connexion")
-            data = {"username": f"user{i}", "passphrase": "x" * 8, "csrf_token": token}
-            statuses.append(client.post("/connexion", data=data).status_code)
-        assert statuses[:60] == [200] * 60
-        assert statuses[60] == 429
+            data = {"username": f"user{i}", "passphrase": "x" * 8, "csrf_token": tokens[i % 2]}
+            statuses.append(clients[i % 2].post("/connexion", data=data).status_code)
+        assert statuses[:ceiling] == [200] * ceiling
+        assert statuses[ceiling] == 429
     finally:
         redis.Redis.from_url(url).flushdb()
 
@@ -436,3 +464,29 @@ def test_the_recovery_code_is_shown_for_a_limited_time(app: Flask) -> None:
             session_service.set_pending(row, ticket, pending)
         db_session().commit()
     assert client.get("/activer/feuille-de-secours.pdf").status_code == 404
+
+
+def test_throttle_rows_are_keyed_by_a_secret_hmac_not_a_plain_hash(app: Flask) -> None:
+    """A database dump must not tell what was typed as a username (issue 11)."""
+    typed = "  Jean.Dupont "
+    client = app.test_client()
+    for _ in range(4):
+        post_form(client, "/connexion", {"username": typed, "passphrase": "pas la bonne"})
+    with app.app_context():
+        keys = set(db_session().execute(select(SignInThrottle.key)).scalars())
+    assert len(keys) == 1
+    folded = typed.strip().casefold()
+    plain = {
+        hashlib.sha256(text.encode()).hexdigest()
+        for text in (typed, folded, f"signin|untrusted|{folded}", f"signin|trusted|{folded}")
+    }
+    assert not keys & plain
+    # The key is an HMAC under a secret of the server: the same name under
+    # another secret gives another row, so a dictionary of names opens nothing.
+    with app.app_context():
+        ours = accounts.throttle_key(accounts.throttle_secret(db_session()), "signin", typed)
+    assert keys == {ours}
+    assert accounts.throttle_key(b"another secret" * 3, "signin", typed) != ours
+    # Throttling still works on the keyed rows.
+    throttled = post_form(client, "/connexion", {"username": typed, "passphrase": "encore faux"})
+    assert throttled.status_code == 429

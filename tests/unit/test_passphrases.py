@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 import re
 import unicodedata
 from pathlib import Path
@@ -79,7 +80,10 @@ def test_suggestion_length_is_a_parameter() -> None:
     [
         ("", ["too_short"]),
         ("zq8vnwp", ["too_short"]),  # 7 characters
-        ("zq8vnwpk", []),  # 8 characters
+        # 8 characters pass the floor; zxcvbn counts 10^8 guesses for any 8
+        # characters it knows nothing about, just under its "safe" score.
+        ("zq8vnwpk", ["weak"]),
+        ("zq8vnwpkx", []),
         ("lampe jardin", []),
         # No composition rules: lower-case letters only are fine.
         ("tortue nuage", []),
@@ -93,7 +97,7 @@ def test_accented_characters_count_once_whatever_their_encoding() -> None:
     seven_nfd = unicodedata.normalize("NFD", "éèàùçôî")
     assert len(seven_nfd) == 14  # 14 code points, 7 characters
     assert check_passphrase(seven_nfd) == ["too_short"]
-    assert check_passphrase(unicodedata.normalize("NFD", "éèàùçôîë")) == []
+    assert check_passphrase(unicodedata.normalize("NFD", "éèàùçôîëâ")) == []
 
 
 def test_spaces_around_a_pasted_passphrase_are_allowed_but_do_not_count() -> None:
@@ -103,14 +107,20 @@ def test_spaces_around_a_pasted_passphrase_are_allowed_but_do_not_count() -> Non
 
 
 def test_byte_cap_is_the_one_the_crypto_layer_hashes() -> None:
-    assert check_passphrase("a" * MAX_PASSPHRASE_BYTES) == []
-    assert check_passphrase("a" * (MAX_PASSPHRASE_BYTES + 1)) == ["too_long"]
+    # Strong (no repeat for zxcvbn to find), so only the length decides.
+    letters = random.Random(0).choices("abcdefghijklmnopqrstuvwxyz", k=MAX_PASSPHRASE_BYTES + 1)
+    ascii_text = "".join(letters)
+    assert check_passphrase(ascii_text[:MAX_PASSPHRASE_BYTES]) == []
+    assert check_passphrase(ascii_text) == ["too_long"]
     # Two UTF-8 bytes each: 512 characters is the limit.
-    assert check_passphrase("é" * 512) == []
-    assert check_passphrase("é" * 513) == ["too_long"]
+    accented = "".join(random.Random(1).choices("éèàùçôîëâêûïüÿæœ", k=513))
+    assert check_passphrase(accented[:512]) == []
+    assert check_passphrase(accented) == ["too_long"]
     # Measured after NFC, as crypto.encode_passphrase does: 1,536 bytes typed in NFD
     # are 1,024 once composed.
-    assert check_passphrase(unicodedata.normalize("NFD", "é" * 512)) == []
+    nfd = unicodedata.normalize("NFD", accented[:512])
+    assert len(nfd.encode()) > MAX_PASSPHRASE_BYTES
+    assert check_passphrase(nfd) == []
 
 
 @pytest.mark.parametrize(
@@ -145,3 +155,46 @@ def test_short_username_is_only_refused_as_the_whole_passphrase() -> None:
 def test_problems_add_up() -> None:
     assert check_passphrase("azerty", username="azerty") == ["too_short", "username"]
     assert check_passphrase("azertyuiop", username="azertyuiop") == ["common", "username"]
+
+
+# --- strength (zxcvbn) ----------------------------------------------------------------------
+
+PERSONAL = ["Camille", "Martin", "Camille Martin", "A123456", "1985", "12031985", "12/03/1985"]
+
+
+@pytest.mark.parametrize(
+    "passphrase", ["bonjour bonjour", "soleil soleil soleil", "azerty azerty", "abcdefghij"]
+)
+def test_passphrases_zxcvbn_finds_guessable_are_weak(passphrase: str) -> None:
+    assert check_passphrase(passphrase) == ["weak"]
+
+
+@pytest.mark.parametrize(
+    "passphrase",
+    ["martin camille 1985", "A123456 12031985", "Martin 12/03/1985 Camille", "camille martin 85"],
+)
+def test_passphrases_made_of_ones_own_names_and_numbers_are_personal(passphrase: str) -> None:
+    assert check_passphrase(passphrase, username="camille.martin", personal=PERSONAL) in (
+        ["personal"],
+        ["username"],  # "camille martin..." already contains the username
+    )
+    # Without the context, some of them would pass: the context is what refuses them.
+    if passphrase == "martin camille 1985":
+        assert check_passphrase(passphrase) == []
+
+
+@pytest.mark.parametrize(
+    "passphrase",
+    ["girafe tambour citron", "camille girafe tambour citron", "la rivière coule doucement"],
+)
+def test_strong_passphrases_pass_even_with_a_personal_word(passphrase: str) -> None:
+    assert check_passphrase(passphrase, username="camille.martin", personal=PERSONAL) == []
+
+
+def test_every_suggestion_is_strong_enough_with_any_name() -> None:
+    for _ in range(200):
+        suggestion = generate_passphrase()
+        words = suggestion.split()
+        # Even when the person's name is one of the suggested words.
+        personal = [words[0], "Martin", "A123456"]
+        assert check_passphrase(suggestion, username="x.martin", personal=personal) == []

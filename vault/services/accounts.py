@@ -9,15 +9,18 @@ whether an account exists.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import cache
 
-from sqlalchemy import func, select
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crypto import (
@@ -32,8 +35,10 @@ from crypto import (
 )
 from vault.models import (
     AccountStatus,
+    Assignment,
     Document,
     PersonProfile,
+    RecoveryRequest,
     Role,
     SignInThrottle,
     SlotKind,
@@ -41,13 +46,36 @@ from vault.models import (
 )
 from vault.models.base import utcnow
 from vault.passphrases import check_passphrase
-from vault.services import journal, keys, lifecycle, sessions
+from vault.services import journal, keys, lifecycle, sessions, sharing
 from vault.services.documents import Unlocked
-from vault.services.errors import NotFound, PolicyError, SignInRefused, Throttled
+from vault.services.errors import (
+    NotFound,
+    PolicyError,
+    ServiceError,
+    SignInRefused,
+    Throttled,
+)
 
 ACTIVATION_DIGITS = 16
+STAFF_ROLES = (Role.ADMINISTRATOR, Role.COUNSELLOR, Role.RECOVERY_OFFICER)
 FREE_FAILURES = 3
 MAX_DELAY_SECONDS = 300
+
+
+class AccountDisabled(ServiceError):
+    """The passphrase is right, but an administrator disabled the account."""
+
+    code = "disabled"
+
+
+class StaffRefused(ServiceError):
+    """Disabling or enabling refused; `code` says why.
+
+    Codes: "not_staff" (a person's account goes through the lifecycle),
+    "self", "last_administrator", "already_disabled", "not_disabled".
+    """
+
+    code = "refused"
 
 
 @dataclass(frozen=True)
@@ -80,6 +108,32 @@ def make_username(db: Session, first: str, last: str = "") -> str:
     return candidate
 
 
+# Two administrators opening "Camille Martin" at once both see the name free;
+# the second insert fails on the unique index and tries the next suffix.
+USERNAME_ATTEMPTS = 20
+
+
+def _insert_with_free_username(
+    db: Session, user: User, username: str | None, first: str, last: str
+) -> None:
+    """Insert `user` under `username`, or the first free name made from first and last.
+
+    Each try runs in a savepoint, so a name taken meanwhile by another
+    transaction undoes only that insert. An explicit `username` is not changed.
+    """
+    for attempt in range(1, USERNAME_ATTEMPTS + 1):
+        user.username = username or make_username(db, first, last)
+        try:
+            with db.begin_nested():
+                db.add(user)
+                db.flush()
+        except IntegrityError:
+            if username is not None or attempt == USERNAME_ATTEMPTS:
+                raise
+        else:
+            return
+
+
 def open_account(
     db: Session,
     ring: KeyRing,
@@ -99,7 +153,6 @@ def open_account(
     user_key, public = keys.new_user_key()
     user = User(
         id=uuid.uuid4(),
-        username=username or make_username(db, first_name, last_name),
         role=role,
         status=AccountStatus.PENDING,
         display_name=f"{first_name} {last_name}".strip(),
@@ -108,7 +161,7 @@ def open_account(
         activation_expires_at=utcnow() + timedelta(days=activation_days),
         created_by_id=created_by.id if created_by else None,
     )
-    db.add(user)
+    _insert_with_free_username(db, user, username, first_name, last_name)
     if role == Role.PERSON:
         db.add(
             PersonProfile(
@@ -161,15 +214,44 @@ def reissue_activation(
 FORGET_AFTER = timedelta(hours=1)
 
 
-def throttle_key(scope: str, username: str, bucket: str = "untrusted") -> str:
+THROTTLE_KEY_INFO = b"vault/signin-throttle"
+
+
+def derive_throttle_secret(secret_key: str) -> bytes:
+    """The HMAC key of throttle rows, derived from the app's secret key (VAULT_SECRET_KEY).
+
+    Not the server key ring: its keys never leave crypto's KeyRing, and a ring
+    rotation (routine, to re-wrap rows) should not reset every throttle. A new
+    secret key already ends every session; it also starts throttling afresh,
+    which is harmless (failures are forgotten after an hour anyway).
+    """
+    return HKDF(algorithm=SHA256(), length=32, salt=None, info=THROTTLE_KEY_INFO).derive(
+        secret_key.encode()
+    )
+
+
+def throttle_secret(db: Session) -> bytes:
+    """The throttle HMAC key bound to this session (by `vault.db.db_session`)."""
+    secret = db.info.get("throttle_secret")
+    if not isinstance(secret, bytes):
+        raise RuntimeError("the session carries no throttle secret (use vault.db.db_session)")
+    return secret
+
+
+def throttle_key(secret: bytes, scope: str, username: str, bucket: str = "untrusted") -> str:
     """The throttle row of one typed username, in one scope and bucket.
+
+    A keyed HMAC, not a plain hash: what people type as a username (sometimes
+    their passphrase, by mistake) must not be recoverable from a database dump
+    by hashing guesses.
 
     Buckets: browsers where this user signed in before carry a device mark
     (see `trusted_device`) and are throttled apart from every other browser, so
     a co-detainee typing wrong phrases elsewhere cannot lock the owner out.
     """
     name = username.strip().casefold()
-    return hashlib.sha256(f"{scope}|{bucket}|{name}".encode()).hexdigest()
+    message = f"{scope}|{bucket}|{name}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
 def delay_after(failures: int) -> int:
@@ -216,19 +298,30 @@ def _check_throttle(row: SignInThrottle, now: datetime) -> None:
         raise Throttled(int(wait.total_seconds()) + 1)
 
 
-@cache
-def _decoy_slot() -> PassphraseSlot:
-    # Same Argon2id cost as a real slot, so refusing an unknown name takes as
-    # long as refusing a wrong passphrase.
-    return PassphraseSlot.create(
-        secrets.token_bytes(32), secrets.token_urlsafe(16), b"decoy", params=keys.SLOT_PARAMS
-    )
+def _decoy_slot(kind: SlotKind) -> PassphraseSlot:
+    """A slot nothing opens, with the costs a real `kind` slot has.
+
+    Random bytes rather than `PassphraseSlot.create`: creating costs an
+    Argon2id run of its own, which the first unknown name of a process would
+    pay and a real account never does. Opening derives a key with the slot's
+    costs, then the AES-GCM tag fails: exactly what a wrong secret costs.
+    """
+    return PassphraseSlot(secrets.token_bytes(DECOY_SLOT_BYTES), keys.params_for(kind))
 
 
-def _burn_time(secret: str) -> None:
+# Longer than any slot's header, salt, nonce and tag: opening only slices it.
+DECOY_SLOT_BYTES = 128
+
+
+def _burn_time(secret: str, kind: SlotKind) -> None:
+    """Spend on a refusal what opening a real `kind` slot costs (same Argon2id costs).
+
+    Refusing an unknown name must take as long as refusing a wrong secret for
+    a real account, or the answer's timing tells who has an account.
+    """
     try:
         with keys.hashing_slot():
-            _decoy_slot().open(secret or "x", b"decoy")
+            _decoy_slot(kind).open(secret or "x", b"decoy")
     except CryptoError:
         pass
 
@@ -251,19 +344,22 @@ def _attempt(
     trusted: bool = False,
 ) -> tuple[User, bytes]:
     scope = "activation" if kind == SlotKind.ACTIVATION else "signin"
-    row = _lock_throttle(
-        db, throttle_key(scope, username, "trusted" if trusted else "untrusted"), now
-    )
+    bucket = "trusted" if trusted else "untrusted"
+    row = _lock_throttle(db, throttle_key(throttle_secret(db), scope, username, bucket), now)
     _check_throttle(row, now)
     user = find_user(db, username)
-    slot = keys.get_slot(db, user.id, kind) if user and user.status == status else None
+    # A disabled staff account keeps its slots (it can be enabled again): its
+    # passphrase is checked like an active one's, and only the right one
+    # learns that the account is disabled.
+    statuses = {status, AccountStatus.DISABLED} if kind == SlotKind.PASSWORD else {status}
+    slot = keys.get_slot(db, user.id, kind) if user and user.status in statuses else None
     expired = (
         kind == SlotKind.ACTIVATION
         and user is not None
         and (user.activation_expires_at is None or user.activation_expires_at < now)
     )
     if user is None or slot is None or expired:
-        _burn_time(secret)
+        _burn_time(secret, kind)
     else:
         try:
             user_key = keys.open_passphrase_slot(ring, slot, secret)
@@ -272,6 +368,16 @@ def _attempt(
         else:
             db.delete(row)
             db.flush()
+            if user.status == AccountStatus.DISABLED:
+                journal.append(
+                    db,
+                    vault_id=user.id,
+                    action=f"signin.{kind}",
+                    actor=None,
+                    outcome="refused",
+                    details={"reason": "disabled"},
+                )
+                raise AccountDisabled()
             return user, user_key
     row.failures += 1
     row.last_failure_at = now
@@ -314,7 +420,8 @@ def sign_in(
     `trusted`: the browser carries this user's device mark (throttled apart).
     `address`: the client's, checked against the establishment's networks
     while the person is detained (lifecycle.signin_allowed).
-    Raises Throttled, SignInRefused or lifecycle.OutsideNetworks.
+    Raises Throttled, SignInRefused, AccountDisabled (only after the right
+    passphrase) or lifecycle.OutsideNetworks.
     """
     now = now or utcnow()
     user, user_key = _attempt(
@@ -342,8 +449,25 @@ def clean_passphrase(passphrase: str) -> str:
     return passphrase.strip()
 
 
-def _policy(passphrase: str, username: str) -> None:
-    problems = check_passphrase(passphrase, username=username)
+def personal_words(user: User) -> list[str]:
+    """What someone who knows the person would try first, as context for a passphrase's strength.
+
+    Names, username, date of birth (as people write it), prison number.
+    """
+    words = [user.username, user.display_name]
+    profile = user.profile
+    if profile is not None:
+        words += [profile.first_name, profile.last_name, profile.prison_number or ""]
+        born = profile.birth_date
+        if born is not None:
+            words += [str(born.year), born.isoformat()]
+            words += [born.strftime(f) for f in ("%d%m%Y", "%d%m%y", "%d/%m/%Y", "%Y%m%d")]
+    return [word for word in words if word]
+
+
+def check_policy(passphrase: str, user: User) -> None:
+    """Raise PolicyError with the problem codes if `user` may not choose `passphrase`."""
+    problems = check_passphrase(passphrase, username=user.username, personal=personal_words(user))
     if problems:
         raise PolicyError(problems)
 
@@ -365,7 +489,7 @@ def complete_activation(
         # The code was reissued since this key was opened: it is not the vault's key.
         raise SignInRefused()
     passphrase = clean_passphrase(passphrase)
-    _policy(passphrase, user.username)
+    check_policy(passphrase, user)
     now = utcnow()
     keys.put_passphrase_slot(db, ring, user.id, SlotKind.PASSWORD, user_key, passphrase)
     keys.remove_slot(db, user.id, SlotKind.ACTIVATION)
@@ -396,7 +520,7 @@ def change_passphrase(
     # its journal line carries a reason, and it counts a slot opening to
     # another key as a failure, which this one never did.
     now = utcnow()
-    row = _lock_throttle(db, throttle_key("change", str(user.id)), now)
+    row = _lock_throttle(db, throttle_key(throttle_secret(db), "change", str(user.id)), now)
     _check_throttle(row, now)
     try:
         with_current = keys.open_passphrase_slot(ring, slot, current)
@@ -410,7 +534,7 @@ def change_passphrase(
     db.delete(row)
     if with_current != user_key:
         raise SignInRefused()
-    _policy(new, user.username)
+    check_policy(new, user)
     keys.put_passphrase_slot(db, ring, user.id, SlotKind.PASSWORD, user_key, new)
     user.passphrase_changed_at = utcnow()
     journal.append(db, vault_id=user.id, action="passphrase.changed", actor=user)
@@ -438,7 +562,7 @@ def confirm_passphrase(
     """
     now = now or utcnow()
     user = owner.user
-    row = _lock_throttle(db, throttle_key("change", str(user.id)), now)
+    row = _lock_throttle(db, throttle_key(throttle_secret(db), "change", str(user.id)), now)
     _check_throttle(row, now)
     slot = keys.get_slot(db, user.id, SlotKind.PASSWORD)
     try:
@@ -484,3 +608,124 @@ def administrators_exist(db: Session) -> bool:
         db.execute(select(User.id).where(User.role == Role.ADMINISTRATOR).limit(1)).first()
         is not None
     )
+
+
+# --- off-boarding staff -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DisabledAccount:
+    sessions_ended: int
+    followups_ended: int
+    escrow_requests_cancelled: int
+
+
+def disable_account(
+    db: Session, user: User, *, by: User | None, now: datetime | None = None
+) -> DisabledAccount:
+    """Disable a staff account at once: sessions end, sign-in is refused.
+
+    Its slots stay, so `enable_account` gives the same person their access
+    back. A counsellor's follow-ups end, which revokes what people shared with
+    them (shares are sealed to their key: someone who left keeps none); the
+    administrator assigns someone else. A recovery officer's open escrow
+    requests are cancelled: their identity check or confirmation no longer
+    counts. `by` is None for the operator's command.
+
+    Raises StaffRefused.
+    """
+    now = now or utcnow()
+    if user.role not in STAFF_ROLES:
+        raise StaffRefused("not_staff")
+    if by is not None and by.id == user.id:
+        raise StaffRefused("self")
+    if user.status == AccountStatus.DISABLED:
+        raise StaffRefused("already_disabled")
+    if user.role == Role.ADMINISTRATOR and user.status == AccountStatus.ACTIVE:
+        # Locked, so two administrators disabling each other at once cannot
+        # both pass: one of them stays.
+        others = db.execute(
+            select(User.id)
+            .where(
+                User.role == Role.ADMINISTRATOR,
+                User.status == AccountStatus.ACTIVE,
+                User.id != user.id,
+            )
+            .with_for_update()
+        ).all()
+        if not others:
+            raise StaffRefused("last_administrator")
+    user.status = AccountStatus.DISABLED
+    ended = sessions.end_all(db, user.id)
+    followups = 0
+    if user.role == Role.COUNSELLOR:
+        current = db.execute(
+            select(Assignment).where(
+                Assignment.counsellor_id == user.id, Assignment.ended_at.is_(None)
+            )
+        ).scalars()
+        for assignment in list(current):
+            sharing.end_assignment(db, assignment, by=by)
+            followups += 1
+    cancelled = 0
+    if user.role == Role.RECOVERY_OFFICER:
+        cancelled = _cancel_escrow_requests_of(db, user, by=by, now=now)
+    db.flush()
+    journal.append(
+        db,
+        vault_id=user.id,
+        action="account.disabled",
+        actor=by,
+        details={"sessions_ended": ended, "followups_ended": followups},
+        now=now,
+    )
+    return DisabledAccount(ended, followups, cancelled)
+
+
+def _cancel_escrow_requests_of(
+    db: Session, officer: User, *, by: User | None, now: datetime
+) -> int:
+    from vault.services import recovery
+
+    requests = db.execute(
+        select(RecoveryRequest)
+        .where(
+            RecoveryRequest.kind == recovery.ESCROW,
+            RecoveryRequest.status.in_((recovery.PENDING, recovery.APPROVED)),
+            or_(
+                RecoveryRequest.approved_by_id == officer.id,
+                RecoveryRequest.second_officer_id == officer.id,
+            ),
+        )
+        .with_for_update()
+    ).scalars()
+    count = 0
+    for request in list(requests):
+        request.status = recovery.CANCELLED
+        journal.append(
+            db,
+            vault_id=request.user_id,
+            action="recovery.escrow_cancelled",
+            actor=by,
+            details={"request": str(request.id), "reason": "officer_disabled"},
+            now=now,
+        )
+        count += 1
+    return count
+
+
+def enable_account(
+    db: Session, user: User, *, by: User | None, now: datetime | None = None
+) -> None:
+    """Give a disabled staff account its access back (the same passphrase works).
+
+    An account disabled before its activation is pending again (a new
+    activation code may be needed if the old one expired). Raises StaffRefused.
+    """
+    if user.role not in STAFF_ROLES:
+        raise StaffRefused("not_staff")
+    if user.status != AccountStatus.DISABLED:
+        raise StaffRefused("not_disabled")
+    user.status = AccountStatus.ACTIVE if user.activated_at else AccountStatus.PENDING
+    db.flush()
+    journal.append(db, vault_id=user.id, action="account.enabled", actor=by, now=now)

@@ -46,7 +46,8 @@ SLOT_PARAMS: Argon2Params = DEFAULT_ARGON2
 RECOVERY_PARAMS = Argon2Params(time_cost=2, memory_cost_kib=19 * 1024, parallelism=1)
 
 
-def _params_for(kind: str) -> Argon2Params:
+def params_for(kind: str) -> Argon2Params:
+    """The Argon2id costs of a new `kind` slot (also what refusing an unknown name costs)."""
     if kind == SlotKind.RECOVERY and not SLOT_PARAMS.is_weaker_than(RECOVERY_PARAMS):
         return RECOVERY_PARAMS
     return SLOT_PARAMS
@@ -95,7 +96,7 @@ def put_passphrase_slot(
     """Create or replace the `kind` slot of `user_id`, opened by `secret`."""
     aad = slot_aad(user_id, kind)
     with hashing_slot():
-        slot = PassphraseSlot.create(key, secret, aad, params=_params_for(kind))
+        slot = PassphraseSlot.create(key, secret, aad, params=params_for(kind))
     return _put(db, user_id, kind, ring.wrap(slot.to_bytes(), aad))
 
 

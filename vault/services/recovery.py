@@ -50,7 +50,6 @@ from vault.models import (
     User,
 )
 from vault.models.base import utcnow
-from vault.passphrases import check_passphrase
 from vault.services import accounts, journal, keys, sessions, sharing
 from vault.services.errors import NotFound, PolicyError, ServiceError, SignInRefused
 
@@ -195,7 +194,8 @@ def check_kit(
         # copying a sheet is told so, and no attempt is spent.
         raise Mistyped() from None
     bucket = "trusted" if trusted else "untrusted"
-    row = accounts._lock_throttle(db, accounts.throttle_key(THROTTLE_SCOPE, username, bucket), now)
+    key = accounts.throttle_key(accounts.throttle_secret(db), THROTTLE_SCOPE, username, bucket)
+    row = accounts._lock_throttle(db, key, now)
     accounts._check_throttle(row, now)
     user = accounts.find_user(db, username)
     usable = user is not None and user.role == Role.PERSON and user.status == AccountStatus.ACTIVE
@@ -204,7 +204,7 @@ def check_kit(
     if user is None or slot is None:
         # Same Argon2id cost as a real check: the answer's timing does not
         # tell whether the account exists.
-        accounts._burn_time(normalized)
+        accounts._burn_time(normalized, SlotKind.RECOVERY)
     else:
         try:
             user_key = keys.open_passphrase_slot(ring, slot, normalized)
@@ -264,9 +264,7 @@ def complete_kit(
     ):
         raise SignInRefused()
     passphrase = accounts.clean_passphrase(passphrase)
-    problems = check_passphrase(passphrase, username=user.username)
-    if problems:
-        raise PolicyError(problems)
+    accounts.check_policy(passphrase, user)
     keys.put_passphrase_slot(db, ring, user.id, SlotKind.PASSWORD, user_key, passphrase)
     user.passphrase_changed_at = now
     # Whoever watched the old passphrase is signed out everywhere.

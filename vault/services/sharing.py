@@ -113,12 +113,15 @@ def assign(db: Session, person: User, counsellor: User, *, by: User) -> Assignme
     return assignment
 
 
-def end_assignment(db: Session, assignment: Assignment, *, by: User) -> None:
-    """End an assignment; the counsellor's shares and their keys go with it."""
+def end_assignment(db: Session, assignment: Assignment, *, by: User | None) -> None:
+    """End an assignment; the counsellor's shares and their keys go with it.
+
+    `by` is None when the operator's command disabled the counsellor.
+    """
     if assignment.ended_at is not None:
         return
     assignment.ended_at = utcnow()
-    assignment.ended_by_id = by.id
+    assignment.ended_by_id = by.id if by else None
     for share in _shares(db, assignment.person_id, assignment.counsellor_id, active_only=True):
         _revoke(db, share)
     # Their open requests go too: nobody is there any more to receive the answer.

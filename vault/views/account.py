@@ -10,6 +10,7 @@ from vault import auth
 from vault.db import db_session
 from vault.extensions import get_keyring
 from vault.forms import ChangePassphraseForm, EmptyForm
+from vault.passphrases import generate_passphrase
 from vault.services import accounts, journal, sessions
 from vault.services.errors import PolicyError, SignInRefused, Throttled
 from vault.views.messages import passphrase_problems, too_many_attempts
@@ -59,7 +60,12 @@ def change_passphrase() -> str | BaseResponse | tuple[str, int]:
             flash(_("Your secret phrase is changed. Other sessions were ended."), "success")
             return redirect(url_for("account.index"))
     status = 400 if request.method == "POST" else 200
-    return render_template("account/passphrase.html", form=form, problems=problems), status
+    return render_template(
+        "account/passphrase.html",
+        form=form,
+        problems=problems,
+        suggestion=generate_passphrase(),
+    ), status
 
 
 @bp.post("/deconnexion-partout")

@@ -81,6 +81,14 @@ def sign_in() -> str | BaseResponse | tuple[str, int]:
             error, status = _("This username and secret phrase do not match. Try again."), 200
         except lifecycle.OutsideNetworks:
             error, status = _outside_networks_message(), 403
+        except accounts.AccountDisabled:
+            error, status = (
+                _(
+                    "This account is disabled: you can no longer sign in with it. If you think "
+                    "this is a mistake, ask an administrator of the vault."
+                ),
+                403,
+            )
         else:
             auth.begin_session(user, key)
             notice = retention.signed_in(db, user)

@@ -12,6 +12,15 @@ def passphrase_problems(codes: list[str]) -> list[str]:
         "too_long": _("Your secret phrase is too long."),
         "common": _("This secret phrase is too common: anyone could guess it. Choose another."),
         "username": _("Your secret phrase must not contain your username."),
+        "personal": _(
+            "This secret phrase is made of your name, your date of birth or your prison "
+            "number: people who know you could guess it. Add words that have nothing to do "
+            "with you, or take the idea shown on this page."
+        ),
+        "weak": _(
+            "This secret phrase is too easy to guess. Use three or four words that have "
+            "nothing to do with each other, or take the idea shown on this page."
+        ),
     }
     return [texts.get(code, _("Choose another secret phrase.")) for code in codes]
 
