@@ -37,6 +37,7 @@ from crypto import (
     CryptoError,
     FormatError,
     KeyRing,
+    PublicKey,
     derive_keypair,
     normalize_recovery_code,
     open_sealed,
@@ -105,12 +106,18 @@ class EscrowRefused(ServiceError):
     """The escrow request cannot be carried out; `code` says why.
 
     Codes: "not_found", "one_officer" (not confirmed by two distinct officers),
-    "expired", "closed" (completed or cancelled), "account" (disabled or closed
-    account), "no_slot", "damaged" (the slot fails the server key ring),
-    "mismatch" (the slot holds another key than the account's).
+    "one_creator" (both officers' accounts were opened by one administrator:
+    `creator` is that administrator), "expired", "closed" (completed or
+    cancelled), "account" (disabled or closed account), "no_slot", "damaged"
+    (the slot fails the server key ring), "mismatch" (the slot holds another
+    key than the account's).
     """
 
     code = "refused"
+
+    def __init__(self, code: str | None = None, *, creator: User | None = None) -> None:
+        super().__init__(code)
+        self.creator = creator
 
 
 # --- (a) recovery kit + counsellor approval ---------------------------------------------
@@ -393,6 +400,32 @@ def identity_of(request: RecoveryRequest) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
+def open_officer(
+    db: Session,
+    ring: KeyRing,
+    escrow: PublicKey,
+    *,
+    first_name: str,
+    last_name: str,
+    activation_days: int,
+) -> accounts.NewAccount:
+    """A recovery officer's account, opened by the operator (flushed, not committed).
+
+    The only way to open one: an administrator could otherwise open two
+    officer accounts and be both officers of an escrow recovery.
+    """
+    return accounts.open_account(
+        db,
+        ring,
+        escrow,
+        role=Role.RECOVERY_OFFICER,
+        first_name=first_name,
+        last_name=last_name,
+        created_by=None,
+        activation_days=activation_days,
+    )
+
+
 def search_people(db: Session, query: str) -> list[User]:
     """Persons by name, username or prison number, for an officer (identity data only)."""
     needle = query.strip().lower()
@@ -565,6 +598,8 @@ def cancel_escrow_request(
 class Reenrolment:
     user: User
     activation_code: str  # formatted for the sheet
+    # The request's two officers and who opened each account, for the operator.
+    officers: list[OfficerAccount]
 
 
 def _two_officers(db: Session, request: RecoveryRequest) -> bool:
@@ -573,6 +608,42 @@ def _two_officers(db: Session, request: RecoveryRequest) -> bool:
         return False
     officers = [db.get(User, first), db.get(User, second)]
     return all(o is not None and o.role == Role.RECOVERY_OFFICER for o in officers)
+
+
+@dataclass(frozen=True)
+class OfficerAccount:
+    """An officer of an escrow request and who opened their account."""
+
+    officer: User
+    # None: opened by the operator's command (`vault recovery create-officer`),
+    # the only way to open one now; an administrator opened older ones.
+    creator: User | None
+
+
+def officers_of(db: Session, request: RecoveryRequest) -> list[OfficerAccount]:
+    """The request's officers (first, then second), each with who opened their account."""
+    found = []
+    for officer_id in (request.approved_by_id, request.second_officer_id):
+        officer = db.get(User, officer_id) if officer_id else None
+        if officer is not None:
+            creator = db.get(User, officer.created_by_id) if officer.created_by_id else None
+            found.append(OfficerAccount(officer, creator))
+    return found
+
+
+def _one_creator(db: Session, request: RecoveryRequest) -> User | None:
+    """The administrator who opened both officers' accounts, if one did.
+
+    Two officers are two people only if nobody could open both accounts for
+    themselves: officers opened by the operator are (the operator already
+    holds the escrow secret, so gains nothing), one administrator opening
+    both is not.
+    """
+    creators = [o.creator for o in officers_of(db, request)]
+    ids = {c.id if c is not None else None for c in creators}
+    if len(creators) == 2 and len(ids) == 1 and creators[0] is not None:
+        return creators[0]
+    return None
 
 
 def check_escrow_request(
@@ -589,6 +660,9 @@ def check_escrow_request(
         raise EscrowRefused("closed")
     if request.status != APPROVED or not _two_officers(db, request):
         raise EscrowRefused("one_officer")
+    creator = _one_creator(db, request)
+    if creator is not None:
+        raise EscrowRefused("one_creator", creator=creator)
     if not _escrow_open(request, now):
         raise EscrowRefused("expired")
     return request
@@ -673,7 +747,7 @@ def escrow_recover(
         },
         now=now,
     )
-    return Reenrolment(user, code)
+    return Reenrolment(user, code, officers_of(db, request))
 
 
 # --- the escrow secret split 2-of-3 (SLIP-39, Trezor's shamir-mnemonic) -----------------
