@@ -709,6 +709,17 @@ def _officer_line(account: recovery.OfficerAccount) -> str:
     return f"{officer.display_name} ({officer.username}), {by} on {opened}"
 
 
+def _identity_line(done: recovery.Reenrolment) -> str:
+    """What officer 1 recorded, the last 4 characters opened with the escrow secret."""
+    identity = done.identity
+    last4 = identity.get("last4")
+    ending = f" ending {last4}" if last4 else " (last 4 characters not recorded)"
+    officer = done.officers[0].officer if done.officers else None
+    by = f" by {officer.display_name} ({officer.username})" if officer else ""
+    seen = identity.get("seen_on", "?")
+    return f"{identity.get('document', '?')}{ending}, seen on {seen}{by}"
+
+
 @escrow_group.command(
     "recover",
     help="Carry out an escrow recovery confirmed by two recovery officers: open the person's "
@@ -801,6 +812,7 @@ def escrow_recover(
     click.echo(f"{what}: OK (request {request_id}; {user.username} re-enrolled, sessions ended)")
     for number, account in enumerate(done.officers, start=1):
         click.echo(f"Officer {number}: {_officer_line(account)}")
+    click.echo(f"Identity check: {_identity_line(done)}")
     if sheet_out is not None:
         click.echo(f"New activation sheet written to {sheet_out} (mode 0600).")
         click.echo("Hand it to the person, then delete the file.")

@@ -594,11 +594,12 @@ def test_request_a_document(app: Flask, people: People) -> None:
     with app.app_context():
         [request] = db_session().execute(select(DocumentRequest)).scalars().all()
         assert (request.vault_id, request.counsellor_id) == (a, people.cpip.user.id)
-        assert (request.doc_type, request.message, request.status) == (
-            "bank_details",
-            "Pour ouvrir vos droits",
-            "open",
-        )
+        assert (request.doc_type, request.status) == ("bank_details", "open")
+        # Sealed to each of them; each opens their own copy, trimmed.
+        for reader in (people.cpip, people.a):
+            opened = sharing.request_messages([request], _user(reader), reader.key)
+            assert opened == {request.id: "Pour ouvrir vos droits"}
+        assert sharing.request_messages([request], _user(people.b), people.b.key) == {}
     page = client.get(f"/suivi/{a}/").get_data(as_text=True)
     assert str(TYPE_LABELS["bank_details"]) in page or "RIB" in page
     assert "Pour ouvrir vos droits" in page

@@ -36,11 +36,13 @@ from sqlalchemy.orm import Session
 from crypto import (
     CryptoError,
     FormatError,
+    KeyPair,
     KeyRing,
     PublicKey,
     derive_keypair,
     normalize_recovery_code,
     open_sealed,
+    seal,
 )
 from vault.models import (
     AccountStatus,
@@ -372,7 +374,9 @@ def decide_kit(
 class IdentityCheck:
     """What an officer saw: the kind of ID document, its last 4 characters, the date.
 
-    Text only: no copy of the document is ever taken or stored.
+    Text only: no copy of the document is ever taken or stored. The last 4
+    characters identify a person's document: they are sealed to the escrow
+    public key (`seal_last4`), never kept in clear.
     """
 
     document: str
@@ -380,15 +384,37 @@ class IdentityCheck:
     seen_on: date
 
     def to_text(self, officer: User) -> str:
+        """The part kept in clear: the kind of document, the date, the officer."""
         return json.dumps(
             {
                 "document": self.document,
-                "last4": self.last4,
                 "seen_on": self.seen_on.isoformat(),
                 "officer": str(officer.id),
             },
             sort_keys=True,
         )
+
+
+def _identity_context(request_id: uuid.UUID, person_id: uuid.UUID) -> bytes:
+    return b"vault/escrow-identity|" + request_id.bytes + person_id.bytes
+
+
+def seal_last4(escrow: PublicKey, request: RecoveryRequest, last4: str) -> bytes:
+    """The last 4 characters, readable only with the escrow secret (at `escrow recover`)."""
+    return seal(escrow, last4.encode(), _identity_context(request.id, request.user_id))
+
+
+def open_last4(keypair: KeyPair, request: RecoveryRequest) -> str | None:
+    """The last 4 characters an officer recorded, or None (older request, or unreadable)."""
+    if request.identity_sealed is None:
+        return None
+    try:
+        sealed = open_sealed(
+            keypair, request.identity_sealed, _identity_context(request.id, request.user_id)
+        )
+    except CryptoError:
+        return None
+    return sealed.decode()
 
 
 def identity_of(request: RecoveryRequest) -> dict[str, str]:
@@ -485,6 +511,7 @@ def get_escrow_request(db: Session, request_id: uuid.UUID) -> RecoveryRequest:
 
 def open_escrow_request(
     db: Session,
+    escrow: PublicKey,
     officer: User,
     person: User,
     check: IdentityCheck,
@@ -523,6 +550,7 @@ def open_escrow_request(
         approved_by_id=officer.id,
         identity_check=check.to_text(officer),
     )
+    request.identity_sealed = seal_last4(escrow, request, check.last4)
     request.created_at = now
     db.add(request)
     db.flush()
@@ -600,6 +628,9 @@ class Reenrolment:
     activation_code: str  # formatted for the sheet
     # The request's two officers and who opened each account, for the operator.
     officers: list[OfficerAccount]
+    # What officer 1 recorded: {"document", "seen_on", "last4"} (last4 opened
+    # with the escrow secret; absent for requests recorded before it was sealed).
+    identity: dict[str, str]
 
 
 def _two_officers(db: Session, request: RecoveryRequest) -> bool:
@@ -747,7 +778,11 @@ def escrow_recover(
         },
         now=now,
     )
-    return Reenrolment(user, code, officers_of(db, request))
+    identity = identity_of(request)
+    last4 = open_last4(keypair, request)
+    if last4 is not None:
+        identity["last4"] = last4
+    return Reenrolment(user, code, officers_of(db, request), identity)
 
 
 # --- the escrow secret split 2-of-3 (SLIP-39, Trezor's shamir-mnemonic) -----------------

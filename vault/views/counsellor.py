@@ -164,6 +164,7 @@ def person(person_id: uuid.UUID) -> str:
     db = db_session()
     me, key = _me()
     followed = _followed(db, me, person_id)
+    requests = _my_requests(db, me, followed.id)
     shared = sharing.shared_with(db, me, key, followed)
     shared_ids = {s.document.id for s in shared}
     # What this counsellor deposited and may not open (the person has not
@@ -183,7 +184,8 @@ def person(person_id: uuid.UUID) -> str:
         shared=shared,
         deposits=deposits,
         checklist=checklist.for_person(db, followed.id, today=today()),
-        requests=_my_requests(db, me, followed.id),
+        requests=requests,
+        messages=sharing.request_messages(requests, me, key),
         Status=checklist.Status,
         type_labels=TYPE_LABELS,
         category_by_code=CATEGORY_BY_CODE,
