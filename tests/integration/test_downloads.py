@@ -249,6 +249,22 @@ def test_a_sound_document_still_downloads_whole_on_every_route(app: Flask) -> No
         assert all(outcome == "ok" for _role, outcome in download_events(app, scene, route))
 
 
+def test_ranges_are_not_offered_so_a_resumed_download_gets_the_whole_document(
+    app: Flask,
+) -> None:
+    """No route serves a byte range: a browser resuming a download gets it whole,
+    with the stored length, rather than a slice whose bounds came from the database."""
+    scene = make_scene(app)
+    client = signed_in(app, scene.person)
+    response = client.get(
+        f"/documents/{scene.document}/telecharger", headers={"Range": "bytes=100-199"}
+    )
+    assert response.status_code == 200
+    assert "Accept-Ranges" not in response.headers
+    assert response.headers["Content-Length"] == str(len(BIG))
+    assert response.get_data() == BIG
+
+
 def test_an_edited_size_changes_nothing_sent(app: Flask) -> None:
     """In process: the announced length is the stored document's, whatever the row says."""
     scene = make_scene(app)
