@@ -719,6 +719,8 @@ _ESCROW_REFUSALS = {
     "not_found": "no escrow recovery request has this id",
     "closed": "the request is already completed or cancelled",
     "one_officer": "the request is not confirmed by two different recovery officers",
+    "one_creator": "both recovery officers' accounts were opened by the same administrator, "
+    "{creator}: one person cannot be both officers",
     "expired": "the request is too old; the officers must open a new one",
     "account": "the account is disabled or closed",
     "no_slot": "the account has no escrow slot",
@@ -759,6 +761,28 @@ def _activation_sheet(user: User, code: str, activation_url: str) -> bytes:
         establishment=user.establishment.name if user.establishment else None,
         role_label=role_label(user.role),
     )
+
+
+def _officer_line(account: recovery.OfficerAccount) -> str:
+    """Who an officer is and who opened their account (two officers must be two people)."""
+    officer, creator = account.officer, account.creator
+    opened = f"{officer.created_at:%Y-%m-%d}"
+    if creator is None:
+        by = "opened by the operator (command line)"
+    else:
+        by = f"opened by the administrator {creator.display_name} ({creator.username})"
+    return f"{officer.display_name} ({officer.username}), {by} on {opened}"
+
+
+def _identity_line(done: recovery.Reenrolment) -> str:
+    """What officer 1 recorded, the last 4 characters opened with the escrow secret."""
+    identity = done.identity
+    last4 = identity.get("last4")
+    ending = f" ending {last4}" if last4 else " (last 4 characters not recorded)"
+    officer = done.officers[0].officer if done.officers else None
+    by = f" by {officer.display_name} ({officer.username})" if officer else ""
+    seen = identity.get("seen_on", "?")
+    return f"{identity.get('document', '?')}{ending}, seen on {seen}{by}"
 
 
 @escrow_group.command(
@@ -821,9 +845,9 @@ def escrow_recover(
         )
     except recovery.EscrowRefused as e:
         db.rollback()
-        raise fail(
-            f"{what}: REFUSED: {_ESCROW_REFUSALS.get(e.code, e.code)}; nothing changed"
-        ) from None
+        creator = f"{e.creator.display_name} ({e.creator.username})" if e.creator else ""
+        reason = _ESCROW_REFUSALS.get(e.code, e.code).format(creator=creator)
+        raise fail(f"{what}: REFUSED: {reason}; nothing changed") from None
     except recovery.WrongEscrowSecret:
         db.rollback()
         raise fail(
@@ -851,6 +875,9 @@ def escrow_recover(
             db.rollback()
             raise fail(f"{what}: FAILED: database: {type(e).__name__}; nothing changed") from None
     click.echo(f"{what}: OK (request {request_id}; {user.username} re-enrolled, sessions ended)")
+    for number, account in enumerate(done.officers, start=1):
+        click.echo(f"Officer {number}: {_officer_line(account)}")
+    click.echo(f"Identity check: {_identity_line(done)}")
     if sheet_out is not None:
         click.echo(f"New activation sheet written to {sheet_out} (mode 0600).")
         click.echo("Hand it to the person, then delete the file.")

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import secrets
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -288,27 +289,38 @@ def _check_server_keys(value: str) -> None:
 
 
 def _development_secrets(instance: Path) -> dict[str, Any]:
-    """Load or create the development secrets under `instance` (never in production)."""
+    """Load or create the development secrets under `instance` (never in production).
+
+    The escrow secret is never kept there: with the database and the blobs
+    next to it, it would open every vault. A new pair's secret is printed once
+    (`_show_escrow_secret`); a file written by an older version that still
+    holds one loses it, printed once with a warning.
+    """
     path = instance / DEV_SECRETS_FILE
     if path.exists():
         try:
             data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
             if {"secret_key", "server_keys"} <= data.keys():
+                if "escrow_secret" in data:
+                    old_secret = str(data.pop("escrow_secret"))
+                    _write_private(path, data)
+                    _show_escrow_secret(old_secret, removed_from=path)
                 if "escrow_public_key" not in data:
                     # Instances made before escrow existed: add a pair once.
-                    data.update(dev_escrow_pair())
+                    pair = dev_escrow_pair()
+                    data["escrow_public_key"] = pair["escrow_public_key"]
                     _write_private(path, data)
+                    _show_escrow_secret(pair["escrow_secret"])
                 return data
         except (OSError, ValueError):
             pass
         raise ConfigError("VAULT_SECRET_KEY", f"development secrets file {path} is unreadable")
     instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+    pair = dev_escrow_pair()
     data = {
         "secret_key": secrets.token_urlsafe(48),
         "server_keys": KeyRing.generate_string(),
-        # Development only: the escrow secret sits next to the data it
-        # protects, which production forbids (the private key stays offline).
-        **dev_escrow_pair(),
+        "escrow_public_key": pair["escrow_public_key"],
     }
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -318,7 +330,35 @@ def _development_secrets(instance: Path) -> dict[str, Any]:
         "(set VAULT_ENV=production, VAULT_SECRET_KEY and VAULT_SERVER_KEYS)",
         path,
     )
+    _show_escrow_secret(pair["escrow_secret"])
     return data
+
+
+def _show_escrow_secret(secret: str, *, removed_from: Path | None = None) -> None:
+    """Print a development escrow secret once, on the console, with what to do with it.
+
+    Straight to stderr, not through logging: a log handler may keep it in a
+    file, and a secret never goes to a log. This is the embedded default's
+    `vault escrow init`: the operator saves it where they choose, or drops it.
+    """
+    if removed_from is not None:
+        head = (
+            f"vault: WARNING: the development escrow secret was removed from {removed_from}: "
+            "kept next to the data, it opened every vault. It is shown this once."
+        )
+    else:
+        head = "vault: development escrow key pair made; its secret is shown this once."
+    sys.stderr.write(
+        f"{head}\n"
+        "Development escrow secret (stored nowhere):\n"
+        f"    {secret}\n"
+        "It opens every account's escrow slot on this instance. To try escrow recovery, save "
+        "it outside the instance folder,\n"
+        "e.g. (umask 077; echo SECRET > ~/vault-dev-escrow.secret), and give "
+        "`vault escrow recover --secret-file ~/vault-dev-escrow.secret`.\n"
+        "Without it, escrow recovery is impossible on this instance; nothing else needs it.\n"
+    )
+    sys.stderr.flush()
 
 
 def dev_escrow_pair() -> dict[str, str]:

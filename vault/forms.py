@@ -87,7 +87,8 @@ class NewAccountForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
             SelectChoice(Role.PERSON.value, _l("Person (vault holder)")),
             SelectChoice(Role.COUNSELLOR.value, _l("Counsellor")),
             SelectChoice(Role.ADMINISTRATOR.value, _l("Administrator")),
-            SelectChoice(Role.RECOVERY_OFFICER.value, _l("Recovery officer")),
+            # No recovery officer: only the operator opens them (vault recovery
+            # create-officer), so that one administrator cannot be two officers.
         ],
     )
     first_name = StringField(_l("First name"), [DataRequired(REQUIRED), Length(max=100)])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import re
 import uuid
 from typing import Any
@@ -233,6 +234,36 @@ def test_reissue_refuses_an_active_account(app: Flask) -> None:
         user = db_session().get(User, person.user.id)
         assert user is not None and user.status == AccountStatus.ACTIVE
     assert client.get(f"{base}/feuille-activation.pdf").status_code == 404
+
+
+def test_an_administrator_cannot_open_a_recovery_officer(app: Flask) -> None:
+    """Two officers must be two people: one administrator could open both for themselves."""
+    client, _admin = admin_client(app)
+    form = client.get(NEW).get_data(as_text=True)
+    assert 'value="recovery_officer"' not in form
+    before = count_users(app)
+    response = client.post(
+        NEW, data=account_form(client, role="recovery_officer", first_name="Odile")
+    )
+    assert response.status_code == 400
+    page = html.unescape(response.get_data(as_text=True))
+    assert "vault recovery create-officer" in page
+    assert count_users(app) == before
+    with app.app_context():
+        officers = select(User).where(User.role == Role.RECOVERY_OFFICER)
+        assert db_session().execute(officers).first() is None
+
+
+def test_an_administrator_cannot_give_a_recovery_officer_a_new_code(app: Flask) -> None:
+    """A new code would let an administrator activate an officer opened by the operator."""
+    client, _admin = admin_client(app)
+    pending = open_pending(app, Role.RECOVERY_OFFICER, "Omar", "Agent")
+    base = f"/admin/comptes/{pending.user.id}"
+    assert f"{base}/nouveau-code" not in client.get(base).get_data(as_text=True)
+    response = client.post(f"{base}/nouveau-code", data={"csrf_token": csrf_token(client, base)})
+    assert response.status_code == 302
+    assert client.get(f"{base}/feuille-activation.pdf").status_code == 404
+    assert activates(app, pending.user.username, pending.activation_code)
 
 
 def test_establishments_add_and_refuse_duplicates(app: Flask) -> None:

@@ -8,17 +8,20 @@ from __future__ import annotations
 import io
 import secrets
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from tests.conftest import TEST_ESCROW
 from tests.factories import csrf_token, make_account, pdf_bytes, signed_in
 from tests.s3server import S3Target
 from vault.db import db_session, get_database
 from vault.extensions import get_store
-from vault.models import Base
+from vault.models import Base, Role, User
+from vault.services import sharing
 
 
 def needles(marker: str) -> list[bytes]:
@@ -100,3 +103,83 @@ def test_marker_is_nowhere_at_rest_s3(
     marker = "CANARY" + secrets.token_hex(8)
     upload_and_use(app, marker)
     assert assert_absent(app, marker, [tmp_path]) > 10
+
+
+# --- beyond documents: what people type that is not classification data -------------------
+
+
+def sqlite_folders(database_url: str) -> list[Path]:
+    if database_url.startswith("sqlite"):
+        return [Path(database_url.removeprefix("sqlite:///")).parent]
+    return []
+
+
+def test_a_request_message_is_nowhere_at_rest_and_both_read_it(
+    app: Flask, database_url: str
+) -> None:
+    marker = "CANARY" + secrets.token_hex(8)
+    person = make_account(app, first="Alice", last="Arnaud")
+    counsellor = make_account(app, Role.COUNSELLOR, first="Claire", last="Cpip")
+    admin = make_account(app, Role.ADMINISTRATOR, first="Ada", last="Admin")
+    with app.app_context():
+        db = db_session()
+        sharing.assign(
+            db,
+            db.get(User, person.user.id),  # type: ignore[arg-type]
+            db.get(User, counsellor.user.id),  # type: ignore[arg-type]
+            by=db.get(User, admin.user.id),  # type: ignore[arg-type]
+        )
+        db.commit()
+    client = signed_in(app, counsellor)
+    path = f"/suivi/{person.user.id}/demander"
+    message = f"Pour votre dossier CAF {marker}, merci"
+    response = client.post(
+        path,
+        data={"doc_type": "cv", "message": message, "csrf_token": csrf_token(client, path)},
+    )
+    assert response.status_code == 302
+    # The counsellor reads what they wrote, and the person reads it too.
+    assert message in client.get(f"/suivi/{person.user.id}/").get_data(as_text=True)
+    assert message in signed_in(app, person).get("/demandes/").get_data(as_text=True)
+    assert assert_absent(app, marker, sqlite_folders(database_url)) > 10
+
+
+def test_the_identity_checked_in_an_escrow_recovery_is_nowhere_at_rest(
+    app: Flask, database_url: str, tmp_path: Path
+) -> None:
+    last4 = "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ") for _ in range(4))
+    person = make_account(app, first="Karim", last="Perdu")
+    first = make_account(app, Role.RECOVERY_OFFICER, "Odile", "Agent")
+    second = make_account(app, Role.RECOVERY_OFFICER, "Omar", "Agent")
+    officer = signed_in(app, first)
+    path = f"/recuperation/agents/personnes/{person.user.id}"
+    response = officer.post(
+        path,
+        data={
+            "document": "passport",
+            "last4": last4.lower(),
+            "seen_on": date.today().isoformat(),
+            "present": "y",
+            "csrf_token": csrf_token(officer, path),
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    request_page = response.headers["Location"]
+    # The officers do not see it again; only the escrow key's holder can.
+    assert last4 not in officer.get(request_page).get_data(as_text=True)
+    other = signed_in(app, second)
+    confirmed = other.post(
+        request_page + "/confirmer", data={"csrf_token": csrf_token(other, request_page)}
+    )
+    assert confirmed.status_code == 302
+    assert assert_absent(app, last4, sqlite_folders(database_url)) > 10
+
+    secret_file = tmp_path / "escrow.secret"
+    secret_file.write_text(TEST_ESCROW["escrow_secret"] + "\n")
+    request_id = request_page.rstrip("/").rsplit("/", 1)[-1]
+    result = app.test_cli_runner().invoke(
+        args=["escrow", "recover", "--request", request_id, "--secret-file", str(secret_file)]
+    )
+    assert result.exit_code == 0, result.output
+    [line] = [line for line in result.output.splitlines() if "Identity check" in line]
+    assert f"ending {last4}" in line and "passport" in line and "Odile Agent" in line

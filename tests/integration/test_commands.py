@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import os
+import re
 import subprocess
 import sys
 import time
@@ -27,6 +29,33 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
     return subprocess.run(
         [VAULT, *args], env=env, capture_output=True, text=True, timeout=120, check=False
     )
+
+
+def test_the_first_start_prints_the_escrow_secret_once_and_keeps_it_nowhere(
+    tmp_path: Path,
+) -> None:
+    """`make run`'s first two commands on a fresh instance folder."""
+    instance = tmp_path / "instance"
+    env = vault_env(instance)
+    upgraded = run(["db", "upgrade"], env)
+    assert upgraded.returncode == 0, upgraded.stderr
+    match = re.search(r"escrow secret \(stored nowhere\):\n\s+(\S+)\n", upgraded.stderr)
+    assert match, upgraded.stderr
+    secret = match.group(1)
+    first_admin = run(["accounts", "first-admin", "--quiet"], env)
+    assert first_admin.returncode == 0, first_admin.stderr
+    assert secret not in first_admin.stdout + first_admin.stderr  # printed once
+    raw = base64.b64decode(secret)
+    for path in instance.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+            assert raw not in path.read_bytes(), path
+    # Saved where the message says, it is this instance's escrow secret.
+    saved = tmp_path / "vault-dev-escrow.secret"
+    saved.write_text(secret + "\n")
+    checked = run(["escrow", "check", "--secret-file", str(saved)], env)
+    assert checked.returncode == 0, checked.stderr
+    assert "escrow check: OK" in checked.stdout
 
 
 def test_embedded_default_serves_french_home_page(tmp_path: Path) -> None:

@@ -47,8 +47,9 @@ from vault.models import (
     User,
 )
 from vault.models.base import utcnow
-from vault.services import links, sharing
+from vault.services import documents, links, sharing
 from vault.services.documents import Unlocked
+from vault.uploads import clean_title
 
 
 @dataclass
@@ -459,6 +460,32 @@ def test_counsellor_deposits_and_cannot_read_it_back(app: Flask, people: People)
     assert "Attestation d'hébergement" in html.unescape(page)
 
 
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        # A right-to-left override shows "Convocation JAPexe.pdf" for an .exe name.
+        ("Convocation JAP\u202efdp.exe", "Convocation JAPfdp.exe"),
+        ("Relevé\u200b\u2066 de\tcompte\x00 ", "Relevé de compte"),
+        (" .Attestation\u2028CAF. ", "Attestation CAF"),
+    ],
+)
+def test_deposit_titles_are_cleaned_like_the_persons_own(
+    app: Flask, people: People, typed: str, stored: str
+) -> None:
+    client = signed_in(app, people.cpip)
+    a = people.a.user.id
+    assert deposit(client, a, pdf_bytes("convocation"), title=typed).status_code == 302
+    # The person's own upload of the same title keeps exactly the same thing.
+    assert clean_title(typed) == stored
+    signed_in(app, people.a).get("/documents/")  # takes the deposit in
+    with app.app_context():
+        db = db_session()
+        [document] = db.execute(select(Document).where(Document.vault_id == a)).scalars().all()
+        person = db.get(User, a)
+        assert person is not None
+        assert documents.document_meta(Unlocked(person, people.a.key), document).title == stored
+
+
 def test_administrator_deposits_too(app: Flask, people: People) -> None:
     client = signed_in(app, people.admin)
     c = people.c.user.id  # administrators need no assignment
@@ -567,11 +594,12 @@ def test_request_a_document(app: Flask, people: People) -> None:
     with app.app_context():
         [request] = db_session().execute(select(DocumentRequest)).scalars().all()
         assert (request.vault_id, request.counsellor_id) == (a, people.cpip.user.id)
-        assert (request.doc_type, request.message, request.status) == (
-            "bank_details",
-            "Pour ouvrir vos droits",
-            "open",
-        )
+        assert (request.doc_type, request.status) == ("bank_details", "open")
+        # Sealed to each of them; each opens their own copy, trimmed.
+        for reader in (people.cpip, people.a):
+            opened = sharing.request_messages([request], _user(reader), reader.key)
+            assert opened == {request.id: "Pour ouvrir vos droits"}
+        assert sharing.request_messages([request], _user(people.b), people.b.key) == {}
     page = client.get(f"/suivi/{a}/").get_data(as_text=True)
     assert str(TYPE_LABELS["bank_details"]) in page or "RIB" in page
     assert "Pour ouvrir vos droits" in page

@@ -28,6 +28,7 @@ from tests.factories import (
 )
 from vault.cli import escrow_group
 from vault.db import db_session, get_database
+from vault.extensions import get_escrow_key, get_keyring
 from vault.models import (
     AccountStatus,
     JournalEvent,
@@ -37,7 +38,7 @@ from vault.models import (
     ServerSession,
     User,
 )
-from vault.services import recovery
+from vault.services import accounts, recovery
 
 NEW_PASSPHRASE = "le jardin fleuri du matin"
 OFFICERS = "/recuperation/agents/"
@@ -189,7 +190,8 @@ def test_the_whole_escrow_recovery_with_two_of_three_shares(
     assert "Titre très secret" not in page
     request = open_request(first, person)
     assert request is not None and request.status == "pending"
-    assert recovery.identity_of(request)["last4"] == "AB12"
+    # The last 4 characters are sealed to the escrow key: not in clear.
+    assert "last4" not in recovery.identity_of(request)
     assert recovery.identity_of(request)["document"] == "id_card"
 
     # One officer only: the operator's command refuses, nothing changed.
@@ -250,6 +252,7 @@ def test_the_whole_escrow_recovery_with_two_of_three_shares(
         "https://coffre.example.fr",
     )
     assert result.exit_code == 0, result.output
+    assert "Identity check: id_card ending AB12" in result.output
     assert stat.S_IMODE(sheet.stat().st_mode) == 0o600
     text = pdf_text(sheet.read_bytes())
     assert person.username in text and "https://coffre.example.fr/activer" in text
@@ -401,6 +404,89 @@ def test_a_request_of_one_officer_twice_is_refused(
     result = recover(app, request, "--share", str(shares[1][0]), "--share", str(shares[1][1]))
     assert result.exit_code == 1 and "two different recovery officers" in result.output
     assert state(app, person) == before
+
+
+def officer_opened_by(app: Flask, creator: Account, first: str, last: str) -> Account:
+    """An officer opened by an administrator, as the administration pages allowed
+    before: such accounts may still exist."""
+    with app.app_context():
+        db = db_session()
+        new = accounts.open_account(
+            db,
+            get_keyring(),
+            get_escrow_key(),
+            role=Role.RECOVERY_OFFICER,
+            first_name=first,
+            last_name=last,
+            created_by=db.get(User, creator.user.id),
+        )
+        user, key = accounts.check_activation(
+            db, get_keyring(), new.user.username, new.activation_code
+        )
+        code = accounts.complete_activation(db, get_keyring(), user, key, NEW_PASSPHRASE)
+        db.commit()
+        return Account(user, key, NEW_PASSPHRASE, code)
+
+
+def test_two_officers_opened_by_one_administrator_are_one_person(
+    app: Flask, person: Account, shares: tuple[str, list[Path]]
+) -> None:
+    admin = make_account(app, Role.ADMINISTRATOR, "Ada", "Admin")
+    first = officer_opened_by(app, admin, "Odile", "Agent")
+    second = officer_opened_by(app, admin, "Omar", "Agent")
+    request = open_request(signed_in(app, first), person)
+    assert request is not None
+    assert confirm(signed_in(app, second), request).status_code == 302
+    before = state(app, person)
+    result = recover(app, request, "--share", str(shares[1][0]), "--share", str(shares[1][1]))
+    assert result.exit_code == 1, result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert "same administrator" in result.output and "Ada Admin" in result.output
+    assert "nothing changed" in result.output
+    assert state(app, person) == before
+
+
+def test_recover_shows_who_opened_each_officer(
+    app: Flask, person: Account, shares: tuple[str, list[Path]]
+) -> None:
+    admin = make_account(app, Role.ADMINISTRATOR, "Ada", "Admin")
+    first = officer_opened_by(app, admin, "Odile", "Agent")
+    second = make_account(app, Role.RECOVERY_OFFICER, "Omar", "Agent")  # by the operator
+    request = open_request(signed_in(app, first), person)
+    assert request is not None
+    confirm(signed_in(app, second), request)
+    result = recover(app, request, "--share", str(shares[1][0]), "--share", str(shares[1][1]))
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("Officer ")]
+    [one] = [line for line in lines if "Odile Agent" in line]
+    assert f"({first.username})" in one and "opened by the administrator Ada Admin" in one
+    [two] = [line for line in lines if "Omar Agent" in line]
+    assert "opened by the operator" in two
+
+
+def test_the_operator_opens_recovery_officers(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(
+        args=["recovery", "create-officer", "--first-name", "Odile", "--last-name", "Agent"]
+    )
+    assert result.exit_code == 0, result.output
+    code = re.search(r"Activation code: (\d{4} \d{4} \d{4} \d{4})", result.output)
+    username = re.search(r"Username: +(\S+)", result.output)
+    assert code and username
+    with app.app_context():
+        user = (
+            db_session()
+            .execute(select(User).where(User.username == username.group(1)))
+            .scalar_one()
+        )
+        assert (user.role, user.created_by_id) == (Role.RECOVERY_OFFICER, None)
+    activated = post_form(
+        app.test_client(), "/activer", {"username": username.group(1), "code": code.group(1)}
+    )
+    assert activated.status_code == 302
+    bad = app.test_cli_runner().invoke(
+        args=["recovery", "create-officer", "--first-name", " ", "--last-name", "Agent"]
+    )
+    assert bad.exit_code == 1 and len(bad.output.strip().splitlines()) == 1
 
 
 def test_a_cancelled_request_cannot_be_carried_out(

@@ -36,12 +36,22 @@ from tests.factories import (
 from tests.s3server import S3Target
 from vault.db import db_session, get_database
 from vault.extensions import get_keyring, get_store
-from vault.models import Blob, DocumentVersion, JournalEvent, Role, SlotKind, User
+from vault.models import (
+    Blob,
+    DocumentVersion,
+    JournalEvent,
+    Role,
+    ServerSession,
+    SlotKind,
+    User,
+)
+from vault.models.base import utcnow
 from vault.services import export, keys, sharing
 from vault.services.documents import Unlocked
 from vault.views.export import exit_pack
 
 VAULT = str(Path(sys.executable).with_name("vault"))
+REPO = Path(__file__).resolve().parents[2]
 MIB = 1024 * 1024
 
 # Titles a person (or a deposit, or old data) may hold; none may escape its folder.
@@ -446,3 +456,49 @@ def test_export_memory_stays_bounded(app: Flask) -> None:
             tracemalloc.stop()
     assert written > 64 * MIB
     assert peak < 16 * MIB, f"traced peak {peak / MIB:.1f} MiB"
+
+
+def test_the_fresh_phrase_guards_what_docs_export_says_and_no_more(
+    make_app: Callable[..., Flask], database_url: str, connection: Connection
+) -> None:
+    """docs/export.md, "Fresh sign-in": what the check protects, and what it does not."""
+    promise = (REPO / "docs" / "export.md").read_text(encoding="utf-8")
+    assert "It protects the recovery kit and the one-request archive." in promise
+    assert "It does not make an open session safe." in promise
+    assert "no phrase is asked for a single document, on a kiosk or\n  elsewhere" in promise
+
+    # A session at a kiosk of the establishment (the test client is 127.0.0.1).
+    app = make_app(database_url=database_url, kiosk_networks=("127.0.0.0/8",))
+    get_database(app).bind_to(connection)
+    account = make_account(app)
+    contents = [content_for(i) for i in range(3)]
+    papers = [make_document(app, account, c, title=f"Papier {i}") for i, c in enumerate(contents)]
+    client = signed_in(app, account)
+
+    # Without the phrase: no archive, and the recovery sheet is not replaced.
+    for phrase in ("", "not my phrase at all"):
+        refused = export_response(client, phrase)
+        assert refused.status_code == 400  # type: ignore[attr-defined]
+        assert refused.mimetype == "text/html"  # type: ignore[attr-defined]
+    assert opens_recovery_slot(app, account, account.recovery_code)
+
+    # Single documents ask no phrase: whoever sits at the open session takes
+    # them one by one, and each download is in the person's history.
+    for paper, content in zip(papers, contents, strict=True):
+        assert client.get(f"/documents/{paper.id}/telecharger").data == content
+    downloaded = [a for a in journal_actions(app, account) if a[0] == "document.downloaded"]
+    assert downloaded == [("document.downloaded", "ok")] * 3
+    history = client.get("/journal/").get_data(as_text=True)
+    assert all(f"Vous avez téléchargé « Papier {i} »" in history for i in range(3))
+
+    # What ends an unattended kiosk session: VAULT_KIOSK_IDLE_MINUTES without activity.
+    with app.app_context():
+        db = db_session()
+        [row] = db.execute(
+            select(ServerSession).where(ServerSession.user_id == account.user.id)
+        ).scalars()
+        assert row.idle_minutes == 10
+        row.last_seen_at = utcnow() - timedelta(minutes=11)
+        db.commit()
+    gone = client.get(f"/documents/{papers[0].id}/telecharger")
+    assert gone.status_code == 302 and "/connexion" in gone.headers["Location"]

@@ -48,3 +48,109 @@ def test_concurrent_upgrades_serialise_on_postgresql(engine: Engine) -> None:
         holder.rollback()
     thread.join(timeout=30)
     assert finished.is_set()
+
+
+SEALED_TEXTS = "0011_sealed_request_texts"
+
+
+def test_sealed_request_texts_seals_messages_and_drops_the_last_four(engine: Engine) -> None:
+    """0011 on rows written before it: each message opens with its reader's key only,
+    and no identity check keeps the last 4 characters of an ID in clear."""
+    import json
+    import uuid
+
+    import sqlalchemy as sa
+    from alembic.script import ScriptDirectory
+
+    from crypto import derive_keypair, generate_data_key, open_sealed
+    from vault.models.base import UTCDateTime, utcnow
+    from vault.services.sharing import message_context
+
+    users = sa.table(
+        "users",
+        sa.column("id", sa.Uuid()),
+        *(sa.column(n, sa.String()) for n in ("username", "role", "status", "display_name")),
+        sa.column("public_key", sa.LargeBinary()),
+        sa.column("created_at", UTCDateTime()),
+        sa.column("pending_deposits", sa.Integer()),
+    )
+    requests = sa.table(
+        "document_requests",
+        *(sa.column(n, sa.Uuid()) for n in ("id", "vault_id", "counsellor_id")),
+        *(sa.column(n, sa.String()) for n in ("doc_type", "message", "status")),
+        sa.column("created_at", UTCDateTime()),
+    )
+    recoveries = sa.table(
+        "recovery_requests",
+        *(sa.column(n, sa.Uuid()) for n in ("id", "user_id")),
+        *(sa.column(n, sa.String()) for n in ("kind", "status", "identity_check")),
+        sa.column("created_at", UTCDateTime()),
+    )
+    parent = ScriptDirectory.from_config(migrate.alembic_config()).get_revision(SEALED_TEXTS)
+    assert parent is not None
+    secrets_ = {"person": generate_data_key(), "counsellor": generate_data_key()}
+    ids = {name: uuid.uuid4() for name in secrets_}
+    request_id, recovery_id = uuid.uuid4(), uuid.uuid4()
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            migrate.downgrade(connection, str(parent.down_revision))
+            for name, secret in secrets_.items():
+                connection.execute(
+                    users.insert().values(
+                        id=ids[name],
+                        username=f"{name}-{ids[name].hex[:8]}",
+                        role=name,
+                        status="active",
+                        display_name=name,
+                        public_key=derive_keypair(secret).public_bytes(),
+                        created_at=utcnow(),
+                        pending_deposits=0,
+                    )
+                )
+            connection.execute(
+                requests.insert().values(
+                    id=request_id,
+                    vault_id=ids["person"],
+                    counsellor_id=ids["counsellor"],
+                    doc_type="cv",
+                    message=" Pour le rendez-vous du 12 ",
+                    status="open",
+                    created_at=utcnow(),
+                )
+            )
+            check = {"document": "passport", "last4": "QX7Z", "seen_on": "2026-12-01"}
+            connection.execute(
+                recoveries.insert().values(
+                    id=recovery_id,
+                    user_id=ids["person"],
+                    kind="escrow",
+                    status="pending",
+                    identity_check=json.dumps(check),
+                    created_at=utcnow(),
+                )
+            )
+
+            migrate.upgrade(connection)
+
+            sealed = sa.table(
+                "document_requests",
+                sa.column("id", sa.Uuid()),
+                sa.column("message_for_person", sa.LargeBinary()),
+                sa.column("message_for_counsellor", sa.LargeBinary()),
+            )
+            row = connection.execute(
+                sa.select(sealed.c.message_for_person, sealed.c.message_for_counsellor).where(
+                    sealed.c.id == request_id
+                )
+            ).one()
+            for name, message in zip(("person", "counsellor"), row, strict=True):
+                context = message_context(request_id, ids[name])
+                keypair = derive_keypair(secrets_[name])
+                assert open_sealed(keypair, message, context) == b"Pour le rendez-vous du 12"
+            identity = connection.execute(
+                sa.select(recoveries.c.identity_check).where(recoveries.c.id == recovery_id)
+            ).scalar_one()
+            assert json.loads(identity) == {"document": "passport", "seen_on": "2026-12-01"}
+        finally:
+            transaction.rollback()

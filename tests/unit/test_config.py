@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import secrets
 import stat
 from pathlib import Path
 
 import pytest
 
+from crypto import derive_keypair
 from vault.config import ConfigError, Settings, dev_escrow_pair
 
 KEYS = "1:" + base64.b64encode(secrets.token_bytes(32)).decode()
@@ -167,3 +169,60 @@ def test_lifecycle_settings(tmp_path: Path) -> None:
     env |= {"VAULT_RETENTION_YEARS": "5", "VAULT_COUNSELLOR_GRACE_DAYS": "0"}
     settings = Settings.from_env(env)
     assert (settings.retention_years, settings.counsellor_grace_days) == (5, 0)
+
+
+def _files_hold(root: Path, secret: str) -> list[Path]:
+    """Files under `root` that hold the escrow secret, as base64 or as raw bytes."""
+    raw = base64.b64decode(secret)
+    return [
+        path
+        for path in root.rglob("*")
+        if path.is_file() and (secret.encode() in path.read_bytes() or raw in path.read_bytes())
+    ]
+
+
+def _printed_secret(text: str) -> str:
+    match = re.search(r"escrow secret[^\n]*\n\s+([A-Za-z0-9+/]{43}=)\n", text, re.IGNORECASE)
+    assert match, text
+    return match.group(1)
+
+
+def test_the_development_escrow_secret_is_printed_once_and_stored_nowhere(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = Settings.from_env({"VAULT_INSTANCE_PATH": str(tmp_path)})
+    printed = capsys.readouterr().err
+    secret = _printed_secret(printed)
+    # What to do with it, in the same message.
+    assert "--secret-file" in printed and "outside" in printed
+    # It is the secret of the instance's escrow key...
+    public = derive_keypair(base64.b64decode(secret)).public_bytes()
+    assert base64.b64encode(public).decode() == first.escrow_public_key
+    # ...and nothing under the instance folder holds it.
+    assert _files_hold(tmp_path, secret) == []
+    assert "escrow_secret" not in json.loads((tmp_path / "dev-secrets.json").read_text())
+    # The next starts do not show it again.
+    Settings.from_env({"VAULT_INSTANCE_PATH": str(tmp_path)})
+    assert secret not in capsys.readouterr().err
+
+
+def test_an_older_instance_keeping_the_escrow_secret_moves_it_out_loudly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pair = dev_escrow_pair()
+    old = {"secret_key": "s" * 64, "server_keys": KEYS, **pair}
+    path = tmp_path / "dev-secrets.json"
+    path.write_text(json.dumps(old))
+    path.chmod(0o600)
+
+    settings = Settings.from_env({"VAULT_INSTANCE_PATH": str(tmp_path)})
+    printed = capsys.readouterr().err
+    assert _printed_secret(printed) == pair["escrow_secret"]
+    assert "removed" in printed
+    # The instance keeps working with the same keys; only the secret left.
+    assert (settings.secret_key, settings.server_keys) == (old["secret_key"], KEYS)
+    assert settings.escrow_public_key == pair["escrow_public_key"]
+    assert _files_hold(tmp_path, pair["escrow_secret"]) == []
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    Settings.from_env({"VAULT_INSTANCE_PATH": str(tmp_path)})
+    assert pair["escrow_secret"] not in capsys.readouterr().err

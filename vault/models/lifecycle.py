@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, String, Text
+from sqlalchemy import Date, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vault.models.base import Base, UTCDateTime, created_at, uuid_pk
@@ -47,8 +47,12 @@ class RecoveryRequest(Base):
     approved_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     second_officer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
-    # What the officers checked (kind of identity document, by whom); no copy of it.
+    # What the officers checked (kind of identity document, date, by whom); no copy of it.
     identity_check: Mapped[str] = mapped_column(Text, default="")
+    # The last 4 characters of the document's number, sealed (HPKE) to the
+    # escrow public key: only the escrow secret's holder reads them, at
+    # `vault escrow recover` (services/recovery.py).
+    identity_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

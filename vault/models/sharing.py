@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vault.models.base import Base, UTCDateTime, created_at, uuid_pk
@@ -75,8 +75,11 @@ class DocumentRequest(Base):
     vault_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
     counsellor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
     doc_type: Mapped[str] = mapped_column(String(64))
-    # Written by the counsellor for the person; no document content.
-    message: Mapped[str] = mapped_column(Text, default="")
+    # The counsellor's free text, sealed (HPKE) to the person's public key and
+    # to the counsellor's: only they read it (services/sharing.py). None when
+    # the request has no message.
+    message_for_person: Mapped[bytes | None] = mapped_column(LargeBinary)
+    message_for_counsellor: Mapped[bytes | None] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(16), default="open")
     document_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("documents.id"))
     created_at: Mapped[created_at]

@@ -36,10 +36,13 @@ from sqlalchemy.orm import Session
 from crypto import (
     CryptoError,
     FormatError,
+    KeyPair,
     KeyRing,
+    PublicKey,
     derive_keypair,
     normalize_recovery_code,
     open_sealed,
+    seal,
 )
 from vault.models import (
     AccountStatus,
@@ -104,12 +107,18 @@ class EscrowRefused(ServiceError):
     """The escrow request cannot be carried out; `code` says why.
 
     Codes: "not_found", "one_officer" (not confirmed by two distinct officers),
-    "expired", "closed" (completed or cancelled), "account" (disabled or closed
-    account), "no_slot", "damaged" (the slot fails the server key ring),
-    "mismatch" (the slot holds another key than the account's).
+    "one_creator" (both officers' accounts were opened by one administrator:
+    `creator` is that administrator), "expired", "closed" (completed or
+    cancelled), "account" (disabled or closed account), "no_slot", "damaged"
+    (the slot fails the server key ring), "mismatch" (the slot holds another
+    key than the account's).
     """
 
     code = "refused"
+
+    def __init__(self, code: str | None = None, *, creator: User | None = None) -> None:
+        super().__init__(code)
+        self.creator = creator
 
 
 # --- (a) recovery kit + counsellor approval ---------------------------------------------
@@ -363,7 +372,9 @@ def decide_kit(
 class IdentityCheck:
     """What an officer saw: the kind of ID document, its last 4 characters, the date.
 
-    Text only: no copy of the document is ever taken or stored.
+    Text only: no copy of the document is ever taken or stored. The last 4
+    characters identify a person's document: they are sealed to the escrow
+    public key (`seal_last4`), never kept in clear.
     """
 
     document: str
@@ -371,15 +382,37 @@ class IdentityCheck:
     seen_on: date
 
     def to_text(self, officer: User) -> str:
+        """The part kept in clear: the kind of document, the date, the officer."""
         return json.dumps(
             {
                 "document": self.document,
-                "last4": self.last4,
                 "seen_on": self.seen_on.isoformat(),
                 "officer": str(officer.id),
             },
             sort_keys=True,
         )
+
+
+def _identity_context(request_id: uuid.UUID, person_id: uuid.UUID) -> bytes:
+    return b"vault/escrow-identity|" + request_id.bytes + person_id.bytes
+
+
+def seal_last4(escrow: PublicKey, request: RecoveryRequest, last4: str) -> bytes:
+    """The last 4 characters, readable only with the escrow secret (at `escrow recover`)."""
+    return seal(escrow, last4.encode(), _identity_context(request.id, request.user_id))
+
+
+def open_last4(keypair: KeyPair, request: RecoveryRequest) -> str | None:
+    """The last 4 characters an officer recorded, or None (older request, or unreadable)."""
+    if request.identity_sealed is None:
+        return None
+    try:
+        sealed = open_sealed(
+            keypair, request.identity_sealed, _identity_context(request.id, request.user_id)
+        )
+    except CryptoError:
+        return None
+    return sealed.decode()
 
 
 def identity_of(request: RecoveryRequest) -> dict[str, str]:
@@ -389,6 +422,32 @@ def identity_of(request: RecoveryRequest) -> dict[str, str]:
     except ValueError:
         return {}
     return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def open_officer(
+    db: Session,
+    ring: KeyRing,
+    escrow: PublicKey,
+    *,
+    first_name: str,
+    last_name: str,
+    activation_days: int,
+) -> accounts.NewAccount:
+    """A recovery officer's account, opened by the operator (flushed, not committed).
+
+    The only way to open one: an administrator could otherwise open two
+    officer accounts and be both officers of an escrow recovery.
+    """
+    return accounts.open_account(
+        db,
+        ring,
+        escrow,
+        role=Role.RECOVERY_OFFICER,
+        first_name=first_name,
+        last_name=last_name,
+        created_by=None,
+        activation_days=activation_days,
+    )
 
 
 def search_people(db: Session, query: str) -> list[User]:
@@ -450,6 +509,7 @@ def get_escrow_request(db: Session, request_id: uuid.UUID) -> RecoveryRequest:
 
 def open_escrow_request(
     db: Session,
+    escrow: PublicKey,
     officer: User,
     person: User,
     check: IdentityCheck,
@@ -488,6 +548,7 @@ def open_escrow_request(
         approved_by_id=officer.id,
         identity_check=check.to_text(officer),
     )
+    request.identity_sealed = seal_last4(escrow, request, check.last4)
     request.created_at = now
     db.add(request)
     db.flush()
@@ -563,6 +624,11 @@ def cancel_escrow_request(
 class Reenrolment:
     user: User
     activation_code: str  # formatted for the sheet
+    # The request's two officers and who opened each account, for the operator.
+    officers: list[OfficerAccount]
+    # What officer 1 recorded: {"document", "seen_on", "last4"} (last4 opened
+    # with the escrow secret; absent for requests recorded before it was sealed).
+    identity: dict[str, str]
 
 
 def _two_officers(db: Session, request: RecoveryRequest) -> bool:
@@ -571,6 +637,42 @@ def _two_officers(db: Session, request: RecoveryRequest) -> bool:
         return False
     officers = [db.get(User, first), db.get(User, second)]
     return all(o is not None and o.role == Role.RECOVERY_OFFICER for o in officers)
+
+
+@dataclass(frozen=True)
+class OfficerAccount:
+    """An officer of an escrow request and who opened their account."""
+
+    officer: User
+    # None: opened by the operator's command (`vault recovery create-officer`),
+    # the only way to open one now; an administrator opened older ones.
+    creator: User | None
+
+
+def officers_of(db: Session, request: RecoveryRequest) -> list[OfficerAccount]:
+    """The request's officers (first, then second), each with who opened their account."""
+    found = []
+    for officer_id in (request.approved_by_id, request.second_officer_id):
+        officer = db.get(User, officer_id) if officer_id else None
+        if officer is not None:
+            creator = db.get(User, officer.created_by_id) if officer.created_by_id else None
+            found.append(OfficerAccount(officer, creator))
+    return found
+
+
+def _one_creator(db: Session, request: RecoveryRequest) -> User | None:
+    """The administrator who opened both officers' accounts, if one did.
+
+    Two officers are two people only if nobody could open both accounts for
+    themselves: officers opened by the operator are (the operator already
+    holds the escrow secret, so gains nothing), one administrator opening
+    both is not.
+    """
+    creators = [o.creator for o in officers_of(db, request)]
+    ids = {c.id if c is not None else None for c in creators}
+    if len(creators) == 2 and len(ids) == 1 and creators[0] is not None:
+        return creators[0]
+    return None
 
 
 def check_escrow_request(
@@ -587,6 +689,9 @@ def check_escrow_request(
         raise EscrowRefused("closed")
     if request.status != APPROVED or not _two_officers(db, request):
         raise EscrowRefused("one_officer")
+    creator = _one_creator(db, request)
+    if creator is not None:
+        raise EscrowRefused("one_creator", creator=creator)
     if not _escrow_open(request, now):
         raise EscrowRefused("expired")
     return request
@@ -671,7 +776,11 @@ def escrow_recover(
         },
         now=now,
     )
-    return Reenrolment(user, code)
+    identity = identity_of(request)
+    last4 = open_last4(keypair, request)
+    if last4 is not None:
+        identity["last4"] = last4
+    return Reenrolment(user, code, officers_of(db, request), identity)
 
 
 # --- the escrow secret split 2-of-3 (SLIP-39, Trezor's shamir-mnemonic) -----------------

@@ -733,15 +733,38 @@ def menu_counts(db: Session, vault_id: uuid.UUID, since: datetime | None) -> Men
 # --- requests ---------------------------------------------------------------------------
 
 
+def message_context(request_id: uuid.UUID, reader_id: uuid.UUID) -> bytes:
+    """The HPKE context of a request's message sealed for `reader_id`."""
+    return b"vault/request-message|" + request_id.bytes + reader_id.bytes
+
+
 def request_document(
     db: Session, counsellor: User, person: User, doc_type: str, message: str
 ) -> DocumentRequest:
+    """Ask `person` for a document; the message is sealed to the person and the counsellor.
+
+    It is free text (a reason, an appointment, a court date): not
+    classification data, so it is kept in clear nowhere. Sealing needs only
+    the two public keys, so the counsellor need not hold the person's key.
+    """
     _counsellor_can_see(db, counsellor, person)
+    request_id = uuid.uuid4()
+    text = message.strip()[:500]
+    sealed: dict[str, bytes | None] = {"person": None, "counsellor": None}
+    if text:
+        for name, reader in (("person", person), ("counsellor", counsellor)):
+            sealed[name] = seal(
+                load_public_key(reader.public_key),
+                text.encode(),
+                message_context(request_id, reader.id),
+            )
     request = DocumentRequest(
+        id=request_id,
         vault_id=person.id,
         counsellor_id=counsellor.id,
         doc_type=doc_type,
-        message=message.strip()[:500],
+        message_for_person=sealed["person"],
+        message_for_counsellor=sealed["counsellor"],
     )
     db.add(request)
     db.flush()
@@ -753,6 +776,33 @@ def request_document(
         details={"type": doc_type},
     )
     return request
+
+
+def request_messages(
+    requests: Iterable[DocumentRequest], reader: User, reader_key: bytes
+) -> dict[uuid.UUID, str]:
+    """The messages of `requests` that `reader` (the person or the counsellor) opens.
+
+    Requests without a message, or not addressed to `reader`, are left out.
+    """
+    keypair = None
+    messages = {}
+    for request in requests:
+        if reader.id == request.vault_id:
+            sealed = request.message_for_person
+        elif reader.id == request.counsellor_id:
+            sealed = request.message_for_counsellor
+        else:
+            continue
+        if sealed is None:
+            continue
+        keypair = keypair or derive_keypair(reader_key)
+        try:
+            text = open_sealed(keypair, sealed, message_context(request.id, reader.id))
+        except CryptoError:
+            continue
+        messages[request.id] = text.decode()
+    return messages
 
 
 def open_request_counts(

@@ -163,7 +163,17 @@ def _establishment_choices(db: Session) -> list[tuple[str, str]]:
 def _check_new_account(form: NewAccountForm, choices: list[tuple[str, str]]) -> bool:
     """Rules the form cannot express alone; errors are added to the fields."""
     ok = True
-    if form.role.data not in {r.value for r in Role}:
+    if form.role.data == Role.RECOVERY_OFFICER:
+        # Two officers must be two people: an administrator who could open
+        # officer accounts could open two and be both.
+        form.role.errors = [
+            _(
+                "Recovery officers are opened by the operator of the vault "
+                "(command vault recovery create-officer), not on this page."
+            )
+        ]
+        ok = False
+    elif form.role.data not in {r.value for r in Role}:
         form.role.errors = [_("Choose a kind of account from the list.")]
         ok = False
     known = {value for value, _label in choices}
@@ -279,6 +289,17 @@ def reissue(user_id: uuid.UUID) -> BaseResponse:
     user = _get_user(db, user_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
+    if user.role == Role.RECOVERY_OFFICER:
+        # A new code would let an administrator activate, as themselves, an
+        # officer the operator opened: the operator's command is the only way.
+        flash(
+            _(
+                "A recovery officer's activation code comes from the operator of the vault "
+                "(command vault recovery create-officer), never from this page."
+            ),
+            "error",
+        )
+        return redirect(url_for("admin.account", user_id=user.id))
     try:
         code = accounts.reissue_activation(
             db,

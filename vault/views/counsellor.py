@@ -10,7 +10,6 @@ opened what.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -23,10 +22,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
-from crypto import blob_aad, decrypt_iter
+from crypto import blob_aad
 from vault import auth, checklist
 from vault.catalog import CATEGORY_BY_CODE, TYPE_CATEGORY, TYPE_LABELS
 from vault.db import db_session
+from vault.downloads import Recipient, send_plaintext
 from vault.extensions import get_store
 from vault.forms import DocumentRequestForm, EmptyForm
 from vault.models import (
@@ -42,8 +42,6 @@ from vault.models import (
 from vault.models.base import utcnow
 from vault.services import journal, links, sharing
 from vault.services.errors import NotFound
-from vault.uploads import content_disposition
-from vault.views.documents import DOCUMENT_CSP
 
 bp = Blueprint("counsellor", __name__, url_prefix="/suivi")
 
@@ -166,6 +164,7 @@ def person(person_id: uuid.UUID) -> str:
     db = db_session()
     me, key = _me()
     followed = _followed(db, me, person_id)
+    requests = _my_requests(db, me, followed.id)
     shared = sharing.shared_with(db, me, key, followed)
     shared_ids = {s.document.id for s in shared}
     # What this counsellor deposited and may not open (the person has not
@@ -185,7 +184,8 @@ def person(person_id: uuid.UUID) -> str:
         shared=shared,
         deposits=deposits,
         checklist=checklist.for_person(db, followed.id, today=today()),
-        requests=_my_requests(db, me, followed.id),
+        requests=requests,
+        messages=sharing.request_messages(requests, me, key),
         Status=checklist.Status,
         type_labels=TYPE_LABELS,
         category_by_code=CATEGORY_BY_CODE,
@@ -248,18 +248,9 @@ def document(person_id: uuid.UUID, document_id: uuid.UUID) -> str:
 
 @bp.get("/<uuid:person_id>/documents/<uuid:document_id>/telecharger")
 @auth.role_required(Role.COUNSELLOR)
-def download(person_id: uuid.UUID, document_id: uuid.UUID) -> Response:
+def download(person_id: uuid.UUID, document_id: uuid.UUID) -> Response | tuple[str, int]:
     me, followed, opened = _opened(person_id, document_id)
     version = opened.version
-    aad = blob_aad(followed.id, opened.document.id, version.version)
-    # Opened before the journal line and the response: a store that does not
-    # answer fails now (503) rather than in the middle of the download.
-    reader = get_store().open(version.blob.key)
-
-    def chunks() -> Iterator[bytes]:
-        with reader:
-            yield from decrypt_iter(opened.dek, aad, reader)
-
     db = db_session()
     journal.append(
         db,
@@ -268,12 +259,17 @@ def download(person_id: uuid.UUID, document_id: uuid.UUID) -> Response:
         actor=me,
         document_id=opened.document.id,
     )
-    db.commit()
-    response = Response(chunks(), mimetype=version.mime, direct_passthrough=True)
-    response.headers["Content-Length"] = str(version.size)
-    response.headers["Content-Disposition"] = content_disposition(opened.title, version.mime)
-    response.headers["Content-Security-Policy"] = DOCUMENT_CSP
-    return response
+    return send_plaintext(
+        db,
+        get_store(),
+        key=version.blob.key,
+        dek=opened.dek,
+        aad=blob_aad(followed.id, opened.document.id, version.version),
+        mime=version.mime,
+        title=opened.title,
+        recipient=Recipient(followed.id, opened.document.id, me),
+        recorded_size=version.size,
+    )
 
 
 # --- requests ---------------------------------------------------------------------------

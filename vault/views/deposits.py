@@ -30,7 +30,7 @@ from vault.http import StreamingUpload, UploadError
 from vault.models import Lifecycle, Role, User
 from vault.services import sharing
 from vault.services.errors import NotFound
-from vault.uploads import clean_filename, peek, sniff_type, title_from_filename
+from vault.uploads import clean_filename, clean_title, peek, sniff_type, title_from_filename
 from vault.views.documents import (
     ACCEPT,
     SNIFF_BYTES,
@@ -128,7 +128,9 @@ def upload(person_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
             if mime is None:
                 raise UploadRefused("bad_type", 415)
             filename = clean_filename(file.filename)
-            title = (details.title.data or "").strip() or title_from_filename(filename)
+            # Cleaned as the person's own titles are: no control or bidi
+            # characters that would make a name show as something else.
+            title = clean_title(details.title.data or "") or title_from_filename(filename)
             try:
                 document = sharing.deposit_document(
                     db,

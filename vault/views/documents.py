@@ -29,9 +29,11 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 import storage
+from crypto import blob_aad
 from vault import auth, catalog
 from vault.catalog import CATEGORIES, CATEGORY_BY_CODE, DOCUMENT_TYPES, TYPE_LABELS, is_valid
 from vault.db import db_session
+from vault.downloads import DOCUMENT_CSP, Recipient, send_plaintext
 from vault.extensions import get_keyring, get_settings, get_store
 from vault.forms import DocumentDetailsForm, EmptyForm
 from vault.http import StreamingUpload, UploadError, check_csrf
@@ -44,7 +46,6 @@ from vault.uploads import (
     ALLOWED_TYPES,
     clean_filename,
     clean_title,
-    content_disposition,
     peek,
     sniff_type,
     title_from_filename,
@@ -62,8 +63,6 @@ PAGE_SIZE = 20
 MAX_PAGE = 100_000
 # Previews are rendered from the whole document in memory; above this, none.
 PREVIEW_MAX_BYTES = 32 * 1024 * 1024
-# A sandbox for anything we serve from a document: no script, no plugin, no form.
-DOCUMENT_CSP = "default-src 'none'; sandbox"
 ACCEPT = ",".join([*ALLOWED_TYPES, *ALLOWED_TYPES.values()])
 
 
@@ -332,13 +331,12 @@ def show(document_id: uuid.UUID) -> str:
 
 @bp.get("/<uuid:document_id>/telecharger")
 @auth.role_required(Role.PERSON)
-def download(document_id: uuid.UUID) -> Response:
+def download(document_id: uuid.UUID) -> Response | tuple[str, int]:
     owner = auth.unlocked_vault()
     db = db_session()
     document = _document(owner, document_id)
     version = documents.current_version(db, document)
     meta = documents.document_meta(owner, document)
-    body = documents.read_content(get_store(), get_keyring(), owner, version)
     journal.append(
         db,
         vault_id=owner.vault_id,
@@ -346,12 +344,17 @@ def download(document_id: uuid.UUID) -> Response:
         actor=owner.user,
         document_id=document.id,
     )
-    db.commit()
-    response = Response(body, mimetype=version.mime, direct_passthrough=True)
-    response.headers["Content-Length"] = str(version.size)
-    response.headers["Content-Disposition"] = content_disposition(meta.title, version.mime)
-    response.headers["Content-Security-Policy"] = DOCUMENT_CSP
-    return response
+    return send_plaintext(
+        db,
+        get_store(),
+        key=version.blob.key,
+        dek=documents.version_dek(get_keyring(), owner, version),
+        aad=blob_aad(owner.vault_id, document.id, version.version),
+        mime=version.mime,
+        title=meta.title,
+        recipient=Recipient(owner.vault_id, document.id, owner.user),
+        recorded_size=version.size,
+    )
 
 
 @bp.get("/<uuid:document_id>/apercu")

@@ -87,6 +87,8 @@ class _Words:
     type: str
     recipient: str
     status: str
+    # Why a download failed: "integrity" or "storage" (vault/downloads.py).
+    reason: str
 
 
 def _words(
@@ -104,6 +106,7 @@ def _words(
         type=str(TYPE_LABELS.get(str(details.get("type") or ""), _("a document"))),
         recipient=recipient_phrase(str(details.get("recipient") or "")),
         status=str(details.get("status") or ""),
+        reason=str(details.get("reason") or ""),
     )
 
 
@@ -128,7 +131,39 @@ def describe(
     )
 
 
+def _failed_download(action: str, who: str | None, w: _Words) -> str | None:
+    """The sentence of a download that failed (vault/downloads.py), or None."""
+    if w.reason == "storage":
+        why = _("the vault stopped answering")
+    else:
+        why = _("the document did not pass its integrity check")
+    if action == "link.opened":
+        return str(
+            _(
+                "The link to %(doc)s sent to %(recipient)s was opened, but the download was "
+                "stopped: %(why)s.",
+                doc=w.doc,
+                recipient=w.recipient,
+                why=why,
+            )
+        )
+    if action != "document.downloaded":
+        return None
+    if who is None:
+        return str(_("Your download of %(doc)s was stopped: %(why)s.", doc=w.doc, why=why))
+    return str(
+        _(
+            "%(who)s tried to download %(doc)s, but the download was stopped: %(why)s.",
+            who=who,
+            doc=w.doc,
+            why=why,
+        )
+    )
+
+
 def _by_you(action: str, w: _Words, refused: bool) -> str:
+    if refused and (failed := _failed_download(action, None, w)):
+        return failed
     if action == "passphrase.changed" and refused:
         return str(_("An attempt to change your secret phrase failed (wrong current phrase)."))
     if action == "signin" and refused:
@@ -211,6 +246,8 @@ def _by_you(action: str, w: _Words, refused: bool) -> str:
 
 
 def _by_other(action: str, who: str, w: _Words, refused: bool) -> str:
+    if refused and (failed := _failed_download(action, who, w)):
+        return failed
     texts = {
         "account.opened": _("Your vault was opened by %(who)s.", who=who),
         "account.activation_reissued": _("%(who)s printed a new activation sheet.", who=who),

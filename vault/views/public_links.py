@@ -10,21 +10,19 @@ global) and send no referrer, so the token does not travel further.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 from flask import Blueprint, Response, abort, render_template
 from flask_babel import gettext as _
 
-from crypto import blob_aad, decrypt_iter
+from crypto import blob_aad
 from vault.db import db_session
+from vault.downloads import Recipient, send_plaintext
 from vault.extensions import get_store
 from vault.forms_sharing import OpenLinkForm
 from vault.models import ExternalLink
 from vault.services import links
 from vault.services.errors import NotFound, Throttled
 from vault.services.links import LinkGone, WrongPin
-from vault.uploads import content_disposition
-from vault.views.documents import DOCUMENT_CSP
 from vault.views.messages import too_many_attempts
 
 log = logging.getLogger(__name__)
@@ -111,19 +109,28 @@ def download(token: str) -> Response | tuple[str, int, dict[str, str]]:
         db.commit()  # the failure count (for the delays) and the journal line
         return _page(token, link, blank, _("This code is not right."), 403)
     version = opened.version
-    # Opened before the commit: an unreachable store answers 503 and counts nothing.
-    reader = get_store().open(version.blob.key)
-    db.commit()
-    aad = blob_aad(link.vault_id, link.document_id, version.version)
-
-    def body() -> Iterator[bytes]:
-        with reader:
-            yield from decrypt_iter(opened.dek, aad, reader)
-
+    # The link's use and journal line are committed only once the document's
+    # first segment verified: an unreachable store (503) or a damaged
+    # document counts nothing.
     log.info("external link %s opened", link.id)
-    response = Response(body(), mimetype=version.mime, direct_passthrough=True)
-    response.headers["Content-Length"] = str(version.size)
-    response.headers["Content-Disposition"] = content_disposition(opened.title, version.mime)
-    response.headers["Content-Security-Policy"] = DOCUMENT_CSP
-    response.headers.update(NO_INDEX)
-    return response
+    sent = send_plaintext(
+        db,
+        get_store(),
+        key=version.blob.key,
+        dek=opened.dek,
+        aad=blob_aad(link.vault_id, link.document_id, version.version),
+        mime=version.mime,
+        title=opened.title,
+        recipient=Recipient(
+            link.vault_id,
+            link.document_id,
+            None,
+            action="link.opened",
+            details={"recipient": link.recipient},
+        ),
+        recorded_size=version.size,
+        headers=NO_INDEX,
+    )
+    if isinstance(sent, tuple):
+        return sent[0], sent[1], NO_INDEX
+    return sent

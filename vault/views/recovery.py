@@ -33,7 +33,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from vault import auth, devices
 from vault.db import db_session
-from vault.extensions import get_keyring
+from vault.extensions import get_escrow_key, get_keyring
 from vault.forms import ChoosePassphraseForm, EmptyForm
 from vault.forms_recovery import (
     ID_DOCUMENT_LABELS,
@@ -311,7 +311,9 @@ def officer_person(person_id: uuid.UUID) -> str | BaseResponse | tuple[str, int]
             seen_on=form.seen_on.data,
         )
         try:
-            opened = recovery.open_escrow_request(db, auth.signed_in_user(), person, check)
+            opened = recovery.open_escrow_request(
+                db, get_escrow_key(), auth.signed_in_user(), person, check
+            )
         except PolicyError:
             error = _("This person already has a recovery request in progress.")
         else:

@@ -417,11 +417,14 @@ class RequestRow:
     category: str
     document_title: str | None
     still_followed: bool
+    # The counsellor's message, opened with the person's key ("" if none).
+    message: str
 
 
 def _request_rows(owner: Unlocked, found: list[DocumentRequest]) -> list[RequestRow]:
     db = db_session()
     names = _users({r.counsellor_id for r in found})
+    messages = sharing.request_messages(found, owner.user, owner.key)
     followed = {c.id for c in sharing.counsellors_of(db, owner.vault_id)}
     rows = []
     for r in found:
@@ -437,6 +440,7 @@ def _request_rows(owner: Unlocked, found: list[DocumentRequest]) -> list[Request
                 TYPE_CATEGORY.get(r.doc_type, "other"),
                 title,
                 r.counsellor_id in followed,
+                messages.get(r.id, ""),
             )
         )
     return rows
