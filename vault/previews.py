@@ -3,11 +3,13 @@
 `render_preview` turns the plaintext bytes of a document (PDF, JPEG or PNG)
 into a small PNG, which the caller encrypts and stores like any other blob.
 The untrusted bytes are parsed only in `vault.preview_worker`, a short-lived
-process with resource limits, a bare environment and no way to write a file;
-this side gives it a wall-clock deadline, bounds what it may send back, checks
-that the answer is a PNG of the right size, and never logs what the worker
-printed (it could echo parts of the document). Nothing touches disk: the
-document travels through a pipe and stays in memory on both sides.
+process with resource limits and a bare environment, confined before it reads
+a byte (its own user when started as root, Landlock, seccomp: see the worker
+and docs/operations.md); this side gives it a wall-clock deadline, bounds what
+it may send back, checks that the answer is a PNG of the right size, and never
+logs what the worker printed (it could echo parts of the document). Nothing
+touches disk: the document travels through a pipe and stays in memory on both
+sides.
 
 PNG rather than JPEG or WebP: lossless, so the text of a scanned letter stays
 crisp at 800 px; no quality knob; every browser shows it; and Pillow writes no
@@ -25,6 +27,7 @@ import subprocess
 import sys
 import threading
 import time
+from functools import cache
 from pathlib import Path
 
 from vault import preview_worker as worker
@@ -50,7 +53,33 @@ _EXIT_CAUSES = {
     worker.EXIT_INVALID: "invalid input",
     worker.EXIT_TOO_LARGE: "too large",
     worker.EXIT_NO_MEMORY: "out of memory",
+    worker.EXIT_SANDBOX: "sandbox unavailable",
 }
+
+
+@cache
+def log_sandbox() -> None:
+    """Say once, at start-up, how previews are confined on this machine: never pretend.
+
+    The worker refuses to run without seccomp (no preview is made) and runs
+    without Landlock where the kernel lacks it, which this line tells the
+    operator (docs/operations.md, "Preview sandbox").
+    """
+    try:
+        import pyseccomp  # noqa: F401  (finds libseccomp, as the worker will)
+    except (ImportError, RuntimeError):
+        log.error("preview sandbox: libseccomp not found: no preview will be made")
+        return
+    user = "a user of its own (nobody), " if os.geteuid() == 0 else ""
+    abi = worker.landlock_abi()
+    if abi < 1:
+        log.warning(
+            "preview sandbox: seccomp and %sbut NO LANDLOCK on this kernel: the preview "
+            "worker can read every file its user can read",
+            user,
+        )
+        return
+    log.info("preview sandbox: seccomp, %sLandlock (ABI %d)", user, abi)
 
 
 class PreviewError(Exception):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import io
 import logging
+import os
 import struct
 import subprocess
 import sys
@@ -369,6 +370,69 @@ def test_workers_are_bounded_and_waiting_counts_against_the_timeout() -> None:
     finally:
         for _ in taken:
             slots.release()
+
+
+def run_worker_patched(patch: str, data: bytes) -> subprocess.CompletedProcess[bytes]:
+    """The real worker's main() with one line of `patch` applied to the module `w` first."""
+    code = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('w', {str(previews._WORKER_PATH)!r})\n"
+        "w = importlib.util.module_from_spec(spec); spec.loader.exec_module(w)\n"
+        f"{patch}\n"
+        "sys.exit(w.main(['image/png', '800']))\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-I", "-c", code],
+        input=data,
+        capture_output=True,
+        check=False,
+        timeout=60,
+        env=previews._worker_env(),
+        cwd="/",
+    )
+
+
+def test_the_worker_never_reads_its_input_when_a_sandbox_layer_fails() -> None:
+    result = run_worker_patched(
+        "def fail(): raise OSError(1, 'no seccomp here')\nw._seccomp_filter = fail", png((10, 10))
+    )
+    assert result.returncode == preview_worker.EXIT_SANDBOX
+    assert result.stdout == b""
+
+
+def test_without_landlock_the_worker_still_renders_under_the_other_layers() -> None:
+    result = run_worker_patched("w.landlock_abi = lambda: 0", png((10, 10)))
+    assert result.returncode == preview_worker.EXIT_OK
+    assert open_png(result.stdout).size == (10, 10)
+
+
+@pytest.mark.parametrize(
+    ("abi", "seccomp", "level", "words"),
+    [
+        (7, True, logging.INFO, "seccomp, a user of its own (nobody), Landlock (ABI 7)"),
+        (0, True, logging.WARNING, "NO LANDLOCK"),
+        (7, False, logging.ERROR, "no preview will be made"),
+    ],
+)
+def test_the_start_up_log_says_which_layers_this_machine_offers(
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    abi: int,
+    seccomp: bool,
+    level: int,
+    words: str,
+) -> None:
+    monkeypatch.setattr(preview_worker, "landlock_abi", lambda: abi)
+    if not seccomp:
+        monkeypatch.setitem(sys.modules, "pyseccomp", None)  # import fails, as without libseccomp
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    previews.log_sandbox.cache_clear()
+    try:
+        with caplog.at_level(logging.INFO, logger="vault.previews"):
+            previews.log_sandbox()
+    finally:
+        previews.log_sandbox.cache_clear()
+    assert [(r.levelno, words in r.getMessage()) for r in caplog.records] == [(level, True)]
 
 
 def test_the_worker_refuses_bad_arguments() -> None:
