@@ -2,9 +2,12 @@
 
 Run only by `vault.previews.render_preview`, as a short-lived child process
 (`python -I -B <this file> <mime> <max_side>`). Parsing a hostile PDF or image is
-the riskiest thing the vault does, so it happens here, under resource limits,
-with nothing to steal (minimal environment, no keys, no database) and nowhere to
-write (RLIMIT_FSIZE=0). The parent also enforces a wall-clock timeout.
+the riskiest thing the vault does, so it happens here, with nothing to steal
+(minimal environment, no keys, no database) and, before the first byte is read,
+inside a sandbox (`enter_sandbox`: resource limits, undumpable, its own user
+when started as root, Landlock, seccomp) that leaves it nothing to read but its
+input, the Python library and the fonts, and nothing to write but its output.
+The parent also enforces a wall-clock timeout.
 
 This module imports only the standard library at the top, and nothing from the
 app: it runs with `-I` from any directory, and importing it (for the tests) has
