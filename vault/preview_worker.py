@@ -247,11 +247,16 @@ def _drop_privileges() -> None:
         os.setgroups([])
         os.setresgid(SANDBOX_GID, SANDBOX_GID, SANDBOX_GID)
         os.setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID)
+        ids = (os.getresuid(), os.getresgid(), os.getgroups())
+        if ids != ((SANDBOX_UID,) * 3, (SANDBOX_GID,) * 3, []):
+            raise SandboxError("the change of user did not hold")
     # Leaving uid 0 clears every capability; a non-root user may still hold
     # some (file or ambient capabilities): give them all up, then check.
+    # (An unprivileged start keeps its groups, even group 0 as on OpenShift:
+    # without capabilities they cannot be changed, and Landlock bounds them.)
     _clear_capabilities()
     held = _capabilities()
-    if any(held.values()) or 0 in os.getresuid() or 0 in os.getresgid():
+    if any(held.values()) or 0 in os.getresuid():
         raise SandboxError(f"privileges kept: {held}")
     _set_dumpable(False)  # a change of user resets it
 
