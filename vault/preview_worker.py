@@ -46,9 +46,9 @@ EXIT_SANDBOX = 6  # the sandbox could not be entered: nothing was parsed
 # its allocators and rasterises large embedded images; 1 GiB still keeps one
 # worker from starving the host (each app process runs at most two).
 ADDRESS_SPACE_BYTES = 1024 * 1024 * 1024
-# Measured on real documents at 800 px (docs/operations.md, "Preview
-# sandbox"): a text PDF 0.15 s, a 300 dpi A4 scan 0.3-0.45 s, a 12-megapixel
-# phone photo 0.35 s, the largest image allowed (50 megapixels) 1-1.6 s,
+# Measured at 800 px by bench/previews.py (docs/operations.md, "Preview
+# sandbox"): a text PDF 0.15 s, a 300 dpi A4 scan 0.25-0.45 s, a 12-megapixel
+# phone photo 0.35 s, a 50-megapixel image (the most decoded) 0.6-1.6 s,
 # interpreter start included. Four seconds leave more than twice the worst
 # case for a slower machine, and stop a costly document (nested transparency
 # groups) at a quarter of what it took before.
