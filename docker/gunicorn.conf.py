@@ -27,3 +27,10 @@ def on_starting(server: object) -> None:
     from vault import make_undumpable
 
     make_undumpable()
+
+
+def post_worker_init(worker: object) -> None:
+    """Each serving process says at start how previews are confined (a warning without Landlock)."""
+    from vault import previews
+
+    previews.log_sandbox()

@@ -55,7 +55,7 @@ def make_undumpable() -> None:
 
 
 def _build(settings: Settings) -> Flask:
-    from vault import auth, errors, extensions, previews, security, views
+    from vault import auth, errors, extensions, security, views
     from vault.cli import register_commands
     from vault.http import VaultRequest
 
@@ -81,7 +81,6 @@ def _build(settings: Settings) -> Flask:
             "stored keys. Never run like this in production.",
             settings.instance_path,
         )
-    previews.log_sandbox()
 
     extensions.init_app(app, settings)
     auth.init_app(app)

@@ -75,11 +75,13 @@ _EXIT_CAUSES = {
 
 @cache
 def log_sandbox() -> None:
-    """Say once, at start-up, how previews are confined on this machine: never pretend.
+    """Say once per process how previews are confined on this machine: never pretend.
 
     The worker refuses to run without seccomp (no preview is made) and runs
     without Landlock where the kernel lacks it, which this line tells the
-    operator (docs/operations.md, "Preview sandbox").
+    operator (docs/operations.md, "Preview sandbox"). Called when a gunicorn
+    worker starts (docker/gunicorn.conf.py) and before the first preview of any
+    process; not by `create_app`, so that commands keep their one line.
     """
     try:
         import pyseccomp  # noqa: F401  (finds libseccomp, as the worker will)
@@ -145,6 +147,7 @@ def render_preview(
     """
     if not worker.MIN_SIDE <= max_side <= worker.MAX_SIDE:
         raise ValueError(f"max_side must be between {worker.MIN_SIDE} and {worker.MAX_SIDE}")
+    log_sandbox()
     try:
         if mime not in MIME_TYPES:
             raise PreviewError("no preview for this type", permanent=True)

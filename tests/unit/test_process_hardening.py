@@ -49,3 +49,16 @@ def test_the_gunicorn_master_makes_itself_undumpable() -> None:
         [sys.executable, "-c", code], capture_output=True, check=True, timeout=60, cwd=ROOT
     )
     assert json.loads(result.stdout) == [1, 0]  # PR_GET_DUMPABLE before, after
+
+
+def test_each_gunicorn_worker_says_at_start_how_previews_are_confined() -> None:
+    code = (
+        "import logging, runpy\n"
+        "logging.basicConfig(level=logging.INFO, format='%(levelname)s %(message)s')\n"
+        f"conf = runpy.run_path({str(ROOT / 'docker' / 'gunicorn.conf.py')!r})\n"
+        "conf['post_worker_init'](None)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, check=True, timeout=60, cwd=ROOT
+    )
+    assert "preview sandbox: seccomp" in result.stderr.decode()
