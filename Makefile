@@ -43,6 +43,7 @@ bench: install
 	$(BIN)/python bench/crypto_stream.py
 	$(BIN)/python bench/export.py
 	$(BIN)/python bench/http_transfer.py
+	$(BIN)/python bench/previews.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

@@ -15,3 +15,22 @@ threads = 2
 # The TLS proxy in front sets X-Forwarded-*; the app trusts VAULT_PROXY_HOPS of them.
 forwarded_allow_ips = "*"
 accesslog = "-"
+
+
+def on_starting(server: object) -> None:
+    """The master keeps the secrets in its environment for the workers it forks: undumpable too.
+
+    Each worker forgets them once read and makes itself undumpable
+    (vault.create_app); the master must not be readable by a process of the
+    same user either (docs/operations.md, "Preview sandbox").
+    """
+    from vault import make_undumpable
+
+    make_undumpable()
+
+
+def post_worker_init(worker: object) -> None:
+    """Each serving process says at start how previews are confined (a warning without Landlock)."""
+    from vault import previews
+
+    previews.log_sandbox()

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import os
 import sys
 
 from flask import Flask
 
-from vault.config import PROJECT_ROOT, ConfigError, Settings
+from vault.config import PROJECT_ROOT, ConfigError, Settings, forget_secrets
 
 log = logging.getLogger(__name__)
 
 MULTIPART_SLACK = 1024 * 1024
+PR_SET_DUMPABLE = 4
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -19,15 +22,36 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     Built from the environment (wsgi.py, the CLI, gunicorn), an invalid setting
     ends the process with one line naming the variable and exit status 2,
-    rather than a traceback in front of the operator.
+    rather than a traceback in front of the operator. Once the settings are
+    read, the secrets leave the environment and the process becomes
+    undumpable (see `make_undumpable`).
     """
     if settings is not None:
         return _build(settings)
     try:
-        return _build(Settings.from_env())
+        settings = Settings.from_env()
+        forget_secrets(os.environ)
+        make_undumpable()
+        return _build(settings)
     except ConfigError as e:
         sys.stderr.write(f"vault: configuration error: {e}\n")
         raise SystemExit(2) from None
+
+
+def make_undumpable() -> None:
+    """Keep other processes of the same user out of this one's memory and environment.
+
+    The serving process holds the server key ring, database and S3 credentials
+    and the session vault keys. Undumpable, its /proc/<pid>/mem, environ and
+    maps belong to root and ptrace is refused to the same user, so a subverted
+    child (the preview worker) or any other process of the app's user cannot
+    read them; no core dump is written either. Root, with its capabilities,
+    still can: the preview worker gives those up (vault.preview_worker).
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, os.strerror(error))
 
 
 def _build(settings: Settings) -> Flask:

@@ -20,7 +20,7 @@ import logging
 import os
 import secrets
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,15 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
 DEV_SECRETS_FILE = "dev-secrets.json"
 MIB = 1024 * 1024
+# Variables that carry a secret or a credential (or, as NAME_FILE, where to
+# read one): read once by `Settings.from_env`, then dropped by `forget_secrets`.
+SECRET_VARIABLES = (
+    "VAULT_SECRET_KEY",
+    "VAULT_SERVER_KEYS",
+    "VAULT_DATABASE_URL",
+    "VAULT_STORAGE_URL",
+    "VAULT_RATELIMIT_STORAGE_URL",
+)
 
 
 class ConfigError(Exception):
@@ -182,6 +191,19 @@ class Settings:
             log_level=log_level,
             uses_dev_secrets=uses_dev,
         )
+
+
+def forget_secrets(environ: MutableMapping[str, str]) -> None:
+    """Remove every secret variable (and its NAME_FILE) from `environ` once settings are read.
+
+    Nothing the process starts later inherits them, and nothing reads them from
+    `os.environ` again. The copy the kernel keeps of the initial environment
+    (/proc/<pid>/environ) stays: making the process undumpable is what keeps
+    other processes from reading it (`vault.make_undumpable`).
+    """
+    for name in SECRET_VARIABLES:
+        environ.pop(name, None)
+        environ.pop(f"{name}_FILE", None)
 
 
 def _read(env_map: Mapping[str, str], name: str) -> str:

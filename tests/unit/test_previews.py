@@ -5,10 +5,12 @@ from __future__ import annotations
 import errno
 import io
 import logging
+import os
 import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zlib
 from pathlib import Path
@@ -100,6 +102,69 @@ def pdf_with_text(text: str, width: int = 612, height: int = 792) -> bytes:
         xref,
     )
     return bytes(out)
+
+
+def nested_transparency_groups(depth: int = 8, fanout: int = 4) -> bytes:
+    """A 3 KB PDF whose page draws a transparency group that draws the one below `fanout` times.
+
+    pdfium composites every group in a bitmap of its own: fanout**depth of them.
+    The kind of document the review used to keep a worker busy for its whole
+    CPU limit.
+    """
+    objects: dict[int, bytes] = {
+        1: b"<< /Type /Catalog /Pages 2 0 R >>",
+        2: b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+    }
+
+    def group(content: bytes, resources: bytes) -> bytes:
+        return (
+            b"<< /Type /XObject /Subtype /Form /BBox [0 0 600 800]"
+            b" /Group << /S /Transparency /I true /K true >> /Resources "
+            + resources
+            + b" /Length %d >>\nstream\n%s\nendstream" % (len(content), content)
+        )
+
+    first = 5
+    objects[first] = group(b"0.5 g 0 0 600 800 re f", b"<< >>")
+    for level in range(1, depth + 1):
+        objects[first + level] = group(
+            b" ".join([b"q /G gs /X Do Q"] * fanout),
+            b"<< /XObject << /X %d 0 R >>"
+            b" /ExtGState << /G << /CA 0.5 /ca 0.5 /BM /Multiply >> >> >>" % (first + level - 1),
+        )
+    content = b"q /X Do Q"
+    objects[4] = b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content)
+    objects[3] = (
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 600 800] /Contents 4 0 R"
+        b" /Resources << /XObject << /X %d 0 R >> >> >>" % (first + depth)
+    )
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = {}
+    for number in sorted(objects):
+        offsets[number] = len(out)
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, objects[number])
+    xref, size = len(out), max(objects) + 1
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % size
+    out += b"".join(b"%010d 00000 n \n" % offsets[n] for n in range(1, size))
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (size, xref)
+    return bytes(out)
+
+
+def worker_processes() -> list[int]:
+    """Preview workers that are children of this process right now."""
+    me, found = os.getpid(), []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_bytes()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue  # gone meanwhile
+        ppid = int(stat.rsplit(b")", 1)[1].split()[1])
+        if ppid == me and b"preview_worker.py" in cmdline:
+            found.append(int(entry.name))
+    return found
 
 
 def open_png(data: bytes) -> Image.Image:
@@ -359,16 +424,189 @@ def test_a_crash_is_reported_by_cause_and_stderr_is_never_logged(
     assert "SIGSEGV" in caplog.text
 
 
-def test_workers_are_bounded_and_waiting_counts_against_the_timeout() -> None:
+def test_with_no_free_slot_the_caller_gives_up_after_the_slot_wait() -> None:
     slots = previews._WORKER_SLOTS
-    taken = [slots.acquire(blocking=False) for _ in range(2)]
+    taken = [slots.acquire(blocking=False) for _ in range(previews.WORKER_SLOTS)]
     try:
-        assert all(taken)
-        with pytest.raises(PreviewError, match="busy"):
-            render_preview(png((10, 10)), "image/png", timeout=0.2)
+        assert all(taken) and not slots.acquire(blocking=False)
+        with pytest.raises(PreviewError, match="busy") as info:
+            render_preview(png((10, 10)), "image/png", slot_wait=0.2, timeout=60)
+        assert not info.value.permanent  # the machine was busy, not the document
     finally:
         for _ in taken:
             slots.release()
+
+
+def test_no_more_workers_than_slots_run_at_once() -> None:
+    """Twice as many renders as slots plus one, of a slow real document, at the same moment."""
+    bomb = nested_transparency_groups()
+    callers = 2 * previews.WORKER_SLOTS + 1
+    start = threading.Barrier(callers + 1)
+    errors: list[PreviewError] = []
+    running: list[int] = []
+
+    def render() -> None:
+        start.wait()
+        try:
+            render_preview(bomb, "application/pdf", slot_wait=0.5, timeout=120)
+        except PreviewError as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=render) for _ in range(callers)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    while any(thread.is_alive() for thread in threads):
+        running.append(len(worker_processes()))
+        threads[0].join(0.01)
+    for thread in threads:
+        thread.join()
+
+    print("workers seen at once:", max(running))
+    assert 1 <= max(running) <= previews.WORKER_SLOTS
+    # Every caller got an answer: the document is too costly, or no slot was free.
+    assert len(errors) == callers
+    busy = [e for e in errors if "busy" in str(e)]
+    assert busy and all(not e.permanent for e in busy)
+    assert all(e.permanent for e in errors if e not in busy)
+
+
+def test_a_costly_pdf_is_stopped_by_the_cpu_limit_as_the_documents_fault() -> None:
+    bomb = nested_transparency_groups()
+    assert len(bomb) < 4096
+    # A deadline far away: what stops the worker is its own CPU limit.
+    with pytest.raises(PreviewError, match=r"SIGXCPU|SIGKILL") as info:
+        render_preview(bomb, "application/pdf", timeout=120)
+    assert info.value.permanent
+
+
+def test_the_worker_limits_and_waits_are_the_documented_ones() -> None:
+    code = (
+        "import importlib.util, resource\n"
+        f"spec = importlib.util.spec_from_file_location('w', {str(previews._WORKER_PATH)!r})\n"
+        "w = importlib.util.module_from_spec(spec); spec.loader.exec_module(w)\n"
+        "w.apply_limits()\n"
+        "for name in ('CPU', 'AS', 'NOFILE', 'FSIZE', 'CORE'):\n"
+        "    print(name, *resource.getrlimit(getattr(resource, 'RLIMIT_' + name)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", code], capture_output=True, check=True, timeout=30
+    )
+    limits = {
+        name: (int(soft), int(hard))
+        for name, soft, hard in map(str.split, result.stdout.decode().splitlines())
+    }
+    # docs/operations.md, "Preview sandbox"
+    assert limits == {
+        "CPU": (4, 5),
+        "AS": (1 << 30, 1 << 30),
+        "NOFILE": (32, 32),
+        "FSIZE": (0, 0),
+        "CORE": (0, 0),
+    }
+    assert previews.WORKER_SLOTS == 2
+    assert previews.SLOT_WAIT == 1.0 and previews.RENDER_DEADLINE == 5.0
+    # On an idle machine a costly document meets its CPU limit, and is
+    # remembered as such, before the serving thread stops waiting for it.
+    assert preview_worker.CPU_SECONDS < previews.RENDER_DEADLINE
+    assert previews.COSTLY_CPU_SECONDS == 2.0
+
+
+@pytest.mark.parametrize(
+    ("code", "cause", "permanent"),
+    [
+        ("import sys; sys.exit(3)", "invalid input", True),
+        ("import sys; sys.exit(4)", "too large", True),
+        ("import os, signal; os.kill(os.getpid(), signal.SIGSEGV)", "SIGSEGV", True),
+        ("import sys; sys.exit(1)", "exit status 1", True),
+        ("import sys; sys.stdout.buffer.write(b'x' * 64)", "not a PNG", True),
+        # Not the document's doing: worth trying again later.
+        ("import sys; sys.exit(6)", "sandbox unavailable", False),
+        ("import sys; sys.exit(2)", "usage", False),
+        ("import time; time.sleep(60)", "timed out", False),
+    ],
+)
+def test_failures_say_whether_the_document_is_at_fault(
+    monkeypatch: pytest.MonkeyPatch, code: str, cause: str, permanent: bool
+) -> None:
+    fake_worker(monkeypatch, code)
+    with pytest.raises(PreviewError, match=cause) as info:
+        render_preview(png((10, 10)), "image/png", timeout=2.0)
+    assert info.value.permanent is permanent
+
+
+def test_a_worker_busy_computing_at_its_deadline_is_the_documents_fault(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Sleeping (a starved worker) is not; computing until the deadline is.
+    monkeypatch.setattr(previews, "COSTLY_CPU_SECONDS", 0.2)
+    fake_worker(monkeypatch, "while True: pass")
+    with pytest.raises(PreviewError, match="timed out") as info:
+        render_preview(png((10, 10)), "image/png", timeout=3.0)
+    assert info.value.permanent
+
+
+def run_worker_patched(patch: str, data: bytes) -> subprocess.CompletedProcess[bytes]:
+    """The real worker's main() with one line of `patch` applied to the module `w` first."""
+    code = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('w', {str(previews._WORKER_PATH)!r})\n"
+        "w = importlib.util.module_from_spec(spec); spec.loader.exec_module(w)\n"
+        f"{patch}\n"
+        "sys.exit(w.main(['image/png', '800']))\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-I", "-c", code],
+        input=data,
+        capture_output=True,
+        check=False,
+        timeout=60,
+        env=previews._worker_env(),
+        cwd="/",
+    )
+
+
+def test_the_worker_never_reads_its_input_when_a_sandbox_layer_fails() -> None:
+    result = run_worker_patched(
+        "def fail(): raise OSError(1, 'no seccomp here')\nw._seccomp_filter = fail", png((10, 10))
+    )
+    assert result.returncode == preview_worker.EXIT_SANDBOX
+    assert result.stdout == b""
+
+
+def test_without_landlock_the_worker_still_renders_under_the_other_layers() -> None:
+    result = run_worker_patched("w.landlock_abi = lambda: 0", png((10, 10)))
+    assert result.returncode == preview_worker.EXIT_OK
+    assert open_png(result.stdout).size == (10, 10)
+
+
+@pytest.mark.parametrize(
+    ("abi", "seccomp", "level", "words"),
+    [
+        (7, True, logging.INFO, "seccomp, a user of its own (nobody), Landlock (ABI 7)"),
+        (0, True, logging.WARNING, "NO LANDLOCK"),
+        (7, False, logging.ERROR, "no preview will be made"),
+    ],
+)
+def test_the_start_up_log_says_which_layers_this_machine_offers(
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    abi: int,
+    seccomp: bool,
+    level: int,
+    words: str,
+) -> None:
+    monkeypatch.setattr(preview_worker, "landlock_abi", lambda: abi)
+    if not seccomp:
+        monkeypatch.setitem(sys.modules, "pyseccomp", None)  # import fails, as without libseccomp
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    previews.log_sandbox.cache_clear()
+    try:
+        with caplog.at_level(logging.INFO, logger="vault.previews"):
+            previews.log_sandbox()
+    finally:
+        previews.log_sandbox.cache_clear()
+    assert [(r.levelno, words in r.getMessage()) for r in caplog.records] == [(level, True)]
 
 
 def test_the_worker_refuses_bad_arguments() -> None:

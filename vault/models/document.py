@@ -80,6 +80,9 @@ class DocumentVersion(Base):
     version: Mapped[int] = mapped_column(Integer)
     blob_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("blobs.id"))
     preview_blob_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("blobs.id"))
+    # When no preview could be made of this version because of the version
+    # itself (unreadable, too costly...): it is never tried again.
+    preview_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     mime: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
     # ring.wrap(wrap_key(VK, DEK)). None for a deposit not yet taken in by the

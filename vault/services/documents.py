@@ -647,3 +647,9 @@ def save_preview(
     db.flush()
     version.preview_blob_id = blob.id
     db.flush()
+
+
+def remember_preview_failed(db: Session, version: DocumentVersion) -> None:
+    """No preview can be made of this version: never start a worker for it again."""
+    version.preview_failed_at = utcnow()
+    db.flush()

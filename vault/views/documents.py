@@ -17,6 +17,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -24,7 +25,9 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFError
+from limits import parse_many
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -37,7 +40,7 @@ from vault.downloads import DOCUMENT_CSP, Recipient, send_plaintext
 from vault.extensions import get_keyring, get_settings, get_store
 from vault.forms import DocumentDetailsForm, EmptyForm
 from vault.http import StreamingUpload, UploadError, check_csrf
-from vault.models import Document, Role, User
+from vault.models import Document, DocumentVersion, Role, User
 from vault.previews import PREVIEW_MIME, PreviewError, render_preview
 from vault.services import documents, journal
 from vault.services.documents import Unlocked
@@ -63,6 +66,10 @@ PAGE_SIZE = 20
 MAX_PAGE = 100_000
 # Previews are rendered from the whole document in memory; above this, none.
 PREVIEW_MAX_BYTES = 32 * 1024 * 1024
+# Renders (not previews already made) per person: a person looks at a few
+# documents a minute; a script opening every document of a vault in a loop
+# would otherwise keep the workers busy for everyone else.
+PREVIEW_RATE = "10 per minute;100 per hour"
 ACCEPT = ",".join([*ALLOWED_TYPES, *ALLOWED_TYPES.values()])
 
 
@@ -315,6 +322,7 @@ def show(document_id: uuid.UUID) -> str:
     )
     db = db_session()
     depositor = db.get(User, document.deposited_by_id) if document.deposited_by_id else None
+    current = documents.current_version(db, document)
     return render_template(
         "documents/show.html",
         document=document,
@@ -326,6 +334,8 @@ def show(document_id: uuid.UUID) -> str:
         depositor=depositor,
         categories=CATEGORIES,
         document_types=DOCUMENT_TYPES,
+        # Known to have none: say so rather than ask the browser for an image.
+        preview_possible=current.preview_failed_at is None and current.size <= PREVIEW_MAX_BYTES,
     )
 
 
@@ -367,16 +377,7 @@ def preview(document_id: uuid.UUID) -> Response:
     store, ring = get_store(), get_keyring()
     image = documents.stored_preview(store, ring, owner, version)
     if image is None:
-        if version.size > PREVIEW_MAX_BYTES:
-            abort(404)
-        content = b"".join(documents.read_content(store, ring, owner, version))
-        try:
-            image = render_preview(content, version.mime)
-        except PreviewError as e:
-            log.info("no preview for document %s: %s", document.id, e)
-            abort(404)
-        finally:
-            del content
+        image = _render_preview(db, owner, version)
         documents.save_preview(db, store, ring, owner, version, image)
     journal.append(
         db,
@@ -390,6 +391,42 @@ def preview(document_id: uuid.UUID) -> Response:
     response.headers["Content-Disposition"] = "inline"
     response.headers["Content-Security-Policy"] = DOCUMENT_CSP
     return response
+
+
+def _render_preview(db: Session, owner: Unlocked, version: DocumentVersion) -> bytes:
+    """A new preview of `version`, or an answer without one, quickly.
+
+    404: there is none and there will be none (remembered failure, too large);
+    429: this person asked for too many renders; 503: no worker is free or the
+    machine was too busy to finish in time. The page shows its French "no
+    preview" text in each case; the serving thread waits at most the slot wait
+    plus the render deadline (vault.previews).
+    """
+    if version.preview_failed_at is not None or version.size > PREVIEW_MAX_BYTES:
+        abort(404)
+    if not _render_allowed(owner.user):
+        abort(429)
+    content = b"".join(documents.read_content(get_store(), get_keyring(), owner, version))
+    try:
+        return render_preview(content, version.mime)
+    except PreviewError as e:
+        log.info("no preview for document %s: %s", version.document_id, e)
+        if not e.permanent:
+            abort(503)
+        documents.remember_preview_failed(db, version)
+        db.commit()
+        abort(404)
+    finally:
+        del content
+
+
+def _render_allowed(user: User) -> bool:
+    """Count one render against `user`'s budget; False once it is spent."""
+    limiter: Limiter = current_app.extensions["vault.limiter"]
+    return all(
+        limiter.limiter.hit(item, "preview-render", str(user.id))
+        for item in parse_many(PREVIEW_RATE)
+    )
 
 
 @bp.post("/<uuid:document_id>/modifier")

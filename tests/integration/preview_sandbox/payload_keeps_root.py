@@ -1,0 +1,11 @@
+"""payload.py with the sandbox but no change of user: Landlock and seccomp against root alone."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+spec = importlib.util.spec_from_file_location("payload", Path(__file__).with_name("payload.py"))
+assert spec is not None and spec.loader is not None
+payload = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(payload)
+sys.exit(payload.run("keeps root"))
