@@ -26,7 +26,7 @@ import pytest
 from sqlalchemy import text
 
 import storage
-from crypto import CryptoError, blob_aad, decrypt_bytes, unwrap_key
+from crypto import CryptoError, blob_aad, decrypt_bytes, unwrap_key, wrap_key
 from tests.factories import make_account, make_document, pdf_bytes
 from tests.integration.served_app import (
     BIN,
@@ -38,8 +38,10 @@ from tests.integration.served_app import (
     new_deployment,
 )
 from tests.s3server import S3Target, fresh_bucket
-from vault.db import make_engine
-from vault.models import Role
+from vault.db import db_session, make_engine
+from vault.extensions import get_keyring
+from vault.models import Role, User
+from vault.services import documents
 
 CONTENT = pdf_bytes("promesse d'embauche")
 TITLE = "Promesse d'embauche Quincaillerie Martel"
@@ -183,6 +185,71 @@ def open_as_recipient(base: str, token: str, pin: str | None = None) -> bytes:
 def deployment_base(s3_server: S3Target, tmp_path: Path):  # type: ignore[no-untyped-def]
     with fresh_postgresql() as database_url:
         yield new_deployment(database_url, s3_server.server.url(fresh_bucket()), tmp_path)
+
+
+def test_a_link_journey_under_gunicorn_logs_no_token_and_its_rows_open_nothing(
+    deployment_base, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    deployment = deployment_base
+    with deployment.app() as app:
+        person = make_account(app, first="Nadia", last="Ferhat")
+        document = make_document(
+            app, person, CONTENT, title=TITLE, category="work", doc_type="other"
+        )
+    server = gunicorn(deployment.environment(), tmp_path)
+    tokens = []
+    try:
+        client = Client(server.base)
+        client.sign_in(person.username, person.passphrase)
+        plain = make_link(client, document.id)
+        protected = make_link(client, document.id, pin=PIN)
+        tokens = [plain, protected]
+        assert open_as_recipient(server.base, plain) == CONTENT
+        assert open_as_recipient(server.base, protected, PIN) == CONTENT
+        client.close()
+    finally:
+        server.stop()
+    logs = server.logs()
+    assert '"POST /lien/' in logs and " 200 " in logs, "the access log recorded the journey"
+
+    with deployment.app() as app:
+        store = storage.open_store(deployment.storage_url)
+        try:
+            rows = stolen_rows(deployment.database_url)
+            assert len(rows) == 2
+            from_logs = set(TOKEN_IN_LOG.findall(logs))
+            opened = attack(rows, from_logs, deployment.database_url, store)
+            assert opened == [], f"the logs gave {len(from_logs)} tokens that opened {opened}"
+            # Even handed the tokens, without the ring and the PIN the rows open nothing.
+            assert attack(rows, set(tokens), deployment.database_url, store) == []
+
+            # The same script on a row made as the first release made it (key from
+            # the token alone) opens the document: the script can succeed.
+            with app.app_context():
+                db = db_session()
+                user = db.get(User, person.user.id)
+                assert user is not None
+                owner = documents.Unlocked(user, person.key)
+                version = documents.current_version(db, db.get(documents.Document, document.id))
+                dek = documents.version_dek(get_keyring(), owner, version)
+            old = rows[0]
+            payload = dek + json.dumps({"t": TITLE, "f": FILENAME}).encode()
+            legacy = LinkRow(
+                old.id,
+                old.vault_id,
+                old.document_id,
+                old.version,
+                wrap_key(next(iter(token_keys(plain))), payload, b"vault/link|" + old.id.bytes),
+            )
+            assert attack([legacy], {plain}, deployment.database_url, store) == [
+                Opened(TITLE, FILENAME, CONTENT)
+            ]
+        finally:
+            store.close()
+
+    for token in tokens:
+        assert token not in logs, "a link token reached a log"
+    assert not from_logs, from_logs
 
 
 def test_searches_under_gunicorn_log_no_query_string(deployment_base, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
