@@ -15,6 +15,12 @@ threads = 2
 # The TLS proxy in front sets X-Forwarded-*; the app trusts VAULT_PROXY_HOPS of them.
 forwarded_allow_ips = "*"
 accesslog = "-"
+# No log line may hold a link token (/lien/<token> opens a document), a query
+# string (search text) or the Referer (which names both): the logger class
+# redacts every access-log atom and error-log line; the format leaves the
+# Referer out. tests/integration/test_log_privacy.py runs this file.
+logger_class = "vault.logs.GunicornLogger"
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(a)s"'
 
 
 def on_starting(server: object) -> None:

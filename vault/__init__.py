@@ -102,3 +102,8 @@ def _configure_logging(settings: Settings) -> None:
     # WeasyPrint narrates every render at INFO; only its problems matter here.
     logging.getLogger("weasyprint").setLevel(logging.WARNING)
     logging.getLogger("fontTools").setLevel(logging.WARNING)
+    # No link token, query string or Referer in any line: Werkzeug's request
+    # log (`vault run`) and the app's own (gunicorn's: docker/gunicorn.conf.py).
+    from vault import logs
+
+    logs.install()

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import re
+import secrets
+import threading
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import Connection
 
+from crypto import wrap_key
+from tests.conftest import make_settings
 from tests.factories import (
     Account,
     csrf_token,
@@ -21,14 +32,21 @@ from tests.factories import (
     pdf_bytes,
     signed_in,
 )
-from vault.db import db_session
-from vault.extensions import get_keyring
+from tests.integration.served_app import fresh_postgresql
+from vault import create_app, migrate
+from vault.db import db_session, get_database
+from vault.extensions import get_keyring, get_store
 from vault.models import Establishment, ExternalLink, JournalEvent, Role, User
 from vault.models.base import utcnow
-from vault.services import links, sharing
+from vault.services import documents, links, sharing
 from vault.services.documents import Unlocked
+from vault.services.errors import Throttled
 
 CONTENT = pdf_bytes("contrat de travail")
+
+
+def new_ring_key() -> str:
+    return base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 @dataclass
@@ -109,9 +127,9 @@ def test_make_a_link_and_a_stranger_downloads_the_document(app: Flask, setup: Se
     with app.app_context():
         link = db_session().get(ExternalLink, link_id)
         assert link is not None and links.state(link) == "active"
-        assert link.recipient == "employer" and link.pin_hash is None
+        assert link.recipient == "employer" and not link.has_pin
         assert timedelta(days=6) < link.expires_at - utcnow() <= timedelta(days=7)
-        assert token not in (link.token_hash, link.wrapped.hex())
+        assert link.wrapped is not None and token not in (link.token_hash, link.wrapped.hex())
 
     visitor = app.test_client()
     page = visitor.get(f"/lien/{token}")
@@ -340,3 +358,203 @@ def test_service_refuses_a_link_on_another_vault(app: Flask, setup: Setup) -> No
             links.create_link(
                 db, get_keyring(), Unlocked(user, bruno.key), setup.doc, recipient="other", days=1
             )
+
+
+# --- PIN throttle under concurrency (PostgreSQL, real commits) ---------------------------
+
+
+@pytest.fixture
+def committed_pg(tmp_path: Path) -> Iterator[Flask]:
+    """The app on a PostgreSQL schema of its own where every commit is real.
+
+    Concurrent requests need their own connections and must see each other's
+    commits, which the suite's rolled-back transaction cannot give.
+    """
+    with fresh_postgresql() as url:
+        app = create_app(replace(make_settings(tmp_path), database_url=url))
+        try:
+            yield app
+        finally:
+            get_database(app).dispose()
+            get_store(app).close()
+
+
+def test_a_burst_of_wrong_pins_verifies_no_more_than_the_free_ones(committed_pg: Flask) -> None:
+    app = committed_pg
+    alice = make_account(app, first="Alice", last="Arnaud")
+    doc = make_document(app, alice, CONTENT, title="Attestation employeur", category="work")
+    with app.app_context():
+        db = db_session()
+        user = db.get(User, alice.user.id)
+        assert user is not None
+        link, token = links.create_link(
+            db,
+            get_keyring(),
+            Unlocked(user, alice.key),
+            doc.id,
+            recipient="employer",
+            days=7,
+            pin="482916",
+        )
+        db.commit()
+        link_id = link.id
+    # One instant for the whole burst: no delay may run out while it lasts,
+    # however slow the machine.
+    now = utcnow()
+    burst = 30
+    start = threading.Barrier(burst)
+    outcomes: list[str] = []
+
+    def recipient() -> None:
+        # Each thread is one request: its own app context, session and connection.
+        with app.app_context():
+            db = db_session()
+            start.wait()
+            try:
+                links.open_link(db, get_keyring(), token, "000000", now=now)
+            except links.WrongPin:
+                db.commit()  # as the view does: the failure and its journal line
+                outcomes.append("verified")
+            except Throttled:
+                outcomes.append("throttled")
+
+    threads = [threading.Thread(target=recipient) for _ in range(burst)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(outcomes) == burst
+    verified = outcomes.count("verified")
+    assert verified == links.FREE_PIN_FAILURES, outcomes
+    with app.app_context():
+        db = db_session()
+        stored = db.get(ExternalLink, link_id)
+        assert stored is not None and stored.pin_failures == verified
+        journaled = db.execute(
+            select(func.count())
+            .select_from(JournalEvent)
+            .where(JournalEvent.action == "link.wrong_pin", JournalEvent.document_id == doc.id)
+        ).scalar_one()
+        assert journaled == verified
+
+
+def test_too_many_wrong_pins_stop_the_link_and_the_person_sees_why(
+    app: Flask, setup: Setup
+) -> None:
+    link_id, token = make_link(setup.client, setup.doc, pin="482916")
+    visitor = app.test_client()
+    page = visitor.get(f"/lien/{token}").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+
+    def attempt(pin: str):  # type: ignore[no-untyped-def]
+        # Time passes between attempts: no delay is running, only the cap counts.
+        update_link(app, link_id, pin_failed_at=utcnow() - timedelta(hours=1))
+        return visitor.post(f"/lien/{token}", data={"csrf_token": csrf, "pin": pin})
+
+    first = links.MAX_WRONG_PINS // 2
+    for _ in range(first):
+        assert attempt("000000").status_code == 403
+    # The right PIN resets the delays, not the count towards the cap.
+    assert attempt("482916").status_code == 200
+    for _ in range(links.MAX_WRONG_PINS - first - 1):
+        assert attempt("000000").status_code == 403
+    stopped = attempt("000000")
+    assert stopped.status_code == 410
+    assert "trop de codes faux" in stopped.get_data(as_text=True)
+    # Stopped for good: the right PIN does not open it any more.
+    assert attempt("482916").status_code == 410
+    assert visitor.get(f"/lien/{token}").status_code == 410
+    with app.app_context():
+        db = db_session()
+        link = db.get(ExternalLink, link_id)
+        assert link is not None and links.state(link) == "blocked"
+        assert link.wrong_pins == links.MAX_WRONG_PINS and link.wrapped is None
+        stop = db.execute(
+            select(JournalEvent).where(
+                JournalEvent.vault_id == setup.alice.user.id,
+                JournalEvent.action == "link.revoked",
+            )
+        ).scalar_one()
+        assert stop.actor_id is None and '"reason":"wrong_pins"' in stop.details
+    listing = setup.client.get("/liens/").get_data(as_text=True)
+    assert "Arrêté après trop de codes faux" in listing
+    history = setup.client.get("/journal/?quoi=partages").get_data(as_text=True)
+    assert "a été arrêté après trop de codes faux" in history
+
+
+def test_the_link_key_needs_the_server_ring_and_the_pin(
+    app: Flask,
+    setup: Setup,
+    make_app: Callable[..., Flask],
+    database_url: str,
+    connection: Connection,
+) -> None:
+    plain_id, plain = make_link(setup.client, setup.doc)
+    protected_id, protected = make_link(setup.client, setup.doc, pin="482916")
+    with app.app_context():
+        db = db_session()
+        ring = get_keyring()
+        for link_id in (plain_id, protected_id):
+            link = db.get(ExternalLink, link_id)
+            assert link is not None and link.wrapped is not None
+            assert ring.version_of(link.wrapped) == ring.current_version
+        # The server, with the ring and the token but without the PIN, opens nothing.
+        link = db.get(ExternalLink, protected_id)
+        assert link is not None and links.title_of(ring, link, protected) is None
+        with pytest.raises(links.WrongPin):
+            links.open_link(db, ring, protected, None)
+        db.rollback()
+    # The same database and tokens under another server key ring: nothing opens.
+    other = make_app(database_url=database_url, server_keys="1:" + new_ring_key())
+    get_database(other).bind_to(connection)
+    assert anonymous_open(other, plain).status_code == 404
+    assert anonymous_open(other, protected, "482916").status_code == 404
+    # With its own ring, the app opens both.
+    assert anonymous_open(app, plain).get_data() == CONTENT
+    assert anonymous_open(app, protected, "482916").get_data() == CONTENT
+
+
+def test_links_of_the_first_key_format_are_stopped_by_the_upgrade(
+    app: Flask, setup: Setup, connection: Connection
+) -> None:
+    legacy_id, token = make_link(setup.client, setup.doc, pin="482916")
+    stopped_id, _stopped = make_link(setup.client, setup.doc)
+    assert post(setup.client, f"/liens/{stopped_id}/retirer").status_code == 302
+    migrate.downgrade(connection, "0008_preview_failures")
+    # The rows as the first release wrote them: the key from the token alone
+    # (whose tokens reached the access log), a PIN hash beside it.
+    with app.app_context():
+        db = db_session()
+        version = documents.current_version(
+            db, documents.get_document(db, setup.alice.user.id, setup.doc)
+        )
+        dek = documents.version_dek(
+            get_keyring(), Unlocked(db.get(User, setup.alice.user.id), setup.alice.key), version
+        )  # type: ignore[arg-type]
+    token_key = hashlib.sha256(b"vault/link-key|" + token.encode()).digest()
+    payload = dek + json.dumps({"t": "Attestation employeur", "f": "document.pdf"}).encode()
+    connection.execute(
+        text(
+            "UPDATE external_links SET wrapped = :wrapped, pin_hash = :pin_hash, "
+            "revoked_at = NULL WHERE id = :id"
+        ),
+        {
+            "wrapped": wrap_key(token_key, payload, b"vault/link|" + legacy_id.bytes),
+            "pin_hash": PasswordHasher().hash("482916"),
+            "id": legacy_id if connection.dialect.name == "postgresql" else legacy_id.hex,
+        },
+    )
+    migrate.upgrade(connection)
+
+    with app.app_context():
+        db = db_session()
+        legacy = db.get(ExternalLink, legacy_id)
+        stopped = db.get(ExternalLink, stopped_id)
+        assert legacy is not None and stopped is not None
+        assert links.state(legacy) == "retired" and legacy.has_pin
+        assert links.state(stopped) == "revoked"  # the person's own stop is kept
+        # Nothing is left that a logged token could open.
+        assert legacy.wrapped is None and stopped.wrapped is None
+    assert anonymous_open(app, token, "482916").status_code == 410
+    listing = setup.client.get("/liens/").get_data(as_text=True)
+    assert "Arrêté par une mise à jour de sécurité" in listing

@@ -50,11 +50,11 @@ def test_concurrent_upgrades_serialise_on_postgresql(engine: Engine) -> None:
     assert finished.is_set()
 
 
-SEALED_TEXTS = "0011_sealed_request_texts"
+SEALED_TEXTS = "0010_sealed_request_texts"
 
 
 def test_sealed_request_texts_seals_messages_and_drops_the_last_four(engine: Engine) -> None:
-    """0011 on rows written before it: each message opens with its reader's key only,
+    """0010 on rows written before it: each message opens with its reader's key only,
     and no identity check keeps the last 4 characters of an ID in clear."""
     import json
     import uuid

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +27,7 @@ from vault.config import Settings
 from vault.db import db_session, get_database
 from vault.extensions import get_keyring, get_store
 from vault.models import Document, DocumentVersion, KeySlot, Role, SlotKind, User
-from vault.services import documents, journal, keys, rotation, sharing
+from vault.services import documents, journal, keys, links, rotation, sharing
 from vault.services.documents import Unlocked
 
 
@@ -39,6 +41,11 @@ class Vault:
     counsellor: Account
     contents: dict[str, bytes]  # document id -> plaintext
     deposit_id: str
+    link_token: str
+    link_document: str
+
+
+LINK_PIN = "482916"
 
 
 def fill(app: Flask) -> Vault:
@@ -71,7 +78,30 @@ def fill(app: Flask) -> Vault:
         )
         db.commit()
         contents[str(deposit.id)] = content
-    return Vault(person, counsellor, contents, str(deposit.id))
+        # An external link: its key is under the ring too (and the token and PIN).
+        linked = next(iter(contents))
+        _link, token = links.create_link(
+            db,
+            get_keyring(),
+            Unlocked(user, person.key),
+            uuid.UUID(linked),
+            recipient="employer",
+            days=7,
+            pin=LINK_PIN,
+        )
+        db.commit()
+    return Vault(person, counsellor, contents, str(deposit.id), token, linked)
+
+
+def open_link_as_recipient(app: Flask, token: str, pin: str) -> bytes:
+    visitor = app.test_client()
+    page = visitor.get(f"/lien/{token}")
+    assert page.status_code == 200
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))
+    assert match
+    response = visitor.post(f"/lien/{token}", data={"csrf_token": match.group(1), "pin": pin})
+    assert response.status_code == 200
+    return bytes(response.data)
 
 
 def blob_digests(settings: Settings) -> dict[str, str]:
@@ -130,6 +160,7 @@ def test_rotate_then_drop_the_old_version(
     assert all(set(v) == {2} for v in survey.values()), survey
     assert survey["key slots"][2] == 6  # password, recovery, escrow of two accounts
     assert survey["document keys"][2] == 2
+    assert survey["link keys"] == {2: 1}
 
     # Idempotent: a second run only verifies.
     code, lines = cli(rotating, "rotate")
@@ -168,6 +199,9 @@ def test_rotate_then_drop_the_old_version(
     response = client.get(f"/documents/{vault.deposit_id}/telecharger")
     assert response.status_code == 200
     assert response.data == vault.contents[vault.deposit_id]
+    # The link made before the rotation still opens, with its PIN.
+    linked = open_link_as_recipient(after, vault.link_token, LINK_PIN)
+    assert linked == vault.contents[vault.link_document]
 
 
 def test_a_ring_without_the_old_version_fails_in_one_line(

@@ -295,28 +295,28 @@ def test_external_link_lifecycle(app: Flask, people: dict[str, Account]) -> None
         db.commit()
         assert link.status == "active"  # no establishment: no detention policy
         with pytest.raises(links.WrongPin):
-            links.open_link(db, token, "0000")
-        opened = links.open_link(db, token, "4321")
+            links.open_link(db, get_keyring(), token, "0000")
+        opened = links.open_link(db, get_keyring(), token, "4321")
         assert opened.title == "Diplôme"
-        links.open_link(db, token, "4321")
+        links.open_link(db, get_keyring(), token, "4321")
         with pytest.raises(links.LinkGone):  # capped
-            links.open_link(db, token, "4321")
+            links.open_link(db, get_keyring(), token, "4321")
         with pytest.raises(NotFound):
-            links.open_link(db, token + "x", "4321")
+            links.open_link(db, get_keyring(), token + "x", "4321")
         link2, token2 = links.create_link(
             db, get_keyring(), owner(people["a"]), doc.id, recipient="lawyer", days=1
         )
         links.revoke_link(db, owner(people["a"]), link2.id)
         with pytest.raises(links.LinkGone):
-            links.open_link(db, token2, None)
+            links.open_link(db, get_keyring(), token2, None)
         link3, token3 = links.create_link(
             db, get_keyring(), owner(people["a"]), doc.id, recipient="landlord", days=1, pin="1234"
         )
         for _ in range(links.FREE_PIN_FAILURES):
             with pytest.raises(links.WrongPin):
-                links.open_link(db, token3, "9999")
+                links.open_link(db, get_keyring(), token3, "9999")
         with pytest.raises(Throttled):
-            links.open_link(db, token3, "1234")
+            links.open_link(db, get_keyring(), token3, "1234")
         link3.expires_at = utcnow() - timedelta(seconds=1)
         with pytest.raises(links.LinkGone):
-            links.open_link(db, token3, "1234")
+            links.open_link(db, get_keyring(), token3, "1234")

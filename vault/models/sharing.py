@@ -90,8 +90,10 @@ class ExternalLink(Base):
     """A link the person gives to an employer, a lawyer, a landlord, an administration.
 
     The URL carries a random token; the row keeps its SHA-256 and the document
-    key wrapped under a key derived from the token, so the server alone cannot
-    open it and a database dump gives no usable link.
+    key (with its title and file name) sealed in three layers: under Argon2id
+    of the PIN when there is one, then under a key from the token, then under
+    the server key ring. A database dump with the logs opens nothing, the
+    server alone opens nothing, and a leaked address still needs its PIN.
     """
 
     __tablename__ = "external_links"
@@ -101,10 +103,14 @@ class ExternalLink(Base):
     document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("documents.id"), index=True)
     version: Mapped[int] = mapped_column(Integer)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    # None once the link is stopped by the person, by too many wrong PINs or by
+    # the upgrade that retired the first key format: nothing left to open.
+    wrapped: Mapped[bytes | None] = mapped_column(LargeBinary)
     recipient: Mapped[str] = mapped_column(String(32))
-    pin_hash: Mapped[str | None] = mapped_column(String(200))
+    has_pin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Wrong PINs since the last right one (for the delays), and in all (for the cap).
     pin_failures: Mapped[int] = mapped_column(Integer, default=0)
+    wrong_pins: Mapped[int] = mapped_column(Integer, default=0)
     pin_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     max_downloads: Mapped[int | None] = mapped_column(Integer)
@@ -114,3 +120,5 @@ class ExternalLink(Base):
     approved_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[created_at]
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why it stopped: None (the person), "wrong_pins" or "key_format" (the upgrade).
+    revoked_reason: Mapped[str | None] = mapped_column(String(16))

@@ -1,9 +1,19 @@
 """External links: one document for an employer, a lawyer, a landlord, an administration.
 
 The URL carries a random 256-bit token. The row keeps SHA-256(token) and the
-document's key wrapped under a key derived from the token, so neither a
-database dump nor the server alone opens a link. A PIN, when set, is checked
-with Argon2id and throttled with growing delays; each opening is journaled.
+document's key, title and file name sealed in layers (docs/crypto.md §2):
+
+    payload  = DEK | JSON {title, file name}
+    PIN      : PassphraseSlot(payload, PIN)             Argon2id, only when a PIN is set
+    token    : wrap_key(SHA-256("vault/link-key|" token), ...)
+    ring     : KeyRing.wrap(...)                         outermost, so rotation needs no token
+    AAD of every layer = "vault/link|" link id
+
+So a database dump with the logs opens nothing (no ring, and tokens never
+reach a log: vault/logs.py), the server alone opens nothing (no token), and
+an address that leaked still needs its PIN. The PIN is checked by opening
+its layer, under a row lock, with growing delays after FREE_PIN_FAILURES and
+the link stopped after MAX_WRONG_PINS; each opening and failure is journaled.
 """
 
 from __future__ import annotations
@@ -15,24 +25,30 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crypto import CryptoError, KeyRing, unwrap_key, wrap_key
+from crypto import (
+    CryptoError,
+    FormatError,
+    KeyRing,
+    PassphraseSlot,
+    WrongKeyError,
+    unwrap_key,
+    wrap_key,
+)
 from vault.models import DocumentVersion, Establishment, ExternalLink, Lifecycle, User
 from vault.models.base import utcnow
-from vault.services import journal, sharing
+from vault.services import journal, keys, sharing
 from vault.services.documents import Unlocked, current_version, document_meta, version_dek
 from vault.services.errors import NotFound, PolicyError, ServiceError, Throttled
 
 MAX_DAYS = 30
 RECIPIENTS = ("employer", "lawyer", "landlord", "administration", "other")
 FREE_PIN_FAILURES = 3
-# PINs are short; Argon2id with modest costs plus the delays below is what
-# protects them (a link also expires within 30 days).
-_PIN_HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+# With delays alone a patient guesser still tries a few hundred PINs in a
+# link's 30 days; after this many wrong ones in all, the link stops for good.
+MAX_WRONG_PINS = 10
 
 
 class LinkGone(ServiceError):
@@ -42,12 +58,17 @@ class LinkGone(ServiceError):
 
 
 class WrongPin(ServiceError):
-    """The PIN does not match."""
+    """The PIN does not match (recorded); `stopped` when that failure stopped the link."""
 
     code = "wrong_pin"
 
+    def __init__(self, *, stopped: bool = False) -> None:
+        super().__init__()
+        self.stopped = stopped
+
 
 def _token_key(token: str) -> bytes:
+    # The token is 256 random bits: a labelled hash is a sound key derivation.
     return hashlib.sha256(b"vault/link-key|" + token.encode()).digest()
 
 
@@ -55,8 +76,30 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(b"vault/link-id|" + token.encode()).hexdigest()
 
 
-def _aad(link_id: uuid.UUID) -> bytes:
+def link_aad(link_id: uuid.UUID) -> bytes:
+    """The associated data of every layer of a link's key (also the ring rotation's)."""
     return b"vault/link|" + link_id.bytes
+
+
+def _seal(ring: KeyRing, link_id: uuid.UUID, token: str, payload: bytes, pin: str | None) -> bytes:
+    aad = link_aad(link_id)
+    inner = payload
+    if pin is not None:
+        # A PIN has far less entropy than a passphrase: it gets at least the same cost.
+        with keys.hashing_slot():
+            inner = PassphraseSlot.create(payload, pin, aad, params=keys.SLOT_PARAMS).to_bytes()
+    return ring.wrap(wrap_key(_token_key(token), inner, aad), aad)
+
+
+def _unseal_outer(ring: KeyRing, link: ExternalLink, token: str) -> bytes:
+    """The ring and token layers peeled: the payload, or its PIN slot. NotFound otherwise."""
+    if link.wrapped is None:
+        raise LinkGone()
+    aad = link_aad(link.id)
+    try:
+        return unwrap_key(_token_key(token), ring.unwrap(link.wrapped, aad), aad)
+    except CryptoError:
+        raise NotFound() from None
 
 
 def policy_for(db: Session, person: User) -> str:
@@ -109,7 +152,7 @@ def create_link(
         version=version.version,
         token_hash=_token_hash(token),
         recipient=recipient,
-        pin_hash=_PIN_HASHER.hash(pin) if pin else None,
+        has_pin=pin is not None,
         expires_at=utcnow() + timedelta(days=days),
         max_downloads=max_downloads,
         status="pending" if policy == "approval" else "active",
@@ -118,7 +161,7 @@ def create_link(
         version_dek(ring, owner, version)
         + json.dumps({"t": meta.title, "f": meta.filename}).encode()
     )
-    link.wrapped = wrap_key(_token_key(token), payload, _aad(link.id))
+    link.wrapped = _seal(ring, link.id, token, payload, pin)
     db.add(link)
     db.flush()
     journal.append(
@@ -147,7 +190,7 @@ def revoke_link(db: Session, owner: Unlocked, link_id: uuid.UUID) -> None:
     if link is None or link.vault_id != owner.vault_id:
         raise NotFound()
     if link.revoked_at is None:
-        link.revoked_at = utcnow()
+        _stop(link, utcnow(), reason=None)
         db.flush()
         journal.append(
             db,
@@ -196,11 +239,23 @@ def decide(db: Session, counsellor: User, link_id: uuid.UUID, *, approve: bool) 
     return link
 
 
+def _stop(link: ExternalLink, now: datetime, *, reason: str | None) -> None:
+    """Stop a link and delete its sealed key: nothing is left to open, even with the ring."""
+    link.revoked_at = now
+    link.revoked_reason = reason
+    link.wrapped = None
+
+
+# Why a link stopped, as its state: the person did it, or the rule below did.
+_STOPPED = {None: "revoked", "wrong_pins": "blocked", "key_format": "retired"}
+
+
 def state(link: ExternalLink, now: datetime | None = None) -> str:
-    """ "active", "pending", "refused", "revoked", "expired" or "used_up"."""
+    """ "active", "pending", "refused", "expired", "used_up", or stopped: "revoked" (by the
+    person), "blocked" (too many wrong PINs), "retired" (made before the current key format)."""
     now = now or utcnow()
     if link.revoked_at is not None:
-        return "revoked"
+        return _STOPPED.get(link.revoked_reason, "revoked")
     if link.status != "active":
         return link.status
     if link.expires_at <= now:
@@ -222,16 +277,16 @@ def find(db: Session, token: str) -> ExternalLink:
     return link
 
 
-def title_of(link: ExternalLink, token: str) -> str:
-    """The document title the link carries, for its landing page; counts no download.
+def title_of(ring: KeyRing, link: ExternalLink, token: str) -> str | None:
+    """The document title the link carries, for its landing page; None behind a PIN.
 
-    Raises NotFound if `token` does not open the link.
+    Counts no download. Raises NotFound if `token` does not open the link,
+    LinkGone if the link was stopped.
     """
-    try:
-        payload = unwrap_key(_token_key(token), link.wrapped, _aad(link.id))
-    except CryptoError:
-        raise NotFound() from None
-    return str(json.loads(payload[32:])["t"])
+    inner = _unseal_outer(ring, link, token)
+    if link.has_pin:
+        return None
+    return str(json.loads(inner[32:])["t"])
 
 
 def pin_delay(failures: int) -> int:
@@ -248,42 +303,83 @@ class OpenedLink:
     title: str
 
 
+def _locked(db: Session, token: str) -> ExternalLink:
+    """The link named by `token`, its row locked until the transaction ends.
+
+    Every check of the PIN throttle reads and writes under this lock, so
+    concurrent attempts queue: each one sees the failures before it. (A no-op
+    on SQLite, where writers are serialised anyway.) FOR NO KEY UPDATE, as the
+    journal's lock, so that inserts referring to the row are not blocked.
+    """
+    if not token or len(token) > 100:
+        raise NotFound()
+    link = db.execute(
+        select(ExternalLink)
+        .where(ExternalLink.token_hash == _token_hash(token))
+        .with_for_update(key_share=True)
+        # The request may hold the row already (read before the lock): refresh it.
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if link is None:
+        raise NotFound()
+    return link
+
+
+def _wrong_pin(db: Session, link: ExternalLink, now: datetime) -> None:
+    link.pin_failures += 1
+    link.wrong_pins += 1
+    link.pin_failed_at = now
+    db.flush()
+    journal.append(
+        db,
+        vault_id=link.vault_id,
+        action="link.wrong_pin",
+        actor=None,
+        document_id=link.document_id,
+        outcome="refused",
+    )
+    if link.wrong_pins >= MAX_WRONG_PINS:
+        _stop(link, now, reason="wrong_pins")
+        db.flush()
+        journal.append(
+            db,
+            vault_id=link.vault_id,
+            action="link.revoked",
+            actor=None,
+            document_id=link.document_id,
+            details={"recipient": link.recipient, "reason": "wrong_pins"},
+        )
+
+
 def open_link(
-    db: Session, token: str, pin: str | None, *, now: datetime | None = None
+    db: Session, ring: KeyRing, token: str, pin: str | None, *, now: datetime | None = None
 ) -> OpenedLink:
     """Check the link (state, PIN with delays) and return its key; count one download.
 
-    Raises NotFound, LinkGone, Throttled or WrongPin (the failure is recorded).
+    Raises NotFound, LinkGone, Throttled or WrongPin (the failure is recorded:
+    the caller commits it).
     """
     now = now or utcnow()
-    link = find(db, token)
+    link = _locked(db, token)
     if state(link, now) != "active":
         raise LinkGone()
-    if link.pin_hash is not None:
+    payload = _unseal_outer(ring, link, token)
+    if link.has_pin:
         if link.pin_failed_at is not None:
             wait = link.pin_failed_at + timedelta(seconds=pin_delay(link.pin_failures)) - now
             if wait > timedelta(0):
                 raise Throttled(int(wait.total_seconds()) + 1)
         try:
-            _PIN_HASHER.verify(link.pin_hash, pin or "")
-        except (VerificationError, InvalidHashError):
-            link.pin_failures += 1
-            link.pin_failed_at = now
-            db.flush()
-            journal.append(
-                db,
-                vault_id=link.vault_id,
-                action="link.wrong_pin",
-                actor=None,
-                document_id=link.document_id,
-                outcome="refused",
-            )
-            raise WrongPin() from None
+            slot = PassphraseSlot.from_bytes(payload)
+        except FormatError:
+            raise NotFound() from None
+        try:
+            with keys.hashing_slot():
+                payload = slot.open(pin or "", link_aad(link.id))
+        except (WrongKeyError, FormatError):  # FormatError: an empty or overlong PIN
+            _wrong_pin(db, link, now)
+            raise WrongPin(stopped=link.revoked_at is not None) from None
         link.pin_failures = 0
-    try:
-        payload = unwrap_key(_token_key(token), link.wrapped, _aad(link.id))
-    except CryptoError:
-        raise NotFound() from None
     version = db.execute(
         select(DocumentVersion).where(
             DocumentVersion.document_id == link.document_id,

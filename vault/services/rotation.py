@@ -25,8 +25,8 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from crypto import CryptoError, KeyRing
-from vault.models import DocumentVersion, JournalHead, KeySlot
-from vault.services import journal, keys
+from vault.models import DocumentVersion, ExternalLink, JournalHead, KeySlot
+from vault.services import journal, keys, links
 from vault.services.documents import _ring_aad
 
 # A row changed by the app between read and write is tried again this often.
@@ -67,6 +67,7 @@ KINDS: tuple[Kind, ...] = (
         (JournalHead.vault_id, JournalHead.seq, JournalHead.hash),
         journal._head_aad,
     ),
+    Kind("link keys", ExternalLink.id, ExternalLink.wrapped, (), links.link_aad),
 )
 
 

@@ -266,6 +266,8 @@ def _by_other(action: str, who: str, w: _Words, refused: bool) -> str:
         "link.wrong_pin": _(
             "Someone tried to open the link to %(doc)s with a wrong code.", doc=w.doc
         ),
+        # Only the rule stops a link in someone else's name: too many wrong codes.
+        "link.revoked": _("The link to %(doc)s was stopped after too many wrong codes.", doc=w.doc),
         "link.approved": _(
             "%(who)s approved your link to %(doc)s. It works now.", who=who, doc=w.doc
         ),

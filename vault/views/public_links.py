@@ -1,10 +1,11 @@
 """The page an external recipient opens: one document, no account, nothing about its owner.
 
-The token in the URL is the only credential (its SHA-256 names the row and a
-key derived from it unwraps the document key), so these pages show nothing but
-the document title, and only once a PIN, if any, is given: the title alone
-can say too much (a court decision). Pages are never cached (no-store is
-global) and send no referrer, so the token does not travel further.
+The token in the URL is the recipient's credential: its SHA-256 names the row,
+and with the server key ring (and the PIN, when there is one) it unwraps the
+document key. These pages show nothing but the document title, and only once
+a PIN, if any, is given: the title alone can say too much (a court decision).
+Pages are never cached (no-store is global), the token never leaves the site
+in a Referer, and no log line holds it (vault/logs.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from flask_babel import gettext as _
 from crypto import blob_aad
 from vault.db import db_session
 from vault.downloads import Recipient, send_plaintext
-from vault.extensions import get_store
+from vault.extensions import get_keyring, get_store
 from vault.forms_sharing import OpenLinkForm
 from vault.models import ExternalLink
 from vault.services import links
@@ -47,6 +48,13 @@ def _gone(state: str) -> tuple[str, int, dict[str, str]]:
             "This link was used as many times as allowed. Ask the person who sent it for a new one."
         ),
         "revoked": _("The person who sent this link has stopped it."),
+        "blocked": _(
+            "This link was stopped after too many wrong codes. "
+            "Ask the person who sent it for a new one."
+        ),
+        "retired": _(
+            "This link was stopped by a security update. Ask the person who sent it for a new one."
+        ),
         "refused": _("This link was not approved. It does not work."),
         "pending": _("This link is not working yet: it waits for an approval. Try again later."),
     }
@@ -61,14 +69,12 @@ def _page(
     error: str | None = None,
     status: int = 200,
 ) -> tuple[str, int, dict[str, str]]:
-    needs_pin = link.pin_hash is not None
-    title = None if needs_pin else links.title_of(link, token)
     page = render_template(
         "links/open.html",
         token=token,
         form=form,
-        title=title,
-        needs_pin=needs_pin,
+        title=links.title_of(get_keyring(), link, token),
+        needs_pin=link.has_pin,
         expires_at=link.expires_at,
         error=error,
     )
@@ -85,11 +91,15 @@ def show(token: str) -> tuple[str, int, dict[str, str]]:
         return _page(token, link, OpenLinkForm())
     except NotFound:
         abort(404)
+    except LinkGone:
+        return _gone(links.state(link))
 
 
 @bp.post("/<token>")
 def download(token: str) -> Response | tuple[str, int, dict[str, str]]:
     link = _find(token)
+    if links.state(link) != "active":
+        return _gone(links.state(link))
     form = OpenLinkForm()
     # Error pages get an empty form: a typed PIN is never sent back in a page.
     blank = OpenLinkForm(formdata=None)
@@ -97,7 +107,7 @@ def download(token: str) -> Response | tuple[str, int, dict[str, str]]:
         return _page(token, link, blank, _("This code is not right."), 400)
     db = db_session()
     try:
-        opened = links.open_link(db, token, form.pin.data or None)
+        opened = links.open_link(db, get_keyring(), token, form.pin.data or None)
     except NotFound:
         abort(404)
     except LinkGone:
@@ -105,8 +115,10 @@ def download(token: str) -> Response | tuple[str, int, dict[str, str]]:
     except Throttled as e:
         page, _status, headers = _page(token, link, blank, too_many_attempts(e.retry_after), 429)
         return page, 429, headers | {"Retry-After": str(e.retry_after)}
-    except WrongPin:
-        db.commit()  # the failure count (for the delays) and the journal line
+    except WrongPin as e:
+        db.commit()  # the failure count (for the delays and the cap) and the journal lines
+        if e.stopped:
+            return _gone(links.state(link))
         return _page(token, link, blank, _("This code is not right."), 403)
     version = opened.version
     # The link's use and journal line are committed only once the document's

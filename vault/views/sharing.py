@@ -537,6 +537,8 @@ def link_state_label(state: str) -> str:
         "pending": _("Waits for your counsellor's approval"),
         "refused": _("Refused by your counsellor"),
         "revoked": _("Stopped"),
+        "blocked": _("Stopped after too many wrong codes: make a new link if needed"),
+        "retired": _("Stopped by a security update: make a new link if needed"),
         "expired": _("Expired"),
         "used_up": _("All downloads used"),
     }

@@ -13,8 +13,8 @@
 Downgrade restores the columns but not the texts: a sealed message cannot be
 opened without the person's or the counsellor's key.
 
-Revision ID: 0011_sealed_request_texts
-Revises: 0007_document_list_indexes
+Revision ID: 0010_sealed_request_texts
+Revises: 0009_link_keys
 Create Date: 2026-12-05
 """
 
@@ -28,8 +28,8 @@ from alembic import op
 
 from crypto import load_public_key, seal
 
-revision = "0011_sealed_request_texts"
-down_revision = "0007_document_list_indexes"
+revision = "0010_sealed_request_texts"
+down_revision = "0009_link_keys"
 branch_labels = None
 depends_on = None
 
