@@ -28,7 +28,7 @@ from tests.factories import (
     signed_in,
 )
 from vault.db import db_session
-from vault.extensions import get_keyring
+from vault.extensions import get_escrow_key, get_keyring
 from vault.models import (
     AccountStatus,
     Assignment,
@@ -174,6 +174,7 @@ def test_disabling_an_officer_cancels_their_open_escrow_requests(app: Flask) -> 
         db = db_session()
         request = recovery.open_escrow_request(
             db,
+            get_escrow_key(),
             db.get(User, officer.user.id),  # type: ignore[arg-type]
             db.get(User, person.user.id),  # type: ignore[arg-type]
             recovery.IdentityCheck("id_card", "1234", date(2026, 1, 5)),
