@@ -11,6 +11,7 @@ import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -56,6 +57,15 @@ def live_server(live_app: Flask) -> Iterator[str]:
     server.shutdown()
     thread.join(timeout=10)
     server.server_close()
+
+
+@pytest.fixture
+def contexts() -> Iterator[list[Any]]:
+    """Browser contexts opened by the test (tests.browser.steps.new_page), closed at the end."""
+    opened: list[Any] = []
+    yield opened
+    for context in opened:
+        context.close()
 
 
 @pytest.fixture(scope="session")
