@@ -29,10 +29,9 @@ import sys
 import uuid
 import zipfile
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import format_date
@@ -51,6 +50,7 @@ from tests.browser.steps import (
     sign_in,
     sign_out,
 )
+from tests.clock import local_today
 from tests.factories import Account, make_account, make_document, make_establishment, pdf_bytes
 from vault.db import db_session
 from vault.models import Document, Establishment, Role, User
@@ -75,12 +75,6 @@ OUTSIDE_MESSAGE = (
 )
 IDENTITY_ROW = "Carte d'identité, passeport ou titre de séjour"
 BANK_ROW = "RIB (relevé d'identité bancaire)"
-# Release dates and expiry states are local dates (the interface's time zone).
-PARIS = ZoneInfo("Europe/Paris")
-
-
-def paris_today() -> date:
-    return datetime.now(PARIS).date()
 
 
 def long_date(day: date) -> str:
@@ -125,7 +119,7 @@ def release_day(live_app: Flask) -> ReleaseDay:
         live_app, Role.COUNSELLOR, *COUNSELLOR, passphrase="le dossier de sortie est pret"
     )
     # Expires within 90 days: « Expire bientôt » on the checklist.
-    identity_expiry = paris_today() + timedelta(days=60)
+    identity_expiry = local_today() + timedelta(days=60)
     identity_pdf = pdf_bytes("Yanis Bellanger, carte d'identite")
     identity = make_document(
         live_app,
@@ -247,7 +241,7 @@ def test_release_day_checklist_release_exit_pack_and_sign_in_from_outside(
     findings = ReleaseFindings()
     day = release_day
     person_id = day.person.user.id
-    today = paris_today()
+    today = local_today()
 
     # --- 0. The administrator limits sign-in to the establishment's kiosks ------------
     admin = desk_page(browser, contexts, live_server)
