@@ -83,25 +83,33 @@ def contexts() -> Iterator[list[Any]]:
         context.close()
 
 
-def launch_chromium(*extra_args: str) -> Iterator[Any]:
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Any]:
+    """One Playwright for the session: its sync API cannot run twice at once."""
+    from playwright.sync_api import expect, sync_playwright
+
+    # expect() waits 5 s by default: generous waits on a shared machine.
+    expect.set_options(timeout=20_000)
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+def launch_chromium(playwright: Any, *extra_args: str) -> Iterator[Any]:
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
     if executable is None:
         service_missing("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(Path(executable)),
-            headless=True,
-            args=[*CHROMIUM_ARGS, *extra_args],
-        )
-        yield browser
-        browser.close()
+    browser = playwright.chromium.launch(
+        executable_path=str(Path(executable)),
+        headless=True,
+        args=[*CHROMIUM_ARGS, *extra_args],
+    )
+    yield browser
+    browser.close()
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    yield from launch_chromium()
+def browser(playwright: Any) -> Iterator[Any]:
+    yield from launch_chromium(playwright)
 
 
 # --- the app as in production, over HTTPS ------------------------------------------------
@@ -113,11 +121,11 @@ def tls_certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
 
 
 @pytest.fixture(scope="session")
-def https_browser(tls_certificate: Certificate) -> Iterator[Any]:
+def https_browser(playwright: Any, tls_certificate: Certificate) -> Iterator[Any]:
     """A Chromium that trusts the test certificate's key, as a browser trusts a
     real certificate, and no other invalid one (no blanket ignore)."""
     yield from launch_chromium(
-        f"--ignore-certificate-errors-spki-list={tls_certificate.spki_sha256}"
+        playwright, f"--ignore-certificate-errors-spki-list={tls_certificate.spki_sha256}"
     )
 
 

@@ -100,7 +100,9 @@ def new_page(browser: Any, contexts: list[Any], base_url: str, **options: Any) -
         base_url=base_url, locale="fr-FR", accept_downloads=True, **options
     )
     contexts.append(context)
-    context.set_default_timeout(10_000)
+    # Generous: two shared cores, and Argon2id at its production cost on the
+    # production server. Waiting is on events, never on sleeps.
+    context.set_default_timeout(30_000)
     return context.new_page()
 
 

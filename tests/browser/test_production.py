@@ -75,26 +75,24 @@ def assert_production_cookies(page: Any, site: ProductionSite) -> None:
 
 
 @pytest.fixture(scope="session")
-def production_admin(
-    production_site: ProductionSite, https_browser: Any, tls_certificate: Certificate
-) -> Person:
+def production_admin(production_site: ProductionSite, https_browser: Any) -> Person:
     """The first administrator, activated through the pages with the code the
     server printed at its first start (once per server)."""
     site = production_site
-    context = https_browser.new_context(base_url=site.url, locale="fr-FR", viewport=None)
+    findings = Findings()
+    opened: list[Any] = []
     try:
-        context.set_default_timeout(20_000)
-        page = context.new_page()
-        findings = Findings()
+        page = desk_page(https_browser, opened, site.url)
         findings.watch(page, "first administrator")
         activate(
             page, findings, site.admin_username, site.admin_code, ADMIN_PASSPHRASE, r"/admin/$"
         )
-        assert findings.problems == [], "\n".join(findings.problems)
     except Exception as e:
         raise AssertionError(f"{e}\n{site.logs()}") from e
     finally:
-        context.close()
+        for context in opened:
+            context.close()
+    assert findings.problems == [], "\n".join(findings.problems)
     return Person(site.admin_username, ADMIN_PASSPHRASE)
 
 
