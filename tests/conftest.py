@@ -16,6 +16,7 @@ import os
 import secrets
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -71,9 +72,9 @@ def settings(tmp_path: Path) -> Settings:
 # --- databases ---------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def postgresql_url() -> Iterator[str]:
-    """URL of a fresh schema on the test PostgreSQL server, dropped after the session."""
+@contextmanager
+def fresh_postgresql_schema() -> Iterator[str]:
+    """URL of a new schema on the test PostgreSQL server, dropped on exit."""
     base = os.environ.get("VAULT_TEST_DATABASE_URL", DEFAULT_TEST_PG)
     schema = f"vault_test_{uuid.uuid4().hex[:12]}"
     admin = make_engine(base)
@@ -90,6 +91,13 @@ def postgresql_url() -> Iterator[str]:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> Iterator[str]:
+    """URL of a fresh schema on the test PostgreSQL server, dropped after the session."""
+    with fresh_postgresql_schema() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

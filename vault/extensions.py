@@ -58,6 +58,10 @@ def init_app(app: Flask, settings: Settings) -> None:
             app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
         )
 
+    # Over HTTPS a POST must also carry a Referer of this very origin (Flask-WTF's
+    # strict check, its default, kept explicit): a stolen token alone is not
+    # enough from another site. Pages send it (Referrer-Policy: same-origin).
+    app.config["WTF_CSRF_SSL_STRICT"] = True
     CSRFProtect(app)
     app.config.update(
         BABEL_DEFAULT_LOCALE=DEFAULT_LOCALE,

@@ -34,7 +34,11 @@ HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    # Our own pages send their address with each request to us: over HTTPS the
+    # CSRF check refuses a POST whose Referer is missing or of another origin
+    # (vault/extensions.py). Other sites get nothing, so neither a link token
+    # (/lien/<token>) nor search text leaves the vault.
+    "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",

@@ -28,28 +28,29 @@ import subprocess
 import sys
 import uuid
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import format_date
 from flask import Flask
 
-from tests.browser.test_journey import (
+from tests.browser.steps import (
     DESK,
-    MIN_TARGET_PX,
-    PHONE,
-    SMALL_TARGETS_JS,
     TARGETS,
     Findings,
-    new_page,
+    desk_page,
+    export_pack,
+    fill_sign_in,
     path_of,
     pdf_text,
+    phone_page,
+    sign_in,
+    sign_out,
 )
+from tests.clock import local_today
 from tests.factories import Account, make_account, make_document, make_establishment, pdf_bytes
 from vault.db import db_session
 from vault.models import Document, Establishment, Role, User
@@ -74,12 +75,6 @@ OUTSIDE_MESSAGE = (
 )
 IDENTITY_ROW = "Carte d'identité, passeport ou titre de séjour"
 BANK_ROW = "RIB (relevé d'identité bancaire)"
-# Release dates and expiry states are local dates (the interface's time zone).
-PARIS = ZoneInfo("Europe/Paris")
-
-
-def paris_today() -> date:
-    return datetime.now(PARIS).date()
 
 
 def long_date(day: date) -> str:
@@ -124,7 +119,7 @@ def release_day(live_app: Flask) -> ReleaseDay:
         live_app, Role.COUNSELLOR, *COUNSELLOR, passphrase="le dossier de sortie est pret"
     )
     # Expires within 90 days: « Expire bientôt » on the checklist.
-    identity_expiry = paris_today() + timedelta(days=60)
+    identity_expiry = local_today() + timedelta(days=60)
     identity_pdf = pdf_bytes("Yanis Bellanger, carte d'identite")
     identity = make_document(
         live_app,
@@ -159,63 +154,21 @@ def release_day(live_app: Flask) -> ReleaseDay:
     )
 
 
-@pytest.fixture
-def contexts(browser: Any) -> Iterator[list[Any]]:
-    """Browser contexts opened by the test, closed at the end."""
-    opened: list[Any] = []
-    yield opened
-    for context in opened:
-        context.close()
-
-
 class ReleaseFindings(Findings):
-    """test_journey's checks, plus: the forms' choices are touch targets, and the
-    refusal the person is meant to get (403 on /connexion) is not a console error."""
+    """The forms' choices are touch targets too, and the refusal the person is
+    meant to get (403 on /connexion) is not a console error."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(RELEASE_TARGETS)
         self.expected_status: set[tuple[str, int]] = set()
 
-    def watch(self, page: Any, who: str) -> None:
-        def on_console(message: Any) -> None:
-            if message.type != "error":
-                return
-            where = message.location.get("url", "")
-            if any(
-                where == url and f"status of {status}" in message.text
-                for url, status in self.expected_status
-            ):
-                return  # Chromium logs the refused page's status: that is the point here
-            self.problems.append(
-                f"{who}: console error on {path_of(page)}: {message.text} ({where})"
-            )
-
-        page.on("console", on_console)
-        page.on("pageerror", lambda e: self.problems.append(f"{who}: uncaught error: {e}"))
-
-    def touch_targets(self, page: Any) -> None:
-        small = page.evaluate(SMALL_TARGETS_JS, [RELEASE_TARGETS, MIN_TARGET_PX])
-        if small:
-            self.problems.append(
-                f"touch targets under {MIN_TARGET_PX}px on {path_of(page)}: {small}"
-            )
-
-
-def fill_sign_in(page: Any, account: Account) -> None:
-    page.get_by_label("Identifiant").fill(account.username)
-    page.get_by_label("Phrase secrète").fill(account.passphrase)
-
-
-def sign_in(page: Any, account: Account, home: str) -> None:
-    """On the sign-in page: signs in and lands on the role's home."""
-    fill_sign_in(page, account)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(re.compile(home))
-
-
-def sign_out(page: Any) -> None:
-    page.get_by_role("button", name="Se déconnecter").click()
-    page.wait_for_url(re.compile(r"/connexion$"))
+    def expected(self, message: Any) -> bool:
+        # Chromium logs the refused page's status: that is the point here.
+        where = message.location.get("url", "")
+        return any(
+            where == url and f"status of {status}" in message.text
+            for url, status in self.expected_status
+        )
 
 
 def set_networks(page: Any, findings: ReleaseFindings, establishment_id: Any, text: str) -> None:
@@ -288,21 +241,21 @@ def test_release_day_checklist_release_exit_pack_and_sign_in_from_outside(
     findings = ReleaseFindings()
     day = release_day
     person_id = day.person.user.id
-    today = paris_today()
+    today = local_today()
 
     # --- 0. The administrator limits sign-in to the establishment's kiosks ------------
-    admin = new_page(browser, contexts, live_server, viewport=DESK)
+    admin = desk_page(browser, contexts, live_server)
     findings.watch(admin, "administrator")
     admin.goto("/connexion")
-    sign_in(admin, day.administrator, r"/admin/")
+    sign_in(admin, day.administrator.username, day.administrator.passphrase, r"/admin/")
     set_networks(admin, findings, day.establishment_id, KIOSK_NETWORKS)
 
     # The person, at a kiosk of the establishment (127.0.0.1): let in.
-    phone = new_page(browser, contexts, live_server, viewport=PHONE, is_mobile=True, has_touch=True)
+    phone = phone_page(browser, contexts, live_server)
     findings.watch(phone, "person")
     phone.goto("/connexion")
     findings.phone_page(phone)
-    sign_in(phone, day.person, r"/documents/$")
+    sign_in(phone, day.person.username, PERSON_PASSPHRASE, r"/documents/$")
     phone.get_by_role("link", name="Ma sortie").click()
     phone.wait_for_url(re.compile(r"/ma-sortie$"))
     expect(phone.get_by_role("heading", level=1)).to_have_text(re.compile("Ma sortie"))
@@ -313,10 +266,10 @@ def test_release_day_checklist_release_exit_pack_and_sign_in_from_outside(
     sign_out(phone)
 
     # --- 1. The counsellor, at a desk, checks the release checklist ---------------------
-    desk = new_page(browser, contexts, live_server, viewport=DESK)
+    desk = desk_page(browser, contexts, live_server)
     findings.watch(desk, "counsellor")
     desk.goto("/connexion")
-    sign_in(desk, day.counsellor, r"/suivi/$")
+    sign_in(desk, day.counsellor.username, day.counsellor.passphrase, r"/suivi/$")
     row = desk.get_by_role("row").filter(has=desk.get_by_role("rowheader", name=PERSON_NAME))
     expect(row).to_contain_text("C246810")
     expect(row).to_contain_text("2 sur 8")
@@ -348,7 +301,7 @@ def test_release_day_checklist_release_exit_pack_and_sign_in_from_outside(
     # --- 2. The restriction is real: from outside the networks, refused -----------------
     set_networks(admin, findings, day.establishment_id, OTHER_NETWORKS)
     findings.expected_status.add((f"{live_server}/connexion", 403))
-    fill_sign_in(phone, day.person)
+    fill_sign_in(phone, day.person.username, PERSON_PASSPHRASE)
     with phone.expect_response(
         lambda r: r.url.endswith("/connexion") and r.request.method == "POST"
     ) as refused:
@@ -387,7 +340,7 @@ def test_release_day_checklist_release_exit_pack_and_sign_in_from_outside(
         db_session().rollback()
 
     # --- 4. The person, released, signs in from outside and takes the exit pack ---------
-    sign_in(phone, day.person, r"/documents/$")
+    sign_in(phone, day.person.username, PERSON_PASSPHRASE, r"/documents/$")
     findings.phone_page(phone)
     phone.get_by_role("link", name="Ma sortie").click()
     phone.wait_for_url(re.compile(r"/ma-sortie$"))
@@ -401,22 +354,8 @@ def test_release_day_checklist_release_exit_pack_and_sign_in_from_outside(
 
     phone.get_by_role("link", name="Télécharger tous mes documents").click()
     phone.wait_for_url(re.compile(r"/export/$"))
-    expect(phone.get_by_role("heading", level=1)).to_have_text(
-        re.compile("Emporter tous mes papiers")
-    )
     expect(phone.get_by_text("Votre coffre contient 2 documents.")).to_be_visible()
-    findings.phone_page(phone)
-    phone.get_by_label("Votre phrase secrète").fill(PERSON_PASSPHRASE)
-    with phone.expect_download(timeout=60_000) as pack_download:
-        phone.get_by_role("button", name="Télécharger mon coffre").click()
-    download = pack_download.value
-    assert download.failure() is None, download.failure()
-    assert re.fullmatch(r"coffre-\d{4}-\d{2}-\d{2}\.zip", download.suggested_filename), (
-        download.suggested_filename
-    )
-    pack = tmp_path / download.suggested_filename
-    download.save_as(pack)
-    findings.phone_page(phone)
+    pack = export_pack(phone, findings, PERSON_PASSPHRASE, tmp_path)
 
     # --- 5. The archive verifies, without configuration ---------------------------------
     clean_env = {"PATH": os.defpath, "HOME": str(tmp_path), "LC_ALL": "C.UTF-8"}

@@ -16,31 +16,30 @@ and asserted at the end.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
+from babel.dates import get_month_names
 from flask import Flask
 
-from tests.browser.test_journey import (
+from tests.browser.steps import (
     DESK,
-    MIN_TARGET_PX,
-    PHONE,
-    SMALL_TARGETS_JS,
     TARGETS,
+    UUID,
     Findings,
-    new_page,
-    path_of,
+    desk_page,
+    download_from,
+    phone_page,
+    share_category,
+    sign_in,
 )
 from tests.factories import Account, make_account, make_document, make_establishment, pdf_bytes
 from vault.db import db_session
 from vault.models import Document, Role, User
 from vault.services import sharing
 
-UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 # The share form's choices (category, counsellor, duration) are touch targets too.
 SHARING_TARGETS = TARGETS + ", main label.category-choice"
 
@@ -48,6 +47,11 @@ PERSON = ("Inès", "Moreau")
 COUNSELLOR = ("Sam", "Lefèvre")
 ADMINISTRATOR = ("Alix", "Partage")
 COUNSELLOR_NAME = "Sam Lefèvre"
+# The journal's time, in French. Playwright runs a pattern as a JavaScript regular
+# expression, where \w is ASCII only: « décembre », « février », « août » would not
+# match it. The month is one of the twelve French names, whatever today is.
+FRENCH_MONTHS = "|".join(get_month_names("wide", locale="fr_FR").values())
+JOURNAL_TIME = re.compile(rf"^\d{{1,2}} (?:{FRENCH_MONTHS}) \d{{4}} à \d{{2}}:\d{{2}}$")
 ADMINISTRATOR_NAME = "Alix Partage"
 
 
@@ -121,51 +125,17 @@ def vault(live_app: Flask) -> Vault:
     return Vault(person, counsellor, carte_vitale, carte_vitale_pdf, attestation, identity)
 
 
-@pytest.fixture
-def contexts(browser: Any) -> Iterator[list[Any]]:
-    """Browser contexts opened by the test, closed at the end."""
-    opened: list[Any] = []
-    yield opened
-    for context in opened:
-        context.close()
-
-
 class SharingFindings(Findings):
-    """test_journey's checks, plus: the share form's choices are touch targets,
-    and the 404s the counsellor is meant to get are not console errors."""
+    """The share form's choices are touch targets too, and the 404s the
+    counsellor is meant to get are not console errors."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(SHARING_TARGETS)
         self.expected_404: set[str] = set()
 
-    def watch(self, page: Any, who: str) -> None:
-        def on_console(message: Any) -> None:
-            if message.type != "error":
-                return
-            where = message.location.get("url", "")
-            if where in self.expected_404 and "404" in message.text:
-                return  # Chromium logs the refused page's status: that is the point here
-            self.problems.append(
-                f"{who}: console error on {path_of(page)}: {message.text} ({where})"
-            )
-
-        page.on("console", on_console)
-        page.on("pageerror", lambda e: self.problems.append(f"{who}: uncaught error: {e}"))
-
-    def touch_targets(self, page: Any) -> None:
-        small = page.evaluate(SMALL_TARGETS_JS, [SHARING_TARGETS, MIN_TARGET_PX])
-        if small:
-            self.problems.append(
-                f"touch targets under {MIN_TARGET_PX}px on {path_of(page)}: {small}"
-            )
-
-
-def sign_in(page: Any, account: Account, home: str) -> None:
-    """On the sign-in page: signs in and lands on the role's home."""
-    page.get_by_label("Identifiant").fill(account.username)
-    page.get_by_label("Phrase secrète").fill(account.passphrase)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(re.compile(home))
+    def expected(self, message: Any) -> bool:
+        # Chromium logs the refused page's status: that is the point here.
+        return message.location.get("url", "") in self.expected_404 and "404" in message.text
 
 
 def shared_titles(page: Any) -> list[str]:
@@ -187,40 +157,20 @@ def test_a_category_shared_opened_revoked_and_journaled(
     download_path = f"{document_path}/telecharger"
 
     # --- 1. The person, on a phone: shares the whole « Santé » category ---------------
-    phone = new_page(browser, contexts, live_server, viewport=PHONE, is_mobile=True, has_touch=True)
+    phone = phone_page(browser, contexts, live_server)
     findings.watch(phone, "person")
     phone.goto("/connexion")
     findings.phone_page(phone)
-    sign_in(phone, vault.person, r"/documents/$")
-
+    sign_in(phone, vault.person.username, vault.person.passphrase, r"/documents/$")
     phone.get_by_role("link", name="Partages").click()
-    phone.wait_for_url(re.compile(r"/partages/$"))
-    expect(phone.get_by_role("heading", level=1)).to_have_text(re.compile("Ce que je partage"))
     expect(phone.get_by_text("Vous ne partagez rien en ce moment.")).to_be_visible()
-    findings.phone_page(phone)
-
-    phone.get_by_role("link", name="Partager toute une catégorie").click()
-    phone.wait_for_url(re.compile(r"/partages/categorie$"))
-    findings.phone_page(phone)
-    phone.get_by_role("radio", name="Santé").check()
-    # Their only counsellor is chosen already; three months is the default.
-    expect(phone.get_by_role("radio", name=COUNSELLOR_NAME)).to_be_checked()
-    expect(phone.get_by_role("radio", name="3 mois (90 jours)")).to_be_checked()
-    phone.get_by_role("button", name="Partager cette catégorie").click()
-
-    phone.wait_for_url(re.compile(r"/partages/$"))
-    findings.notice(phone, "La catégorie est partagée, avec les documents que vous y ajouterez")
-    share = phone.locator("#shares li").filter(has_text="Catégorie : Santé")
-    expect(share).to_have_count(1)
-    expect(share).to_contain_text(f"Avec {COUNSELLOR_NAME}")
-    expect(share).to_contain_text("jusqu'au")
-    findings.phone_page(phone)
+    share_category(phone, findings, "Santé", COUNSELLOR_NAME)
 
     # --- 2. The counsellor, at a desk: sees the two health documents, opens one -------
-    desk = new_page(browser, contexts, live_server, viewport=DESK)
+    desk = desk_page(browser, contexts, live_server)
     findings.watch(desk, "counsellor")
     desk.goto("/connexion")
-    sign_in(desk, vault.counsellor, r"/suivi/$")
+    sign_in(desk, vault.counsellor.username, vault.counsellor.passphrase, r"/suivi/$")
     expect(desk.get_by_role("heading", level=1)).to_have_text(re.compile("Personnes suivies"))
     row = desk.get_by_role("row").filter(has=desk.get_by_role("rowheader", name="Inès Moreau"))
     expect(row).to_contain_text("B654321")
@@ -243,11 +193,7 @@ def test_a_category_shared_opened_revoked_and_journaled(
     expect(desk.get_by_text("Inès Moreau partage ce document avec vous.")).to_be_visible()
     findings.fits(desk, DESK["width"])
 
-    with desk.expect_download() as document_download:
-        desk.get_by_role("link", name="Télécharger").click()
-    download = document_download.value
-    assert download.suggested_filename == "Carte Vitale.pdf"
-    assert Path(download.path()).read_bytes() == vault.carte_vitale_pdf
+    assert download_from(desk) == ("Carte Vitale.pdf", vault.carte_vitale_pdf)
 
     desk.get_by_role("link", name="← Inès Moreau").click()
     desk.wait_for_url(re.compile(rf"/suivi/{person_id}/$"))
@@ -318,10 +264,10 @@ def test_a_category_shared_opened_revoked_and_journaled(
     # The counsellor never opened the other health document, nor the refused URLs.
     assert not [line for line in lines if "Attestation CMU" in line and "conseill" in line], lines
     assert sum("Carte Vitale" in line and line.startswith(counsellor) for line in lines) == 2, lines
-    # Each line says when: « 3 mars 2026 à 14:02 ».
+    # Each line says when: « 3 mars 2026 à 14:02 », « 5 décembre 2026 à 09:15 ».
     for sentence in expected[1:3]:
         when = phone.locator("ol.journal li").filter(has_text=sentence).locator("time")
-        expect(when).to_have_text(re.compile(r"^\d{1,2} \w+ \d{4} à \d{2}:\d{2}$"))
+        expect(when).to_have_text(JOURNAL_TIME)
 
     # Filtered on the counsellors: only what they did.
     phone.get_by_role("link", name="Mes conseillers").click()

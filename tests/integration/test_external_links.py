@@ -139,7 +139,9 @@ def test_make_a_link_and_a_stranger_downloads_the_document(app: Flask, setup: Se
     for private in ("Alice", "Arnaud", setup.alice.username):
         assert private not in html
     assert page.headers["Cache-Control"] == "no-store"
-    assert page.headers["Referrer-Policy"] == "no-referrer"
+    # The token stays on the site: no Referer to another origin.
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    assert '<meta name="referrer" content="same-origin">' in html
     assert "noindex" in page.headers["X-Robots-Tag"]
     response = anonymous_open(app, token)
     assert response.status_code == 200

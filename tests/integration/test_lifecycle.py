@@ -17,6 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from tests.clock import local_today
 from tests.factories import (
     Account,
     csrf_token,
@@ -222,7 +223,7 @@ def share_until_release(app: Flask, world: World) -> uuid.UUID:
 
 def test_release_without_followup_starts_the_grace_period(app: Flask, world: World) -> None:
     share_id = share_until_release(app, world)
-    released_on = date.today() - timedelta(days=1)
+    released_on = local_today() - timedelta(days=1)
     status, _html = post(
         world.admin_client,
         page(world) + "/sortie",
@@ -266,7 +267,7 @@ def test_after_the_grace_period_counsellors_lose_access(app: Flask, world: World
             db, get_keyring(), Unlocked(person, world.person.key), doc, world.counsellor.user.id
         )
         db.commit()
-    long_ago = date.today() - timedelta(days=400)
+    long_ago = local_today() - timedelta(days=400)
     with app.app_context():
         db = db_session()
         person = db.get(User, world.person.user.id)
@@ -278,7 +279,7 @@ def test_after_the_grace_period_counsellors_lose_access(app: Flask, world: World
             followup_continues=False,
             by=db.get(User, world.admin.user.id),  # type: ignore[arg-type]
             grace_days=30,
-            today=date.today(),
+            today=local_today(),
         )
         db.commit()
     counsellor_client = signed_in(app, world.counsellor)
@@ -322,12 +323,12 @@ def test_counsellor_access_rule() -> None:
 @pytest.mark.parametrize(
     ("released_on", "followup", "expected"),
     [
-        ((date.today() + timedelta(days=2)).isoformat(), "no", "futur"),
+        ((local_today() + timedelta(days=2)).isoformat(), "no", "futur"),
         ("1990-05-01", "no", "Vérifiez l'année"),
         ("2026-02-31", "no", ""),
         ("", "no", ""),
-        (date.today().isoformat(), "", ""),
-        (date.today().isoformat(), "maybe", ""),
+        (local_today().isoformat(), "", ""),
+        (local_today().isoformat(), "maybe", ""),
     ],
     ids=["future", "too-old", "impossible", "missing", "no-followup", "bad-followup"],
 )
@@ -351,7 +352,7 @@ def test_bad_releases_change_nothing(
 
 
 def test_no_transfer_or_second_release_after_release(app: Flask, world: World) -> None:
-    today = date.today().isoformat()
+    today = local_today().isoformat()
     client = world.admin_client
     assert (
         post(client, page(world) + "/sortie", page(world), released_on=today, followup="yes")[0]
@@ -464,7 +465,7 @@ def test_sign_in_is_limited_to_the_establishment_networks_until_release(
     )
 
     # Released: from anywhere.
-    today = date.today().isoformat()
+    today = local_today().isoformat()
     post(
         world.admin_client, page(world) + "/sortie", page(world), released_on=today, followup="yes"
     )
@@ -627,7 +628,7 @@ def test_a_damaged_checklist_setting_falls_back_to_the_default(app: Flask, world
 
 
 def test_my_release_page(app: Flask, world: World) -> None:
-    make_document(app, world.person, doc_type="id_card", expiry_date=date.today() + timedelta(30))
+    make_document(app, world.person, doc_type="id_card", expiry_date=local_today() + timedelta(30))
     make_document(app, world.person, title="CV", category="work", doc_type="cv")
     client = signed_in(app, world.person)
     html = htmllib.unescape(client.get("/ma-sortie").get_data(as_text=True))

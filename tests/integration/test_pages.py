@@ -28,7 +28,7 @@ def test_security_headers_on_every_page(client: FlaskClient) -> None:
         assert "'unsafe-inline'" not in CONTENT_SECURITY_POLICY
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["Cache-Control"] == "no-store"
-        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert response.headers["Referrer-Policy"] == "same-origin"
 
 
 def test_pages_carry_no_inline_script_or_style(client: FlaskClient) -> None:

@@ -15,6 +15,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
+from tests.clock import utc_today
 from tests.factories import (
     Account,
     csrf_token,
@@ -64,7 +65,7 @@ def released_person(
             followup_continues=followup,
             by=db.get(User, admin.user.id),  # type: ignore[arg-type]
             grace_days=30,
-            today=date.today(),
+            today=utc_today(),
         )
         user.last_signin_at = midnight(last_signin) if last_signin else None
         db.commit()
@@ -144,7 +145,7 @@ def test_rule_text(app: Flask) -> None:
 
 
 def test_notice_then_deletion(app: Flask) -> None:
-    today = date.today()
+    today = utc_today()
     released_on = add_months(today, -34)  # 3 years end in 2 months: notice due
     person = released_person(app, released_on=released_on, last_signin=released_on)
     document = make_document(app, person)
@@ -219,7 +220,7 @@ def test_never_while_detained(app: Flask) -> None:
         db = db_session()
         user = db.get(User, person.user.id)
         assert user is not None
-        user.last_signin_at = midnight(date.today() - timedelta(days=3650))
+        user.last_signin_at = midnight(utc_today() - timedelta(days=3650))
         db.commit()
     code, lines = run(app)
     assert code == 0
@@ -228,7 +229,7 @@ def test_never_while_detained(app: Flask) -> None:
 
 
 def test_signing_in_keeps_the_vault(app: Flask) -> None:
-    today = date.today()
+    today = utc_today()
     released_on = add_months(today, -35)
     person = released_person(app, released_on=released_on, last_signin=released_on)
     assert run(app)[0] == 0
@@ -266,7 +267,7 @@ def test_signing_in_keeps_the_vault(app: Flask) -> None:
 
 
 def test_a_notice_shows_on_my_release_page(app: Flask) -> None:
-    released_on = add_months(date.today(), -35)
+    released_on = add_months(utc_today(), -35)
     person = released_person(app, released_on=released_on, last_signin=released_on)
     client = signed_in(app, person)  # signs in: the clock starts again...
     with app.app_context():
@@ -282,7 +283,7 @@ def test_a_notice_shows_on_my_release_page(app: Flask) -> None:
 
 @pytest.mark.parametrize("why", ["signed_in", "detained_again"])
 def test_notices_that_no_longer_hold_are_cancelled(app: Flask, why: str) -> None:
-    released_on = add_months(date.today(), -35)
+    released_on = add_months(utc_today(), -35)
     person = released_person(app, released_on=released_on, last_signin=released_on)
     assert run(app)[0] == 0
     with app.app_context():
@@ -290,7 +291,7 @@ def test_notices_that_no_longer_hold_are_cancelled(app: Flask, why: str) -> None
         user = db.get(User, person.user.id)
         assert user is not None and user.profile is not None
         notice = db.execute(select(RetentionNotice)).scalar_one()
-        notice.deletion_on = date.today() - timedelta(days=1)
+        notice.deletion_on = utc_today() - timedelta(days=1)
         notice.sent_at = utcnow() - timedelta(days=100)
         if why == "signed_in":
             user.last_signin_at = utcnow() - timedelta(days=2)
@@ -323,7 +324,7 @@ def test_counsellor_access_ends_after_the_grace_period(app: Flask) -> None:
         sharing.share_document(
             db, get_keyring(), Unlocked(user, person.key), doc, counsellor.user.id
         )
-        released_on = date.today() - timedelta(days=40)
+        released_on = utc_today() - timedelta(days=40)
         lifecycle.record_release(
             db,
             user,
@@ -331,7 +332,7 @@ def test_counsellor_access_ends_after_the_grace_period(app: Flask) -> None:
             followup_continues=False,
             by=by,
             grace_days=30,
-            today=date.today(),
+            today=utc_today(),
         )
         db.commit()
     code, lines = run(app)
