@@ -94,7 +94,10 @@ class SeaweedFS:
         volume_max: most volumes the volume server may create. Each bucket
             is a collection that grows 7 volumes at a time, and space of
             deleted objects is reclaimed only by a later vacuum: give more
-            to runs that write a lot (the benchmark).
+            to runs that write a lot (the benchmark). The default allows
+            about 70 buckets: the suite makes a fresh bucket for each test
+            that needs an empty one, and a server out of volume slots answers
+            500 to every put in a new bucket.
         volume_size_mb: volume size limit; volumes are sparse files.
     """
 
@@ -102,7 +105,7 @@ class SeaweedFS:
         self,
         weed: str | None = None,
         *,
-        volume_max: int = 64,
+        volume_max: int = 512,
         volume_size_mb: int = 64,
     ) -> None:
         found = weed or find_weed()
