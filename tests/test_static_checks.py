@@ -49,3 +49,37 @@ def test_pure_libraries_import_nothing_from_the_app() -> None:
                 if stripped.startswith(("import ", "from ")):
                     module = stripped.split()[1].split(".")[0]
                     assert module not in names, f"{source.relative_to(ROOT)}: {stripped}"
+
+
+def test_every_test_the_security_docs_name_exists() -> None:
+    """docs/security.md and docs/security/*.md cite tests as proof: each must exist.
+
+    A renamed or deleted test would otherwise leave a promise with nothing
+    behind it. `file::name` and the `::name` shorthand after a file are both
+    checked (a parametrized test counts under its base name).
+    """
+    import ast
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    docs = [root / "docs" / "security.md", *sorted((root / "docs" / "security").glob("*.md"))]
+    reference = re.compile(r"(tests/[\w/]+\.py)?::(\w+)")
+    missing = []
+    for doc in docs:
+        current: str | None = None
+        for match in reference.finditer(doc.read_text()):
+            current = match.group(1) or current
+            assert current is not None, f"{doc.name}: ::{match.group(2)} names no file"
+            path = root / current
+            names = (
+                {
+                    node.name
+                    for node in ast.walk(ast.parse(path.read_text()))
+                    if isinstance(node, ast.FunctionDef)
+                }
+                if path.exists()
+                else set()
+            )
+            if match.group(2) not in names:
+                missing.append(f"{doc.name}: {current}::{match.group(2)}")
+    assert not missing, missing
