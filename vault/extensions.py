@@ -7,12 +7,10 @@ settings here and hands them to services as arguments.
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 from pathlib import Path
 
 from babel.support import Translations
-from flask import Flask, current_app, request
+from flask import Flask, current_app
 from flask_babel import Babel, get_locale
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -26,18 +24,6 @@ from vault.db import Database
 
 DEFAULT_LOCALE = "fr"
 TRANSLATIONS = "translations"  # relative to the app's root_path (vault/)
-
-# A whole prison's kiosks leave through one address, so limits are counted
-# per address *and* per name typed (or link opened): one person spends only
-# their own budget, and the per-username delays (services/accounts.py) are what
-# stops guessing one account. docs/decisions.md (issue 11) gives the figures.
-SIGNIN_RATE = "60 per minute;600 per hour"
-# A coarse ceiling per address alone, against spraying many names from one
-# place: far above what people typing at every kiosk of a prison send, even
-# all at once, and above what the server's Argon2id runs can answer anyway.
-ADDRESS_PER_MINUTE = 600
-ADDRESS_CEILING = f"{ADDRESS_PER_MINUTE} per minute;{ADDRESS_PER_MINUTE * 10} per hour"
-
 
 def init_app(app: Flask, settings: Settings) -> None:
     Database(settings.database_url).init_app(app)
@@ -79,28 +65,6 @@ def init_app(app: Flask, settings: Settings) -> None:
     catalogue = Translations.load(str(Path(app.root_path) / TRANSLATIONS), [DEFAULT_LOCALE])
     app.jinja_env.install_gettext_translations(catalogue, newstyle=True)  # type: ignore[attr-defined]
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or DEFAULT_LOCALE)
-
-
-def limit_signins(app: Flask, *endpoints: str) -> None:
-    """Apply the sign-in limits to the POSTs of `endpoints` (after registration)."""
-    limiter: Limiter = app.extensions["vault.limiter"]
-    for endpoint in endpoints:
-        view = app.view_functions[endpoint]
-        limited = limiter.limit(SIGNIN_RATE, key_func=_address_and_name, methods=["POST"])(view)
-        limited = limiter.limit(ADDRESS_CEILING, methods=["POST"])(limited)
-        app.view_functions[endpoint] = limited  # type: ignore[assignment]
-
-
-def _address_and_name() -> str:
-    """The client's address and an HMAC of the name typed (or the link's token).
-
-    Keyed, so that the limiter's store (Redis in production) never holds what
-    was typed: sometimes a passphrase, typed into the wrong field.
-    """
-    subject = request.form.get("username") or (request.view_args or {}).get("token") or ""
-    name = " ".join(str(subject).split()).casefold()
-    digest = hmac.new(get_throttle_secret(), b"limit|" + name.encode(), hashlib.sha256)
-    return f"{get_remote_address()}|{digest.hexdigest()[:32]}"
 
 
 def get_settings(app: Flask | None = None) -> Settings:

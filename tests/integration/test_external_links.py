@@ -560,3 +560,21 @@ def test_links_of_the_first_key_format_are_stopped_by_the_upgrade(
     assert anonymous_open(app, token, "482916").status_code == 410
     listing = setup.client.get("/liens/").get_data(as_text=True)
     assert "Arrêté par une mise à jour de sécurité" in listing
+
+
+def test_a_link_post_cannot_choose_its_own_budget(app: Flask, setup: Setup) -> None:
+    """The limit on a link's posts is keyed by the link in the URL: a field the
+    client adds (a different "username" each time) does not buy a fresh budget."""
+    from vault.limits import SIGNIN_RATE
+
+    per_minute = int(SIGNIN_RATE.split()[0])
+    _link_id, token = make_link(setup.client, setup.doc)
+    visitor = app.test_client()
+    page = visitor.get(f"/lien/{token}").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    statuses = [
+        visitor.post(f"/lien/{token}", data={"csrf_token": csrf, "username": f"x{i}"}).status_code
+        for i in range(per_minute + 1)
+    ]
+    assert statuses[:per_minute] == [200] * per_minute
+    assert statuses[per_minute] == 429

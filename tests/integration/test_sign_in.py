@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from tests.factories import PASSPHRASE, Account, csrf_token, make_account, open_pending, signed_in
 from vault.db import db_session
-from vault.extensions import ADDRESS_PER_MINUTE
+from vault.limits import ADDRESS_PER_MINUTE
 from vault.models import AccountStatus, KeySlot, ServerSession, SignInThrottle, User
 from vault.models.base import utcnow
 from vault.services import accounts
@@ -179,6 +179,27 @@ def test_per_address_ceiling_answers_429_to_a_spray_of_names(app: Flask) -> None
     ]
     assert statuses[:ceiling] == [200] * ceiling
     assert statuses[ceiling] == 429
+
+
+def test_a_spray_at_the_ceiling_does_not_refuse_a_browser_its_owner_signed_in_on(
+    app: Flask,
+) -> None:
+    """One person exhausting the address's ceiling must not lock out a person
+    whose browser carries their own device mark (they signed in there before)."""
+    owner = make_account(app, first="Sacha", last="Bernard")
+    kiosk = app.test_client()
+    right = {"username": owner.username, "passphrase": PASSPHRASE}
+    assert post_form(kiosk, "/connexion", right).status_code == 302
+    assert post_form(kiosk, "/deconnexion", {}, "/documents/").status_code == 302
+    sprayer = app.test_client()
+    token = csrf_token(sprayer, "/connexion")
+    for i in range(ADDRESS_PER_MINUTE):
+        sprayer.post(
+            "/connexion", data={"username": f"user{i}", "passphrase": "x" * 8, "csrf_token": token}
+        )
+    stranger = app.test_client()
+    assert post_form(stranger, "/connexion", right).status_code == 429
+    assert post_form(kiosk, "/connexion", right).status_code == 302
 
 
 @pytest.mark.parametrize("path", ["/connexion", "/activer"])

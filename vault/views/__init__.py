@@ -9,7 +9,7 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
-from vault.extensions import limit_signins
+from vault.limits import limit_signins
 from vault.views import (
     account,
     admin,
