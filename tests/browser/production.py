@@ -164,6 +164,10 @@ class Process:
                 self.process.wait(timeout=10)
 
 
+# Enough for every connection this suite's Chromium opens ahead of need.
+TLS_THREADS = 16
+
+
 class Gunicorn(Process):
     """The image's entrypoint and gunicorn command, on a loopback port."""
 
@@ -193,6 +197,12 @@ class Gunicorn(Process):
         ]
         if certificate is not None:
             command += ["--certfile", str(certificate.chain), "--keyfile", str(certificate.key)]
+            # With TLS in gunicorn (gthread), a thread takes each new connection
+            # once its TLS handshake arrives and then waits for a request: the
+            # connections a browser opens ahead of need hold a thread each
+            # until the browser closes them (docs/operations.md). A proxy in
+            # front, as in production, holds them instead.
+            command += ["--threads", str(TLS_THREADS)]
         command.append("wsgi:app")
         env = {
             **_clean_environ(),
@@ -251,10 +261,12 @@ daemon off;
 master_process on;
 worker_processes 1;
 pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
+error_log {prefix}/error.log info;
 events {{ worker_connections 256; }}
 http {{
-    access_log off;
+    # The most an operator's nginx would log: the vault's proxy settings
+    # (NGINX_PROXY_CONF) must keep tokens and search text out of both logs.
+    access_log {prefix}/access.log combined;
     client_body_temp_path {prefix}/client_body;
     proxy_temp_path {prefix}/proxy;
     fastcgi_temp_path {prefix}/fastcgi;
@@ -277,10 +289,11 @@ http {{
             "nginx", [executable, "-p", str(prefix), "-c", str(config)], {}, scratch / "nginx.log"
         )
         self.error_log = prefix / "error.log"
+        self.access_log = prefix / "access.log"
 
     def log(self) -> str:
-        errors = self.error_log.read_text(errors="replace") if self.error_log.exists() else ""
-        return super().log() + errors
+        files = [self.error_log, self.access_log]
+        return super().log() + "".join(f.read_text(errors="replace") for f in files if f.exists())
 
     def wait_ready(self) -> None:
         context = self.certificate.client_context()

@@ -50,6 +50,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.production]
 
 ADMIN_PASSPHRASE = "le greffe ouvre les comptes"
 ESTABLISHMENT = "Centre pénitentiaire de Production"
+# What the person types in the search box: it must reach no log.
+SEARCHED = "Vitale"
 # The share form's and the assignment form's choices are touch targets too.
 PRODUCTION_TARGETS = TARGETS + ", main label.category-choice"
 
@@ -369,6 +371,31 @@ def test_accounts_upload_share_counsellor_download_and_exit_pack(
     expect(desk.get_by_text("Inès Moreau partage ce document avec vous.")).to_be_visible()
     assert download_from(desk) == ("Carte Vitale.pdf", content)
 
+    # --- The person searches, and sends the document to an employer with a code ---------
+    phone.goto("/documents/")
+    phone.locator("#q").fill(SEARCHED)
+    phone.get_by_role("button", name="Chercher").click()
+    expect(phone.get_by_role("link", name=re.compile("Carte Vitale"))).to_be_visible()
+    phone.goto(document_path)
+    phone.get_by_role("link", name="Envoyer à un employeur, un avocat...").click()
+    phone.get_by_label("Code pour ouvrir le lien (facultatif)").fill("482916")
+    phone.get_by_role("button", name="Faire le lien").click()
+    link_url = phone.locator("#link-url").input_value()
+    token = link_url.rsplit("/", 1)[1]
+    assert link_url == f"{site.url}/lien/{token}", link_url
+    phone.get_by_role("button", name="J'ai noté l'adresse").click()
+    # Detained: the counsellor approves the link (the establishment's default rule).
+    desk.goto("/suivi/liens")
+    desk.get_by_role("button", name="Approuver").click()
+    desk.wait_for_url(re.compile(r"/suivi/liens$"))
+    # The employer opens it in a browser of their own, with the code given apart.
+    employer = desk_page(browser, contexts, site.url)
+    employer.goto(link_url)
+    employer.get_by_label("Code").fill("482916")
+    with employer.expect_download() as started:
+        employer.get_by_role("button", name="Télécharger").click()
+    assert Path(started.value.path()).read_bytes() == content
+
     # --- The person takes the exit pack ---------------------------------------------------
     phone.goto("/export/")
     expect(phone.get_by_text("Votre coffre contient 1 document.")).to_be_visible()
@@ -381,3 +408,10 @@ def test_accounts_upload_share_counsellor_download_and_exit_pack(
         assert archive.read(entry["path"]) == content
 
     assert findings.problems == [], "\n".join(findings.problems)
+
+    # No server's log, nginx's included, holds the link's token or the search text;
+    # gunicorn's access log did record the link's requests, with the token hidden.
+    logs = site.logs(limit=None)
+    assert "/lien/<hidden>" in logs
+    assert token not in logs
+    assert SEARCHED not in logs
