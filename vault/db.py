@@ -129,12 +129,18 @@ def _writes(statement: str, context: Any) -> bool:
 
 
 def _shreds(statement: str) -> bool:
-    """Deleted rows (wrapped keys, slots, shares, sessions) or a replaced key slot."""
+    """Deleted rows (wrapped keys, slots, shares, sessions), a replaced key slot,
+    a link's sealed key set aside, or a table or column dropped (migrations)."""
     head = " ".join(statement.split()[:3]).upper().replace('"', "")
     if head.startswith("DELETE FROM"):
         # Throttle rows hold no key, and go at every successful sign-in.
         return not head.startswith("DELETE FROM SIGNIN_THROTTLES")
-    return head.startswith("UPDATE KEY_SLOTS")
+    if head.startswith("UPDATE EXTERNAL_LINKS"):
+        # A stopped link's key is set to NULL; a download only counts.
+        return "wrapped" in statement.split(" WHERE ")[0]
+    return head.startswith(("UPDATE KEY_SLOTS", "DROP TABLE")) or (
+        head.startswith("ALTER TABLE") and " DROP " in statement.upper()
+    )
 
 
 def _sqlite_end(connection: Connection) -> None:

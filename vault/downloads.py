@@ -147,7 +147,7 @@ def send_plaintext(
     except Damaged:
         log.error("document %s not sent: it fails its integrity check", recipient.document_id)
         db.rollback()
-        _journal_failure(db, recipient, "integrity")
+        journal_failure(db, recipient, "integrity")
         return damaged_page()
     if recorded_size is not None and recorded_size != plaintext.length:
         # Only the database says otherwise: what is sent is the stored document.
@@ -188,13 +188,14 @@ def _body(plaintext: Plaintext, recipient: Recipient) -> Iterator[bytes]:
             plaintext.length,
             type(e).__name__,
         )
-        _journal_failure(db_session(), recipient, reason)
+        journal_failure(db_session(), recipient, reason)
         # Raised on: the server then cuts the connection short of
         # Content-Length, which every client reports as a failed download.
         raise
 
 
-def _journal_failure(db: Session, recipient: Recipient, reason: str) -> None:
+def journal_failure(db: Session, recipient: Recipient, reason: str) -> None:
+    """Record, in a transaction of its own, that sending the document failed."""
     try:
         db.rollback()
         journal.append(

@@ -117,3 +117,28 @@ def test_with_every_worker_busy_the_preview_answers_at_once(
     assert worker_starts == []
     assert failed_at(app, document.id) is None  # the machine was busy, not the document
     assert client.get(f"/documents/{document.id}/apercu").status_code == 200
+
+
+@pytest.mark.parametrize("offset", [5, 1000], ids=["header", "first-segment"])
+def test_a_damaged_document_gets_no_preview_and_the_view_is_journaled_as_failed(
+    app: Flask, person: Account, worker_starts: list[str], offset: int
+) -> None:
+    """Like a download: the French "damaged" page, no worker started, nothing
+    remembered as the document's fault, the view journaled as failed."""
+    from tests.integration.test_downloads import blob_path, flip
+    from vault.models import JournalEvent
+
+    document = make_document(app, person, png_bytes((400, 300)), mime="image/png")
+    flip(blob_path(app, document.id), offset)
+    response = signed_in(app, person).get(f"/documents/{document.id}/apercu")
+    assert response.status_code == 500
+    assert "Document abîmé" in html.unescape(response.get_data(as_text=True))
+    assert worker_starts == []
+    assert failed_at(app, document.id) is None
+    with app.app_context():
+        outcomes = db_session().execute(
+            select(JournalEvent.outcome).where(
+                JournalEvent.document_id == document.id, JournalEvent.action == "document.viewed"
+            )
+        )
+        assert list(outcomes.scalars()) == ["failed"]

@@ -105,3 +105,33 @@ def test_a_closed_vaults_slots_and_keys_are_in_neither_the_database_nor_its_wal(
     assert slots_of(file_app, person) == []
 
     assert found_in(settings, secrets) == []
+
+
+def test_a_stopped_links_key_is_in_neither_the_database_nor_its_wal(
+    file_app: Flask, settings: Settings
+) -> None:
+    """A link the person stops loses its sealed key (set to NULL, not deleted)."""
+    import re
+
+    from vault.models import ExternalLink
+
+    person = make_account(file_app)
+    document = make_document(file_app, person)
+    client = signed_in(file_app, person)
+    form = f"/liens/nouveau/{document.id}"
+    response = client.post(
+        form,
+        data={"recipient": "employer", "days": "7", "csrf_token": csrf_token(client, form)},
+    )
+    assert response.status_code == 302
+    link_id = re.search(r"/liens/([0-9a-f-]{36})/", response.headers["Location"]).group(1)  # type: ignore[union-attr]
+    with file_app.app_context():
+        keys = [k for k in db_session().execute(select(ExternalLink.wrapped)).scalars() if k]
+    assert keys and found_in(settings, keys), "the test must see the key while it exists"
+
+    stop = f"/liens/{link_id}/retirer"
+    assert client.post(stop, data={"csrf_token": csrf_token(client, stop)}).status_code == 302
+    with file_app.app_context():
+        assert list(db_session().execute(select(ExternalLink.wrapped)).scalars()) == [None]
+
+    assert found_in(settings, keys) == []

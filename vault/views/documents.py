@@ -32,11 +32,20 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 import storage
-from crypto import blob_aad
+from crypto import CryptoError, blob_aad
 from vault import auth, catalog
 from vault.catalog import CATEGORIES, CATEGORY_BY_CODE, DOCUMENT_TYPES, TYPE_LABELS, is_valid
 from vault.db import db_session
-from vault.downloads import DOCUMENT_CSP, Recipient, send_plaintext
+from vault.downloads import (
+    DOCUMENT_CSP,
+    Damaged,
+    Recipient,
+    damaged_page,
+    exactly,
+    journal_failure,
+    open_plaintext,
+    send_plaintext,
+)
 from vault.extensions import get_keyring, get_settings, get_store
 from vault.forms import DocumentDetailsForm, EmptyForm
 from vault.http import StreamingUpload, UploadError, check_csrf
@@ -369,7 +378,7 @@ def download(document_id: uuid.UUID) -> Response | tuple[str, int]:
 
 @bp.get("/<uuid:document_id>/apercu")
 @auth.role_required(Role.PERSON)
-def preview(document_id: uuid.UUID) -> Response:
+def preview(document_id: uuid.UUID) -> Response | tuple[str, int]:
     owner = auth.unlocked_vault()
     db = db_session()
     document = _document(owner, document_id)
@@ -377,7 +386,14 @@ def preview(document_id: uuid.UUID) -> Response:
     store, ring = get_store(), get_keyring()
     image = documents.stored_preview(store, ring, owner, version)
     if image is None:
-        image = _render_preview(db, owner, version)
+        try:
+            image = _render_preview(db, owner, version)
+        except Damaged:
+            # Like a download that fails its checks: nothing shown, journaled as failed.
+            log.error("document %s not previewed: it fails its integrity check", document.id)
+            recipient = Recipient(owner.vault_id, document.id, owner.user, "document.viewed")
+            journal_failure(db, recipient, "integrity")
+            return damaged_page()
         documents.save_preview(db, store, ring, owner, version, image)
     journal.append(
         db,
@@ -401,12 +417,27 @@ def _render_preview(db: Session, owner: Unlocked, version: DocumentVersion) -> b
     machine was too busy to finish in time. The page shows its French "no
     preview" text in each case; the serving thread waits at most the slot wait
     plus the render deadline (vault.previews).
+
+    Raises Damaged when the stored document fails its checks.
     """
-    if version.preview_failed_at is not None or version.size > PREVIEW_MAX_BYTES:
+    if version.preview_failed_at is not None:
         abort(404)
     if not _render_allowed(owner.user):
         abort(429)
-    content = b"".join(documents.read_content(get_store(), get_keyring(), owner, version))
+    # The length from the store, as downloads take it: not the clear size column.
+    plaintext = open_plaintext(
+        get_store(),
+        version.blob.key,
+        documents.version_dek(get_keyring(), owner, version),
+        blob_aad(owner.vault_id, version.document_id, version.version),
+    )
+    with plaintext.reader:
+        if plaintext.length > PREVIEW_MAX_BYTES:
+            abort(404)
+        try:
+            content = b"".join(exactly(plaintext.chunks, plaintext.length))
+        except CryptoError as e:
+            raise Damaged() from e
     try:
         return render_preview(content, version.mime)
     except PreviewError as e:
