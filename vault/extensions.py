@@ -25,6 +25,7 @@ from vault.db import Database
 DEFAULT_LOCALE = "fr"
 TRANSLATIONS = "translations"  # relative to the app's root_path (vault/)
 
+
 def init_app(app: Flask, settings: Settings) -> None:
     Database(settings.database_url).init_app(app)
     try:

@@ -191,6 +191,15 @@ def test_strong_passphrases_pass_even_with_a_personal_word(passphrase: str) -> N
     assert check_passphrase(passphrase, username="camille.martin", personal=PERSONAL) == []
 
 
+def test_suggestions_never_repeat_a_word(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A repeated word ("atout secret surf surf") made zxcvbn refuse the suggestion."""
+    from vault import passphrases
+
+    monkeypatch.setattr(passphrases, "word_list", lambda: ("un", "deux", "trois", "quatre"))
+    for _ in range(50):
+        assert sorted(generate_passphrase().split()) == ["deux", "quatre", "trois", "un"]
+
+
 def test_every_suggestion_is_strong_enough_with_any_name() -> None:
     for _ in range(200):
         suggestion = generate_passphrase()
