@@ -12,7 +12,7 @@ random bytes, which no compression shrinks, as with scanned papers).
 Measured, each time in a fresh process (``--worker``), so that each side's
 peak RSS (``VmHWM``) is its own:
 
-- ours: ``vault.views.export.exit_pack``, the generator the ``POST /export/``
+- ours: ``vault.export.views.exit_pack``, the generator the ``POST /export/``
   route streams, drained to ``/dev/null`` inside a request context: the
   listing, every document decrypted and checked (VSF1 tags, size, SHA-256),
   the ZIP (stream-zip, deflate level 0, ZIP64 where needed), the manifest,
@@ -106,7 +106,7 @@ def cpu_seconds() -> float:
 def app_environment(database_url: str, storage_url: str, instance: Path) -> dict[str, str]:
     """The app's variables: production, every secret generated for this run."""
     from crypto import KeyRing
-    from vault.config import dev_escrow_pair
+    from vault.core.config import dev_escrow_pair
 
     return {
         "VAULT_ENV": "production",
@@ -133,12 +133,13 @@ def populate(environment: dict[str, str], count: int, total: int) -> dict[str, A
     from sqlalchemy import select
 
     from tests.factories import make_account
-    from vault import create_app, migrate
-    from vault.config import Settings
-    from vault.db import db_session, get_database
-    from vault.extensions import get_keyring, get_store
+    from vault import create_app
+    from vault.core import migrate
+    from vault.core.config import Settings
+    from vault.core.db import db_session, get_database
+    from vault.core.extensions import get_keyring, get_store
+    from vault.documents import service as documents
     from vault.models import Blob, Document, DocumentVersion, User
-    from vault.services import documents
 
     app = create_app(Settings.from_env(environment))
     try:
@@ -202,13 +203,13 @@ def run_ours(config: dict[str, Any]) -> dict[str, Any]:
     import uuid
 
     from vault import create_app
-    from vault.config import Settings
-    from vault.db import db_session, get_database
-    from vault.extensions import get_store
+    from vault.core.config import Settings
+    from vault.core.db import db_session, get_database
+    from vault.core.extensions import get_store
+    from vault.documents.service import Unlocked
+    from vault.export import service as export
+    from vault.export.views import exit_pack
     from vault.models import User
-    from vault.services import export
-    from vault.services.documents import Unlocked
-    from vault.views.export import exit_pack
 
     app = create_app(Settings.from_env(config["environment"]))
     key = base64.b64decode(config["key"])
@@ -329,7 +330,7 @@ def main() -> None:
         config = dict(vault, environment=environment, s3=s3_settings(storage_url))
 
         # Warm-up: both sides read everything once; ours writes a file that must verify.
-        from vault.services.export import verify_archive
+        from vault.export.service import verify_archive
 
         archive = scratch / "coffre.zip"
         warm = spawn("ours", dict(config, out=str(archive)))

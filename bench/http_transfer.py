@@ -201,7 +201,7 @@ def create_schema(base: str) -> tuple[str, str]:
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
-    from vault.db import make_engine
+    from vault.core.db import make_engine
 
     schema = f"bench_{uuid.uuid4().hex[:12]}"
     admin = make_engine(base)
@@ -217,7 +217,7 @@ def create_schema(base: str) -> tuple[str, str]:
 def drop_schema(base: str, schema: str) -> None:
     from sqlalchemy import text
 
-    from vault.db import make_engine
+    from vault.core.db import make_engine
 
     admin = make_engine(base)
     try:
@@ -230,7 +230,7 @@ def drop_schema(base: str, schema: str) -> None:
 def app_environment(database_url: str, storage_url: str, instance: Path) -> dict[str, str]:
     """The app's variables: production, every secret generated for this run."""
     from crypto import KeyRing
-    from vault.config import dev_escrow_pair
+    from vault.core.config import dev_escrow_pair
 
     return {
         "VAULT_ENV": "production",
@@ -249,12 +249,13 @@ def app_environment(database_url: str, storage_url: str, instance: Path) -> dict
 def populate(environment: dict[str, str], count: int) -> tuple[str, str, str]:
     """Migrate, then one person with `count` documents: (username, passphrase, newest title)."""
     from tests.factories import make_account, pdf_bytes
-    from vault import create_app, migrate
-    from vault.config import Settings
-    from vault.db import db_session, get_database
-    from vault.extensions import get_keyring, get_store
+    from vault import create_app
+    from vault.core import migrate
+    from vault.core.config import Settings
+    from vault.core.db import db_session, get_database
+    from vault.core.extensions import get_keyring, get_store
+    from vault.documents import service as documents
     from vault.models import User
-    from vault.services import documents
 
     settings = Settings.from_env(environment)
     app = create_app(settings)
@@ -315,7 +316,7 @@ def blob_key(environment: dict[str, str], document_id: uuid.UUID) -> str:
     """The blob key of `document_id`'s current version (what the baseline reads)."""
     from sqlalchemy import select
 
-    from vault.db import make_engine
+    from vault.core.db import make_engine
     from vault.models import Blob, Document, DocumentVersion
 
     engine = make_engine(environment["VAULT_DATABASE_URL"])

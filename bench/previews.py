@@ -26,7 +26,7 @@ from PIL import Image, ImageDraw
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.unit.test_previews import nested_transparency_groups
-from vault import preview_worker, previews
+from vault.documents import preview_worker, previews
 
 SYSTEM_PDFS = [
     Path("/usr/share/doc/libtasn1-doc/libtasn1.pdf"),

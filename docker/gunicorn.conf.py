@@ -19,7 +19,7 @@ accesslog = "-"
 # string (search text) or the Referer (which names both): the logger class
 # redacts every access-log atom and error-log line; the format leaves the
 # Referer out. tests/integration/test_log_privacy.py runs this file.
-logger_class = "vault.logs.GunicornLogger"
+logger_class = "vault.core.logs.GunicornLogger"
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(a)s"'
 
 
@@ -37,6 +37,6 @@ def on_starting(server: object) -> None:
 
 def post_worker_init(worker: object) -> None:
     """Each serving process says at start how previews are confined (a warning without Landlock)."""
-    from vault import previews
+    from vault.documents import previews
 
     previews.log_sandbox()

@@ -31,10 +31,11 @@ from sqlalchemy.exc import OperationalError
 from crypto import Argon2Params
 from tests.s3server import S3Target, s3_server, seaweedfs_factory  # noqa: F401
 from tests.services import service_missing
-from vault import create_app, migrate
-from vault.config import Settings, dev_escrow_pair
-from vault.db import get_database, make_engine
-from vault.extensions import get_store
+from vault import create_app
+from vault.core import migrate
+from vault.core.config import Settings, dev_escrow_pair
+from vault.core.db import get_database, make_engine
+from vault.core.extensions import get_store
 
 DEFAULT_TEST_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DATABASES = ["sqlite", "postgresql"]
@@ -61,7 +62,7 @@ def make_settings(tmp: Path, **overrides: Any) -> Settings:
 
 @pytest.fixture(autouse=True)
 def fast_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("vault.services.keys.SLOT_PARAMS", FAST_ARGON2)
+    monkeypatch.setattr("vault.accounts.keys.SLOT_PARAMS", FAST_ARGON2)
 
 
 @pytest.fixture

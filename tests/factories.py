@@ -15,10 +15,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from vault.db import db_session
-from vault.extensions import get_escrow_key, get_keyring, get_settings, get_store
+from vault.accounts import service as accounts
+from vault.core.db import db_session
+from vault.core.extensions import get_escrow_key, get_keyring, get_settings, get_store
+from vault.documents import service as documents
 from vault.models import Document, Establishment, Role, User
-from vault.services import accounts, documents
 
 PASSPHRASE = "cheval bleu marche vite"
 

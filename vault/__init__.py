@@ -9,7 +9,7 @@ import sys
 
 from flask import Flask
 
-from vault.config import PROJECT_ROOT, ConfigError, Settings, forget_secrets
+from vault.core.config import PROJECT_ROOT, ConfigError, Settings, forget_secrets
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def make_undumpable() -> None:
     maps belong to root and ptrace is refused to the same user, so a subverted
     child (the preview worker) or any other process of the app's user cannot
     read them; no core dump is written either. Root, with its capabilities,
-    still can: the preview worker gives those up (vault.preview_worker).
+    still can: the preview worker gives those up (vault.documents.preview_worker).
     """
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
@@ -55,9 +55,12 @@ def make_undumpable() -> None:
 
 
 def _build(settings: Settings) -> Flask:
-    from vault import auth, errors, extensions, security, views
+    from vault import web as views
+    from vault.accounts import auth
     from vault.cli import register_commands
-    from vault.http import VaultRequest
+    from vault.core import error_pages as errors
+    from vault.core import extensions, security
+    from vault.core.http import VaultRequest
 
     app = Flask(
         "vault",
@@ -104,6 +107,6 @@ def _configure_logging(settings: Settings) -> None:
     logging.getLogger("fontTools").setLevel(logging.WARNING)
     # No link token, query string or Referer in any line: Werkzeug's request
     # log (`vault run`) and the app's own (gunicorn's: docker/gunicorn.conf.py).
-    from vault import logs
+    from vault.core import logs
 
     logs.install()

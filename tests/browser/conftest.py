@@ -34,9 +34,10 @@ from tests.browser.production import (
 from tests.conftest import fresh_postgresql_schema, make_settings
 from tests.s3server import S3Target, fresh_bucket
 from tests.services import service_missing
-from vault import create_app, migrate
-from vault.db import get_database, make_engine
-from vault.extensions import get_store
+from vault import create_app
+from vault.core import migrate
+from vault.core.db import get_database, make_engine
+from vault.core.extensions import get_store
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

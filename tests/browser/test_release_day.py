@@ -52,9 +52,9 @@ from tests.browser.steps import (
 )
 from tests.clock import local_today
 from tests.factories import Account, make_account, make_document, make_establishment, pdf_bytes
-from vault.db import db_session
+from vault.core.db import db_session
 from vault.models import Document, Establishment, Role, User
-from vault.services import sharing
+from vault.sharing import service as sharing
 
 # The release form's and the networks form's choices are touch targets too.
 RELEASE_TARGETS = TARGETS + ", main label.category-choice"

@@ -36,9 +36,9 @@ from tests.browser.steps import (
     sign_in,
 )
 from tests.factories import Account, make_account, make_document, make_establishment, pdf_bytes
-from vault.db import db_session
+from vault.core.db import db_session
 from vault.models import Document, Role, User
-from vault.services import sharing
+from vault.sharing import service as sharing
 
 # The share form's choices (category, counsellor, duration) are touch targets too.
 SHARING_TARGETS = TARGETS + ", main label.category-choice"

@@ -32,9 +32,10 @@ from sqlalchemy.exc import OperationalError
 from crypto import KeyRing
 from tests.conftest import DEFAULT_TEST_PG, TEST_ESCROW, make_settings
 from tests.services import free_port, service_missing
-from vault import create_app, migrate
-from vault.db import get_database, make_engine
-from vault.extensions import get_store
+from vault import create_app
+from vault.core import migrate
+from vault.core.db import get_database, make_engine
+from vault.core.extensions import get_store
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

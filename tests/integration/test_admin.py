@@ -22,10 +22,10 @@ from tests.factories import (
     open_pending,
     signed_in,
 )
-from vault.db import db_session
+from vault.accounts import sessions
+from vault.accounts.sessions import SessionTicket
+from vault.core.db import db_session
 from vault.models import AccountStatus, Establishment, PersonProfile, Role, User
-from vault.services import sessions
-from vault.services.sessions import SessionTicket
 
 CODE = re.compile(r"\b(\d{4} \d{4} \d{4} \d{4})\b")
 NEW = "/admin/comptes/nouveau"

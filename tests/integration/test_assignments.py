@@ -23,12 +23,13 @@ from tests.factories import (
     make_establishment,
     signed_in,
 )
-from vault.db import db_session
-from vault.extensions import get_keyring
+from vault.core.db import db_session
+from vault.core.errors import PolicyError
+from vault.core.extensions import get_keyring
+from vault.documents.service import Unlocked
 from vault.models import Assignment, Document, Establishment, JournalEvent, Role, Share, User
-from vault.services import links, sharing
-from vault.services.documents import Unlocked
-from vault.services.errors import PolicyError
+from vault.sharing import links
+from vault.sharing import service as sharing
 
 
 @dataclass

@@ -32,11 +32,12 @@ from tests.integration.matrix_roles import (
     person_only,
     signed,
 )
-from vault.db import db_session
-from vault.extensions import get_keyring
+from vault.core.db import db_session
+from vault.core.extensions import get_keyring
+from vault.documents.service import Unlocked
 from vault.models import Document, Role, User
-from vault.services import links, sharing
-from vault.services.documents import Unlocked
+from vault.sharing import links
+from vault.sharing import service as sharing
 
 # endpoint -> (method, path, {role: expected status})
 MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {

@@ -34,13 +34,16 @@ from tests.conftest import DATABASES, DEFAULT_TEST_PG
 from tests.factories import Account, make_account, make_document, pdf_bytes, png_bytes
 from tests.s3server import fresh_bucket
 from tests.services import service_missing
-from vault import migrate
-from vault.db import db_session, make_engine
-from vault.extensions import get_keyring, get_store
+from vault.accounts import service as accounts
+from vault.core import migrate
+from vault.core.db import db_session, make_engine
+from vault.core.errors import SignInRefused
+from vault.core.extensions import get_keyring, get_store
+from vault.documents import service as documents
+from vault.documents.service import Unlocked
+from vault.journal import service as journal
 from vault.models import Document, Role, User
-from vault.services import accounts, documents, journal, sharing
-from vault.services.documents import Unlocked
-from vault.services.errors import SignInRefused
+from vault.sharing import service as sharing
 
 STORES = ["local", "s3"]
 

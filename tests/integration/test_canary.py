@@ -18,10 +18,10 @@ from sqlalchemy.engine import Connection
 from tests.conftest import TEST_ESCROW
 from tests.factories import csrf_token, make_account, pdf_bytes, signed_in
 from tests.s3server import S3Target
-from vault.db import db_session, get_database
-from vault.extensions import get_store
+from vault.core.db import db_session, get_database
+from vault.core.extensions import get_store
 from vault.models import Base, Role, User
-from vault.services import sharing
+from vault.sharing import service as sharing
 
 
 def needles(marker: str) -> list[bytes]:

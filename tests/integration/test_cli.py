@@ -11,9 +11,9 @@ from flask import Flask
 from sqlalchemy import select
 
 import storage
-from vault import migrate
-from vault.db import get_database
-from vault.extensions import get_store
+from vault.core import migrate
+from vault.core.db import get_database
+from vault.core.extensions import get_store
 from vault.models import Blob
 
 DAY = 24 * 3600

@@ -16,11 +16,12 @@ from sqlalchemy import func, select, update
 
 from crypto import derive_keypair
 from tests.factories import make_account, open_pending
+from vault.accounts import service as accounts
 from vault.cli import DEMO_ESTABLISHMENT
-from vault.db import db_session
-from vault.extensions import get_keyring, get_store
+from vault.core.db import db_session
+from vault.core.extensions import get_keyring, get_store
+from vault.documents import service as documents
 from vault.models import AccountStatus, Document, Establishment, JournalEvent, Role, User
-from vault.services import accounts, documents
 
 CODE = re.compile(r"Activation code: (\d{4} \d{4} \d{4} \d{4})")
 VAULT = str(Path(sys.executable).with_name("vault"))

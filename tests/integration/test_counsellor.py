@@ -31,11 +31,14 @@ from tests.factories import (
     png_bytes,
     signed_in,
 )
-from vault import checklist
-from vault.catalog import TYPE_LABELS
-from vault.checklist import RELEASE_CHECKLIST, Status, evaluate
-from vault.db import db_session, get_database
-from vault.extensions import get_keyring, get_store
+from vault.core.catalog import TYPE_LABELS
+from vault.core.db import db_session, get_database
+from vault.core.extensions import get_keyring, get_store
+from vault.documents import service as documents
+from vault.documents.service import Unlocked
+from vault.documents.uploads import clean_title
+from vault.lifecycle import checklist
+from vault.lifecycle.checklist import RELEASE_CHECKLIST, Status, evaluate
 from vault.models import (
     Blob,
     Document,
@@ -47,9 +50,8 @@ from vault.models import (
     User,
 )
 from vault.models.base import utcnow
-from vault.services import documents, links, sharing
-from vault.services.documents import Unlocked
-from vault.uploads import clean_title
+from vault.sharing import links
+from vault.sharing import service as sharing
 
 
 @dataclass

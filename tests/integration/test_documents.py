@@ -25,8 +25,8 @@ from tests.factories import (
     png_bytes,
     signed_in,
 )
-from vault.db import db_session, get_database
-from vault.extensions import get_store
+from vault.core.db import db_session, get_database
+from vault.core.extensions import get_store
 from vault.models import Blob, Document, DocumentVersion, JournalEvent
 
 

@@ -13,8 +13,8 @@ from werkzeug.test import encode_multipart
 
 from tests.factories import csrf_token, make_account, pdf_bytes, signed_in
 from tests.s3server import S3Target, SeaweedFS, fresh_bucket
-from vault.db import db_session, get_database
-from vault.extensions import get_store
+from vault.core.db import db_session, get_database
+from vault.core.extensions import get_store
 from vault.models import Blob, Document
 
 MIB = 1024 * 1024

@@ -1,6 +1,6 @@
 """Every route that sends a document: the person's, the counsellor's, an external link's.
 
-What they share (vault/downloads.py): the length announced comes from the
+What they share (vault/documents/downloads.py): the length announced comes from the
 store, not from the clear `size` column; the first segment is verified before
 the response starts; a failure is journaled as failed, before or after the
 headers left.
@@ -24,11 +24,12 @@ from werkzeug.test import TestResponse
 
 from crypto import CryptoError
 from tests.factories import Account, make_account, make_document, pdf_bytes, signed_in
-from vault.db import db_session
-from vault.extensions import get_keyring, get_store
+from vault.core.db import db_session
+from vault.core.extensions import get_keyring, get_store
+from vault.documents.service import Unlocked
 from vault.models import Blob, Document, DocumentVersion, ExternalLink, JournalEvent, Role, User
-from vault.services import links, sharing
-from vault.services.documents import Unlocked
+from vault.sharing import links
+from vault.sharing import service as sharing
 
 ROUTES = ["person", "counsellor", "link"]
 # Three VSF1 segments of 1 MiB: a failure in the last one comes after two
@@ -345,9 +346,10 @@ def served(tmp_path: Path) -> Iterator[tuple[Flask, str]]:
     from crypto import KeyRing
     from tests.conftest import TEST_ESCROW
     from tests.services import free_port
-    from vault import create_app, migrate
-    from vault.config import Settings
-    from vault.db import get_database
+    from vault import create_app
+    from vault.core import migrate
+    from vault.core.config import Settings
+    from vault.core.db import get_database
 
     environment = {
         "VAULT_ENV": "development",

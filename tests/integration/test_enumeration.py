@@ -30,8 +30,8 @@ JOURNAL_TABLES = {"journal_events", "journal_heads", "users"}
 
 @pytest.fixture
 def costs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("vault.services.keys.SLOT_PARAMS", SLOT)
-    monkeypatch.setattr("vault.services.keys.RECOVERY_PARAMS", RECOVERY)
+    monkeypatch.setattr("vault.accounts.keys.SLOT_PARAMS", SLOT)
+    monkeypatch.setattr("vault.accounts.keys.RECOVERY_PARAMS", RECOVERY)
 
 
 @contextmanager

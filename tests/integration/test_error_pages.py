@@ -17,9 +17,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from tests.factories import csrf_token, make_account, signed_in
-from vault import migrate
-from vault.config import Settings
-from vault.db import get_database, make_engine
+from vault.core import migrate
+from vault.core.config import Settings
+from vault.core.db import get_database, make_engine
 from vault.models import Role
 
 

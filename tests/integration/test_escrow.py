@@ -26,9 +26,10 @@ from tests.factories import (
     pdf_bytes,
     signed_in,
 )
+from vault.accounts import service as accounts
 from vault.cli import escrow_group
-from vault.db import db_session, get_database
-from vault.extensions import get_escrow_key, get_keyring
+from vault.core.db import db_session, get_database
+from vault.core.extensions import get_escrow_key, get_keyring
 from vault.models import (
     AccountStatus,
     JournalEvent,
@@ -38,7 +39,7 @@ from vault.models import (
     ServerSession,
     User,
 )
-from vault.services import accounts, recovery
+from vault.recovery import service as recovery
 
 NEW_PASSPHRASE = "le jardin fleuri du matin"
 OFFICERS = "/recuperation/agents/"

@@ -34,8 +34,12 @@ from tests.factories import (
     signed_in,
 )
 from tests.s3server import S3Target
-from vault.db import db_session, get_database
-from vault.extensions import get_keyring, get_store
+from vault.accounts import keys
+from vault.core.db import db_session, get_database
+from vault.core.extensions import get_keyring, get_store
+from vault.documents.service import Unlocked
+from vault.export import service as export
+from vault.export.views import exit_pack
 from vault.models import (
     Blob,
     DocumentVersion,
@@ -46,9 +50,7 @@ from vault.models import (
     User,
 )
 from vault.models.base import utcnow
-from vault.services import export, keys, sharing
-from vault.services.documents import Unlocked
-from vault.views.export import exit_pack
+from vault.sharing import service as sharing
 
 VAULT = str(Path(sys.executable).with_name("vault"))
 REPO = Path(__file__).resolve().parents[2]
@@ -413,7 +415,7 @@ def test_export_memory_stays_bounded(app: Flask) -> None:
         user = db.get(User, account.user.id)
         assert user is not None
         owner = Unlocked(user, account.key)
-        from vault.services import documents
+        from vault.documents import service as documents
 
         for i in range(4):
             documents.add_document(

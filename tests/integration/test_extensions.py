@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from crypto import KeyRing
-from vault.extensions import get_keyring, get_settings, get_store
+from vault.core.extensions import get_keyring, get_settings, get_store
 
 
 def test_key_ring_store_and_settings_are_bound(app: Flask) -> None:

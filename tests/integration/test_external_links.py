@@ -33,14 +33,17 @@ from tests.factories import (
     signed_in,
 )
 from tests.integration.served_app import fresh_postgresql
-from vault import create_app, migrate
-from vault.db import db_session, get_database
-from vault.extensions import get_keyring, get_store
+from vault import create_app
+from vault.core import migrate
+from vault.core.db import db_session, get_database
+from vault.core.errors import Throttled
+from vault.core.extensions import get_keyring, get_store
+from vault.documents import service as documents
+from vault.documents.service import Unlocked
 from vault.models import Establishment, ExternalLink, JournalEvent, Role, User
 from vault.models.base import utcnow
-from vault.services import documents, links, sharing
-from vault.services.documents import Unlocked
-from vault.services.errors import Throttled
+from vault.sharing import links
+from vault.sharing import service as sharing
 
 CONTENT = pdf_bytes("contrat de travail")
 
@@ -350,7 +353,7 @@ def test_another_persons_links_are_out_of_reach(app: Flask, setup: Setup) -> Non
 
 def test_service_refuses_a_link_on_another_vault(app: Flask, setup: Setup) -> None:
     bruno = make_account(app, first="Bruno", last="Blanc")
-    from vault.services.errors import NotFound
+    from vault.core.errors import NotFound
 
     with app.app_context():
         db = db_session()
@@ -565,7 +568,7 @@ def test_links_of_the_first_key_format_are_stopped_by_the_upgrade(
 def test_a_link_post_cannot_choose_its_own_budget(app: Flask, setup: Setup) -> None:
     """The limit on a link's posts is keyed by the link in the URL: a field the
     client adds (a different "username" each time) does not buy a fresh budget."""
-    from vault.limits import SIGNIN_RATE
+    from vault.accounts.limits import SIGNIN_RATE
 
     per_minute = int(SIGNIN_RATE.split()[0])
     _link_id, token = make_link(setup.client, setup.doc)

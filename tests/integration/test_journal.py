@@ -6,11 +6,11 @@ from flask import Flask
 from sqlalchemy import delete, select, update
 
 from tests.factories import Account, make_account, make_document
-from vault.db import db_session
-from vault.extensions import get_keyring
+from vault.core.db import db_session
+from vault.core.extensions import get_keyring
+from vault.journal import service as journal
+from vault.journal.service import event_hash
 from vault.models import JournalEvent, JournalHead
-from vault.services import journal
-from vault.services.journal import event_hash
 
 
 def chain(app: Flask, account: Account) -> list[JournalEvent]:

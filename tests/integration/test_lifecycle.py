@@ -26,9 +26,12 @@ from tests.factories import (
     make_establishment,
     signed_in,
 )
-from vault import checklist
-from vault.db import db_session
-from vault.extensions import get_keyring, get_settings, get_store
+from vault.core.db import db_session
+from vault.core.extensions import get_keyring, get_settings, get_store
+from vault.documents.service import Unlocked
+from vault.journal import service as journal
+from vault.lifecycle import checklist, settings
+from vault.lifecycle import service as lifecycle
 from vault.models import (
     AccountStatus,
     Assignment,
@@ -46,8 +49,7 @@ from vault.models import (
     User,
 )
 from vault.models.base import utcnow
-from vault.services import journal, lifecycle, settings, sharing
-from vault.services.documents import Unlocked
+from vault.sharing import service as sharing
 
 INSIDE = "10.20.1.5"
 OUTSIDE = "203.0.113.9"

@@ -38,10 +38,10 @@ from tests.integration.served_app import (
     new_deployment,
 )
 from tests.s3server import S3Target, fresh_bucket
-from vault.db import db_session, make_engine
-from vault.extensions import get_keyring
+from vault.core.db import db_session, make_engine
+from vault.core.extensions import get_keyring
+from vault.documents import service as documents
 from vault.models import Role, User
-from vault.services import documents
 
 CONTENT = pdf_bytes("promesse d'embauche")
 TITLE = "Promesse d'embauche Quincaillerie Martel"

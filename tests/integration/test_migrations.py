@@ -7,7 +7,7 @@ import threading
 import pytest
 from sqlalchemy import Engine, text
 
-from vault import migrate
+from vault.core import migrate
 
 
 def test_upgrade_head_matches_the_models(engine: Engine) -> None:
@@ -64,7 +64,7 @@ def test_sealed_request_texts_seals_messages_and_drops_the_last_four(engine: Eng
 
     from crypto import derive_keypair, generate_data_key, open_sealed
     from vault.models.base import UTCDateTime, utcnow
-    from vault.services.sharing import message_context
+    from vault.sharing.service import message_context
 
     users = sa.table(
         "users",

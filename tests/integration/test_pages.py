@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.services import free_port
-from vault.security import CONTENT_SECURITY_POLICY
+from vault.core.security import CONTENT_SECURITY_POLICY
 
 
 def test_home_page_is_french(client: FlaskClient) -> None:

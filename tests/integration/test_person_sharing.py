@@ -13,14 +13,15 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests.factories import Account, csrf_token, make_account, make_document, pdf_bytes, signed_in
-from vault.db import db_session
-from vault.extensions import get_keyring, get_store
+from vault.core.db import db_session
+from vault.core.errors import NotFound
+from vault.core.extensions import get_keyring, get_store
+from vault.documents.service import Unlocked
+from vault.journal import service as journal
+from vault.journal.text import describe
 from vault.models import Document, DocumentRequest, JournalEvent, Role, Share, ShareKey, User
 from vault.models.base import utcnow
-from vault.services import journal, sharing
-from vault.services.documents import Unlocked
-from vault.services.errors import NotFound
-from vault.views.journal_text import describe
+from vault.sharing import service as sharing
 
 
 @dataclass

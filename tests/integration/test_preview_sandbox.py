@@ -24,8 +24,8 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import DEFAULT_TEST_PG
 from tests.services import service_missing
-from vault import preview_worker
-from vault.config import DEV_SECRETS_FILE
+from vault.core.config import DEV_SECRETS_FILE
+from vault.documents import preview_worker
 
 HERE = Path(__file__).resolve().parent / "preview_sandbox"
 ENV_CANARY = "ENV-CANARY-" + secrets.token_hex(16)

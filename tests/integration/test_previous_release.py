@@ -23,9 +23,10 @@ from sqlalchemy import text
 
 from tests.conftest import make_settings
 from tests.factories import csrf_token
-from vault import create_app, migrate
-from vault.db import get_database, make_engine
-from vault.extensions import get_store
+from vault import create_app
+from vault.core import migrate
+from vault.core.db import get_database, make_engine
+from vault.core.extensions import get_store
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "previous_release"
 EXPECTED = json.loads((FIXTURE / "expected.json").read_text())

@@ -21,7 +21,7 @@ from tests.factories import (
     pdf_bytes,
     signed_in,
 )
-from vault.db import db_session
+from vault.core.db import db_session
 from vault.models import (
     JournalEvent,
     RecoveryRequest,
@@ -31,7 +31,8 @@ from vault.models import (
     User,
 )
 from vault.models.base import utcnow
-from vault.services import recovery, sharing
+from vault.recovery import service as recovery
+from vault.sharing import service as sharing
 
 NEW_PASSPHRASE = "la rivière coule doucement"
 START = "/recuperation"

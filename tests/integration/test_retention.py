@@ -24,8 +24,13 @@ from tests.factories import (
     make_establishment,
     signed_in,
 )
-from vault.db import db_session
-from vault.extensions import get_keyring, get_store
+from vault.core.db import db_session
+from vault.core.extensions import get_keyring, get_store
+from vault.documents.service import Unlocked
+from vault.journal import service as journal
+from vault.lifecycle import retention
+from vault.lifecycle import service as lifecycle
+from vault.lifecycle.retention import add_months, add_years
 from vault.models import (
     Assignment,
     Blob,
@@ -39,9 +44,7 @@ from vault.models import (
     User,
 )
 from vault.models.base import utcnow
-from vault.services import journal, lifecycle, retention, sharing
-from vault.services.documents import Unlocked
-from vault.services.retention import add_months, add_years
+from vault.sharing import service as sharing
 
 
 def midnight(day: date) -> datetime:

@@ -23,12 +23,17 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from tests.factories import Account, make_account, make_document, pdf_bytes, signed_in
-from vault.config import Settings
-from vault.db import db_session, get_database
-from vault.extensions import get_keyring, get_store
+from vault.accounts import keys
+from vault.core import rotation
+from vault.core.config import Settings
+from vault.core.db import db_session, get_database
+from vault.core.extensions import get_keyring, get_store
+from vault.documents import service as documents
+from vault.documents.service import Unlocked
+from vault.journal import service as journal
 from vault.models import Document, DocumentVersion, KeySlot, Role, SlotKind, User
-from vault.services import documents, journal, keys, links, rotation, sharing
-from vault.services.documents import Unlocked
+from vault.sharing import links
+from vault.sharing import service as sharing
 
 
 def new_key() -> str:

@@ -10,13 +10,15 @@ from sqlalchemy import select
 
 from crypto import decrypt_bytes
 from tests.factories import Account, make_account, make_document, pdf_bytes
-from vault.db import db_session
-from vault.extensions import get_keyring, get_store
+from vault.core.db import db_session
+from vault.core.errors import NotFound, PolicyError, Throttled
+from vault.core.extensions import get_keyring, get_store
+from vault.documents import service as documents
+from vault.documents.service import Unlocked
 from vault.models import Document, Role, Share, ShareKey, User
 from vault.models.base import utcnow
-from vault.services import documents, links, sharing
-from vault.services.documents import Unlocked
-from vault.services.errors import NotFound, PolicyError, Throttled
+from vault.sharing import links
+from vault.sharing import service as sharing
 
 
 @pytest.fixture

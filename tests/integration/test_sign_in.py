@@ -13,11 +13,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from tests.factories import PASSPHRASE, Account, csrf_token, make_account, open_pending, signed_in
-from vault.db import db_session
-from vault.limits import ADDRESS_PER_MINUTE
+from vault.accounts import service as accounts
+from vault.accounts.limits import ADDRESS_PER_MINUTE
+from vault.core.db import db_session
 from vault.models import AccountStatus, KeySlot, ServerSession, SignInThrottle, User
 from vault.models.base import utcnow
-from vault.services import accounts
 
 NEW_PASSPHRASE = "le petit train bleu"
 
@@ -273,7 +273,7 @@ def test_idle_and_absolute_timeouts(app: Flask) -> None:
 
 
 def test_kiosk_networks_get_the_short_idle_timeout(make_app, database_url, connection) -> None:  # type: ignore[no-untyped-def]
-    from vault.db import get_database
+    from vault.core.db import get_database
 
     app = make_app(database_url=database_url, kiosk_networks=("127.0.0.0/8",))
     get_database(app).bind_to(connection)
@@ -344,7 +344,7 @@ def test_per_address_limit_counts_in_redis(make_app, database_url, connection) -
     import redis
 
     from tests.services import service_missing
-    from vault.db import get_database
+    from vault.core.db import get_database
 
     url = "redis://127.0.0.1:6379/15"
     try:
@@ -385,8 +385,8 @@ def test_a_stolen_sheet_session_dies_when_the_owner_activates(app: Flask) -> Non
 
 
 def test_a_reissued_code_ends_what_the_old_one_opened(app: Flask) -> None:
-    from vault.extensions import get_escrow_key, get_keyring
-    from vault.services import accounts
+    from vault.accounts import service as accounts
+    from vault.core.extensions import get_escrow_key, get_keyring
 
     new = open_pending(app)
     thief = app.test_client()
@@ -464,7 +464,7 @@ def test_guessing_the_current_passphrase_is_throttled(app: Flask) -> None:
 
 
 def test_the_recovery_code_is_shown_for_a_limited_time(app: Flask) -> None:
-    from vault.services import sessions as session_service
+    from vault.accounts import sessions as session_service
 
     new = open_pending(app)
     client = app.test_client()
@@ -477,7 +477,7 @@ def test_the_recovery_code_is_shown_for_a_limited_time(app: Flask) -> None:
         cookie = client.get_cookie("vault")
         assert cookie is not None
         with app.test_request_context(headers={"Cookie": f"vault={cookie.value}"}):
-            from vault import auth
+            from vault.accounts import auth
 
             ticket = auth.current_ticket()
             pending = session_service.get_pending(row, ticket)

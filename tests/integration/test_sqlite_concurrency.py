@@ -23,9 +23,9 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from tests.factories import PASSPHRASE, make_account, pdf_bytes
-from vault import migrate
-from vault.config import Settings
-from vault.db import db_session, make_engine
+from vault.core import migrate
+from vault.core.config import Settings
+from vault.core.db import db_session, make_engine
 from vault.models import Document
 
 SIGN_INS = 8

@@ -23,9 +23,9 @@ from tests.factories import (
     make_document,
     signed_in,
 )
-from vault import migrate
-from vault.config import Settings
-from vault.db import db_session, make_engine
+from vault.core import migrate
+from vault.core.config import Settings
+from vault.core.db import db_session, make_engine
 from vault.models import DocumentVersion, KeySlot
 
 

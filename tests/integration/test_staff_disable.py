@@ -27,8 +27,9 @@ from tests.factories import (
     open_pending,
     signed_in,
 )
-from vault.db import db_session
-from vault.extensions import get_escrow_key, get_keyring
+from vault.core.db import db_session
+from vault.core.extensions import get_escrow_key, get_keyring
+from vault.documents.service import Unlocked
 from vault.models import (
     AccountStatus,
     Assignment,
@@ -39,8 +40,8 @@ from vault.models import (
     Share,
     User,
 )
-from vault.services import recovery, sharing
-from vault.services.documents import Unlocked
+from vault.recovery import service as recovery
+from vault.sharing import service as sharing
 
 STAFF = [Role.ADMINISTRATOR, Role.COUNSELLOR, Role.RECOVERY_OFFICER]
 

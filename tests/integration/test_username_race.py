@@ -21,11 +21,12 @@ from sqlalchemy.orm import Session
 from crypto import Argon2Params, KeyRing
 from tests.conftest import DEFAULT_TEST_PG, TEST_ESCROW
 from tests.services import service_missing
-from vault import migrate
-from vault.config import Settings
-from vault.db import make_engine
+from vault.accounts import keys
+from vault.accounts import service as accounts
+from vault.core import migrate
+from vault.core.config import Settings
+from vault.core.db import make_engine
 from vault.models import Role
-from vault.services import accounts, keys
 
 OPENINGS = 4
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from crypto import derive_keypair
-from vault.config import ConfigError, Settings, dev_escrow_pair
+from vault.core.config import ConfigError, Settings, dev_escrow_pair
 
 KEYS = "1:" + base64.b64encode(secrets.token_bytes(32)).decode()
 ESCROW = dev_escrow_pair()["escrow_public_key"]

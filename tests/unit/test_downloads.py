@@ -1,4 +1,4 @@
-"""vault/downloads.py without a server: the exact-length guard and the first-segment check."""
+"""vault/documents/downloads.py without a server: exact-length guard, first-segment check."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 import storage
 from crypto import blob_aad, encrypt_bytes, generate_data_key
-from vault.downloads import Damaged, LengthMismatch, exactly, open_plaintext
+from vault.documents.downloads import Damaged, LengthMismatch, exactly, open_plaintext
 
 
 def test_exactly_passes_a_stream_of_the_announced_length() -> None:

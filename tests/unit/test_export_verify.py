@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from vault.commands.export import export_group
-from vault.services import export
+from vault.cli.export import export_group
+from vault.export import service as export
 
 FILES = {
     "Identite/Carte d'identité.pdf": b"%PDF-1.4 identity " * 200,

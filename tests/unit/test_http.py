@@ -21,7 +21,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.test import encode_multipart
 
-from vault.http import (
+from vault.core.http import (
     MAX_HEADER_BYTES,
     READ_SIZE,
     StreamingUpload,

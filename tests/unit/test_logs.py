@@ -1,4 +1,4 @@
-"""vault.logs: link tokens, query strings and the Referer never reach a log line.
+"""vault.core.logs: link tokens, query strings and the Referer never reach a log line.
 
 The servers themselves are run in tests/integration/test_log_privacy.py; here
 each piece is checked on its own, including what those runs do not produce
@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 from gunicorn.config import Config
 
-from vault import logs
+from vault.core import logs
 
 TOKEN = "kP3vX9_qLm2-TzR8wYb1nC4dE6fG7hJ0aS5uV8xZ1oQ"
 

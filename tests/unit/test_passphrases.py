@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from vault import passphrases
-from vault.passphrases import MAX_PASSPHRASE_BYTES, check_passphrase, generate_passphrase
+from vault.accounts import passphrases
+from vault.accounts.passphrases import MAX_PASSPHRASE_BYTES, check_passphrase, generate_passphrase
 
-DATA = Path(passphrases.__file__).parent / "data"
+DATA = Path(passphrases.__file__).parents[1] / "data"
 
 
 # --- the word list ------------------------------------------------------------------------
@@ -193,7 +193,7 @@ def test_strong_passphrases_pass_even_with_a_personal_word(passphrase: str) -> N
 
 def test_suggestions_never_repeat_a_word(monkeypatch: pytest.MonkeyPatch) -> None:
     """A repeated word ("atout secret surf surf") made zxcvbn refuse the suggestion."""
-    from vault import passphrases
+    from vault.accounts import passphrases
 
     monkeypatch.setattr(passphrases, "word_list", lambda: ("un", "deux", "trois", "quatre"))
     for _ in range(50):

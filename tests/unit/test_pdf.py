@@ -22,7 +22,7 @@ from markupsafe import Markup
 
 from tests.conftest import make_settings
 from vault import create_app
-from vault.pdf import AssetRefused, PdfError, StaticOnlyFetcher, qr_svg, render_pdf
+from vault.core.pdf.render import AssetRefused, PdfError, StaticOnlyFetcher, qr_svg, render_pdf
 
 ACTIVATION: dict[str, Any] = {
     "display_name": "Marie-Christine Benali-Lefèvre de la Fontaine",

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from PIL import ExifTags, Image
 
-from vault import preview_worker, previews
-from vault.previews import PREVIEW_MIME, THUMBNAIL_SIDE, PreviewError, render_preview
+from vault.documents import preview_worker, previews
+from vault.documents.previews import PREVIEW_MIME, THUMBNAIL_SIDE, PreviewError, render_preview
 
 CANARY = "CANARY-7f3a9c"
 
@@ -602,7 +602,7 @@ def test_the_start_up_log_says_which_layers_this_machine_offers(
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     previews.log_sandbox.cache_clear()
     try:
-        with caplog.at_level(logging.INFO, logger="vault.previews"):
+        with caplog.at_level(logging.INFO, logger="vault.documents.previews"):
             previews.log_sandbox()
     finally:
         previews.log_sandbox.cache_clear()

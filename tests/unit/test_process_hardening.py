@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from vault.config import SECRET_VARIABLES, Settings, forget_secrets
+from vault.core.config import SECRET_VARIABLES, Settings, forget_secrets
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from werkzeug.http import parse_options_header
 
-from vault.uploads import (
+from vault.documents.uploads import (
     ALLOWED_TYPES,
     MAX_FILENAME_CHARS,
     SNIFF_BYTES,

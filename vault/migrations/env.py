@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection handed over by vault.migrate."""
+"""Alembic environment: runs on the connection handed over by vault.core.migrate."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ target_metadata = Base.metadata
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
-        raise RuntimeError("run migrations through vault.migrate (vault db upgrade)")
+        raise RuntimeError("run migrations through vault.core.migrate (vault db upgrade)")
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -51,7 +51,7 @@ class RecoveryRequest(Base):
     identity_check: Mapped[str] = mapped_column(Text, default="")
     # The last 4 characters of the document's number, sealed (HPKE) to the
     # escrow public key: only the escrow secret's holder reads them, at
-    # `vault escrow recover` (services/recovery.py).
+    # `vault escrow recover` (recovery/service.py).
     identity_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

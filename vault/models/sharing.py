@@ -76,7 +76,7 @@ class DocumentRequest(Base):
     counsellor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
     doc_type: Mapped[str] = mapped_column(String(64))
     # The counsellor's free text, sealed (HPKE) to the person's public key and
-    # to the counsellor's: only they read it (services/sharing.py). None when
+    # to the counsellor's: only they read it (sharing/service.py). None when
     # the request has no message.
     message_for_person: Mapped[bytes | None] = mapped_column(LargeBinary)
     message_for_counsellor: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 import vault
-from vault import previews
+from vault.documents import previews
 
 PR_GET_DUMPABLE = 3
 

@@ -1,7 +1,7 @@
-"""Stands in for vault/preview_worker.py: the worker's own start-up, then attacks, not a render.
+"""Stands in for the preview worker (vault/documents/preview_worker.py): start-up, then attacks.
 
 The parent (parent.py) starts this file exactly as it starts the real worker,
-through `vault.previews.render_preview`: same interpreter flags, arguments
+through `vault.documents.previews.render_preview`: same interpreter flags, arguments
 ("image/png 800"), bare environment, pipes and deadline. This file loads the
 real worker module by path and calls its own `main()`, so the resource limits
 and `enter_sandbox()` run unchanged; only `render`, the function that parses
@@ -38,7 +38,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-WORKER = Path(__file__).resolve().parents[3] / "vault" / "preview_worker.py"
+WORKER = Path(__file__).resolve().parents[3] / "vault" / "documents" / "preview_worker.py"
 
 
 def load_worker() -> ModuleType:

@@ -1,0 +1,177 @@
+"""Deposits: a counsellor or an administrator adds a document to a person's vault.
+
+The file is encrypted while it streams in and sealed to the vault's public key
+(services/sharing.deposit_document): once the request ends, the depositor can
+no longer open it, unless the person shares it with them. Like the person's
+own upload, the POST view reads its body with `StreamingUpload`, so it is
+exempt from CSRFProtect's automatic check and checks the token from the fields
+streamed before the file.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from flask import Blueprint, abort, flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_wtf.csrf import validate_csrf
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response as BaseResponse
+from wtforms import ValidationError
+
+import storage
+from vault.accounts import auth
+from vault.core.catalog import CATEGORIES, DOCUMENT_TYPES, TYPE_LABELS, is_valid
+from vault.core.db import db_session
+from vault.core.errors import NotFound
+from vault.core.extensions import get_keyring, get_settings, get_store
+from vault.core.forms import DocumentDetailsForm
+from vault.core.http import StreamingUpload, UploadError
+from vault.documents.uploads import (
+    clean_filename,
+    clean_title,
+    peek,
+    sniff_type,
+    title_from_filename,
+)
+from vault.documents.views.library import (
+    ACCEPT,
+    SNIFF_BYTES,
+    UPLOAD_MESSAGES,
+    UploadRefused,
+    after_upload,
+    upload_details,
+    upload_room,
+)
+from vault.models import Lifecycle, Role, User
+from vault.sharing import service as sharing
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("deposits", __name__, url_prefix="/depots")
+
+# The person's upload messages, except where the depositor is not the owner.
+MESSAGES = UPLOAD_MESSAGES | {
+    "quota": lambda: _("This person's vault is full. Nothing was deposited."),
+}
+
+
+def _target(db: Session, depositor: User, person_id: uuid.UUID) -> User:
+    """The person whose vault receives the deposit; 404 unless the depositor may deposit."""
+    person = db.get(User, person_id)
+    if person is None or person.role != Role.PERSON:
+        abort(404)
+    # A closed vault has lost its keys: nobody could ever open a deposit there.
+    if person.profile is not None and person.profile.lifecycle == Lifecycle.CLOSED:
+        abort(404)
+    if (
+        depositor.role == Role.COUNSELLOR
+        and sharing.active_assignment(db, person.id, depositor.id) is None
+    ):
+        abort(404)
+    return person
+
+
+def _back_url(depositor: User, person: User) -> str:
+    if depositor.role == Role.COUNSELLOR:
+        return url_for("counsellor.person", person_id=person.id)
+    return url_for("admin.account", user_id=person.id)
+
+
+def _render(person: User, form: DocumentDetailsForm, errors: list[str] | None = None) -> str:
+    depositor = auth.signed_in_user()
+    return render_template(
+        "deposits/add.html",
+        person=person,
+        form=form,
+        errors=errors or [],
+        accept=ACCEPT,
+        max_mb=get_settings().max_upload_bytes // (1024 * 1024),
+        categories=CATEGORIES,
+        document_types=DOCUMENT_TYPES,
+        back_url=_back_url(depositor, person),
+    )
+
+
+@bp.get("/<uuid:person_id>")
+@auth.role_required(Role.COUNSELLOR, Role.ADMINISTRATOR)
+def form(person_id: uuid.UUID) -> str:
+    person = _target(db_session(), auth.signed_in_user(), person_id)
+    details = DocumentDetailsForm(formdata=None)
+    details.category.data = request.args.get("categorie", "identity")
+    wanted = request.args.get("type", "")
+    if wanted in TYPE_LABELS:
+        details.doc_type.data = wanted
+    return _render(person, details)
+
+
+@bp.post("/<uuid:person_id>")
+@auth.role_required(Role.COUNSELLOR, Role.ADMINISTRATOR)
+def upload(person_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
+    db = db_session()
+    depositor = auth.signed_in_user()
+    person = _target(db, depositor, person_id)
+    details = DocumentDetailsForm(meta={"csrf": False}, formdata=None)
+    try:
+        limit, quota_binds = upload_room(db, person.id)
+        if limit == 0:
+            raise UploadRefused("quota", 413)
+        try:
+            streamed = StreamingUpload.from_request(request, max_file_bytes=limit)
+            try:
+                validate_csrf(streamed.fields.get("csrf_token"))
+            except ValidationError:
+                raise UploadRefused("csrf") from None
+            # The details come before the file: checked before a byte is stored.
+            details.process(data=upload_details(streamed.fields))
+            category, doc_type = details.category.data or "", details.doc_type.data or ""
+            if not details.validate() or not is_valid(category, doc_type):
+                raise UploadRefused("bad_details")
+            file = streamed.require_file()
+            head, chunks = peek(file.chunks(), SNIFF_BYTES)
+            mime = sniff_type(head)
+            if mime is None:
+                raise UploadRefused("bad_type", 415)
+            filename = clean_filename(file.filename)
+            # Cleaned as the person's own titles are: no control or bidi
+            # characters that would make a name show as something else.
+            title = clean_title(details.title.data or "") or title_from_filename(filename)
+            try:
+                document = sharing.deposit_document(
+                    db,
+                    get_store(),
+                    get_keyring(),
+                    depositor,
+                    person,
+                    chunks,
+                    mime=mime,
+                    title=title or str(TYPE_LABELS[doc_type]),
+                    filename=filename,
+                    category=category,
+                    doc_type=doc_type,
+                    expiry_date=details.expiry_date.data,
+                )
+            except NotFound:
+                # The assignment ended between the check above and now.
+                abort(404)
+            except storage.StorageError:
+                log.warning("deposit failed: blob store unavailable (vault %s)", person.id)
+                raise UploadRefused("storage", 503) from None
+            streamed.finish()
+        except UploadError as e:
+            raise UploadRefused.from_error(e, quota_binds) from None
+    except UploadRefused as refused:
+        db.rollback()
+        return _render(person, details, [MESSAGES[refused.code]()]), refused.status
+    db.commit()
+    log.info("deposit %s into vault %s by %s", document.id, person.id, depositor.id)
+    flash(
+        _(
+            "The document is deposited in the vault of %(name)s. You cannot open it: "
+            "only %(name)s can, and they may share it with you.",
+            name=person.display_name,
+        ),
+        "success",
+    )
+    return after_upload(_back_url(depositor, person))

@@ -1,0 +1,489 @@
+"""A person's way through detention and after (DESIGN.md §3).
+
+detained -> transferred -> released -> closed. Administrators record transfers
+and releases; the person closes their own vault. What follows from each step
+lives here so that every caller applies the same rules:
+
+- sign-in may be limited to the establishment's networks while the person is
+  detained or transferred (`signin_allowed`), never after release;
+- after a release without follow-up, counsellors keep access for a grace
+  period only (`counsellor_access_open`, which `services.sharing` asks);
+- closing a vault crypto-shreds it: its documents, keys, shares and links go,
+  the journal stays.
+
+Every step is journaled on the person's chain.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from vault.accounts import sessions
+from vault.core.errors import NotFound, ServiceError
+from vault.documents import service as documents
+from vault.documents.service import Unlocked
+from vault.journal import service as journal
+from vault.models import (
+    AccountStatus,
+    Assignment,
+    Blob,
+    Document,
+    DocumentRequest,
+    DocumentVersion,
+    Establishment,
+    ExternalLink,
+    KeySlot,
+    Lifecycle,
+    RecoveryRequest,
+    RetentionNotice,
+    Role,
+    Share,
+    ShareKey,
+    Transfer,
+    User,
+)
+from vault.models.base import utcnow
+
+DETAINED = (Lifecycle.DETAINED, Lifecycle.TRANSFERRED)
+# One network per line; a list longer than this is a mistake, not a prison.
+MAX_NETWORKS = 64
+# A release is recorded after the fact, rarely long after: a date further
+# back is a typing mistake (19/03/2205 for 2025...).
+EARLIEST_RELEASE = date(2000, 1, 1)
+
+
+class LifecycleRefused(ServiceError):
+    """A transfer, release or follow-up change that does not fit the person's situation.
+
+    Codes: "closed", "released" (a transfer after release), "not_released"
+    (follow-up changes before release), "same_establishment",
+    "unknown_establishment", "future_date", "too_old", "no_networks", "too_many".
+    """
+
+    code = "refused"
+
+
+class OutsideNetworks(ServiceError):
+    """Right passphrase, but from outside the networks of the person's establishment."""
+
+    code = "outside_networks"
+
+
+class BadNetwork(ValueError):
+    """A line of a network list is not an address or a CIDR block; `line` says which."""
+
+    def __init__(self, line: str) -> None:
+        super().__init__(line)
+        self.line = line
+
+
+# --- rules ------------------------------------------------------------------------------
+
+
+def is_detained(person: User) -> bool:
+    return person.profile is not None and person.profile.lifecycle in DETAINED
+
+
+def counsellor_access_open(person: User, today: date) -> bool:
+    """May counsellors assigned to `person` still read and deposit?
+
+    Yes while detained, and after release while follow-up continues; after a
+    release without follow-up, until `counsellor_access_until` inclusive.
+    Never once the vault is closed.
+    """
+    profile = person.profile
+    if profile is None:
+        return True
+    if profile.lifecycle == Lifecycle.CLOSED:
+        return False
+    until = profile.counsellor_access_until
+    return until is None or today <= until
+
+
+def parse_networks(text: str) -> list[str]:
+    """The CIDR blocks of a list typed one per line (commas also separate).
+
+    A bare address counts as its own /32 or /128 block. Raises BadNetwork
+    naming the first line that is neither.
+    """
+    networks: list[str] = []
+    items = (item.strip() for line in text.splitlines() for item in line.split(","))
+    for item in filter(None, items):
+        try:
+            network = str(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise BadNetwork(item) from None
+        if network not in networks:
+            networks.append(network)
+    return networks
+
+
+def _in_networks(address: str | None, text: str) -> bool:
+    if not address:
+        return False
+    try:
+        ip = ipaddress.ip_address(address)
+        blocks = parse_networks(text)
+    except (ValueError, BadNetwork):
+        # An unparsable address, or a list damaged outside the app: refuse
+        # rather than open sign-in to everyone.
+        return False
+    return any(ip in ipaddress.ip_network(block) for block in blocks)
+
+
+def signin_allowed(user: User, address: str | None) -> bool:
+    """May `user` sign in from `address`?
+
+    Only people held at an establishment that limits sign-in are checked:
+    staff, released people and establishments without the rule are not.
+    """
+    if user.role != Role.PERSON or not is_detained(user):
+        return True
+    place = user.establishment
+    if place is None or not place.restrict_signin:
+        return True
+    return _in_networks(address, place.networks)
+
+
+def check_signin(db: Session, user: User, address: str | None) -> None:
+    """After a right passphrase: refuse (and journal) a sign-in from outside the networks."""
+    if signin_allowed(user, address):
+        return
+    journal.append(
+        db,
+        vault_id=user.id,
+        action="signin",
+        actor=user,
+        outcome="refused",
+        details={"reason": "network"},
+    )
+    raise OutsideNetworks()
+
+
+# --- transfers and releases -------------------------------------------------------------
+
+
+def _check_person(person: User) -> None:
+    if person.role != Role.PERSON or person.profile is None:
+        raise NotFound()
+    if person.profile.lifecycle == Lifecycle.CLOSED:
+        raise LifecycleRefused("closed")
+
+
+def record_transfer(
+    db: Session, person: User, establishment_id: uuid.UUID, *, by: User
+) -> Transfer:
+    """Move a detained person to another establishment (same vault, same documents).
+
+    Counsellor assignments stay: the administrator reviews them on the same
+    page and ends those that no longer make sense.
+    """
+    _check_person(person)
+    assert person.profile is not None
+    if person.profile.lifecycle not in DETAINED:
+        raise LifecycleRefused("released")
+    place = db.get(Establishment, establishment_id)
+    if place is None:
+        raise LifecycleRefused("unknown_establishment")
+    if place.id == person.establishment_id:
+        raise LifecycleRefused("same_establishment")
+    transfer = Transfer(
+        person_id=person.id,
+        from_establishment_id=person.establishment_id,
+        to_establishment_id=place.id,
+        by_id=by.id,
+    )
+    db.add(transfer)
+    person.establishment_id = place.id
+    person.establishment = place
+    person.profile.lifecycle = Lifecycle.TRANSFERRED
+    db.flush()
+    journal.append(
+        db,
+        vault_id=person.id,
+        action="lifecycle.transferred",
+        actor=by,
+        details={
+            "from": str(transfer.from_establishment_id) if transfer.from_establishment_id else None,
+            "to": str(place.id),
+        },
+    )
+    return transfer
+
+
+def _access_until(released_on: date, followup: bool, grace_days: int) -> date | None:
+    return None if followup else released_on + timedelta(days=grace_days)
+
+
+def record_release(
+    db: Session,
+    person: User,
+    released_on: date,
+    *,
+    followup_continues: bool,
+    by: User,
+    grace_days: int,
+    today: date,
+) -> None:
+    """Record the release: sign-in from anywhere from now on; counsellors per follow-up.
+
+    Shares the person gave "until release" end here, their keys deleted.
+    Without follow-up, counsellors keep access `grace_days` after the release
+    date, then lose it.
+    """
+    _check_person(person)
+    profile = person.profile
+    assert profile is not None
+    if profile.lifecycle not in DETAINED:
+        raise LifecycleRefused("released")
+    if released_on > today:
+        raise LifecycleRefused("future_date")
+    if released_on < EARLIEST_RELEASE:
+        # Not before the account's opening: an account may be opened after
+        # release (at the probation service) and the release recorded then.
+        raise LifecycleRefused("too_old")
+    profile.lifecycle = Lifecycle.RELEASED
+    profile.released_on = released_on
+    profile.followup_continues = followup_continues
+    profile.counsellor_access_until = _access_until(released_on, followup_continues, grace_days)
+    ended = _end_until_release_shares(db, person.id)
+    db.flush()
+    journal.append(
+        db,
+        vault_id=person.id,
+        action="lifecycle.released",
+        actor=by,
+        details={
+            "on": released_on.isoformat(),
+            "followup": followup_continues,
+            "counsellor_access_until": _iso(profile.counsellor_access_until),
+            "shares_ended": ended,
+        },
+    )
+
+
+def set_followup(
+    db: Session, person: User, followup_continues: bool, *, by: User, grace_days: int
+) -> None:
+    """After release: follow-up continues (counsellors keep access) or stops (grace period)."""
+    _check_person(person)
+    profile = person.profile
+    assert profile is not None
+    if profile.lifecycle != Lifecycle.RELEASED or profile.released_on is None:
+        raise LifecycleRefused("not_released")
+    if profile.followup_continues == followup_continues:
+        return
+    profile.followup_continues = followup_continues
+    profile.counsellor_access_until = _access_until(
+        profile.released_on, followup_continues, grace_days
+    )
+    db.flush()
+    journal.append(
+        db,
+        vault_id=person.id,
+        action="lifecycle.followup",
+        actor=by,
+        details={
+            "followup": followup_continues,
+            "counsellor_access_until": _iso(profile.counsellor_access_until),
+        },
+    )
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _end_until_release_shares(db: Session, person_id: uuid.UUID) -> int:
+    """Revoke the person's "until release" shares and delete their keys."""
+    shares = list(
+        db.execute(
+            select(Share).where(
+                Share.vault_id == person_id,
+                Share.until_release.is_(True),
+                Share.revoked_at.is_(None),
+            )
+        ).scalars()
+    )
+    now = utcnow()
+    for share in shares:
+        share.revoked_at = now
+        db.execute(delete(ShareKey).where(ShareKey.share_id == share.id))
+    return len(shares)
+
+
+def transfers_of(db: Session, person_id: uuid.UUID) -> list[Transfer]:
+    return list(
+        db.execute(
+            select(Transfer).where(Transfer.person_id == person_id).order_by(Transfer.at.desc())
+        ).scalars()
+    )
+
+
+def set_networks(
+    db: Session, place: Establishment, text: str, restrict: bool, *, by: User
+) -> list[str]:
+    """Save an establishment's networks and whether sign-in is limited to them.
+
+    Raises BadNetwork for a line that is not a network, LifecycleRefused
+    "no_networks" when the rule is on with an empty list (nobody could sign
+    in) or "too_many". Journaled on the administrator's own chain: an
+    establishment has none.
+    """
+    networks = parse_networks(text)
+    if len(networks) > MAX_NETWORKS:
+        raise LifecycleRefused("too_many")
+    if restrict and not networks:
+        raise LifecycleRefused("no_networks")
+    place.networks = "\n".join(networks)
+    place.restrict_signin = restrict
+    db.flush()
+    journal.append(
+        db,
+        vault_id=by.id,
+        action="establishment.networks",
+        actor=by,
+        details={"establishment": str(place.id), "networks": len(networks), "restrict": restrict},
+    )
+    return networks
+
+
+# --- closing ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Closed:
+    documents: int
+    # (store, key) of blobs to delete after the commit (documents.delete_blobs).
+    blobs: list[tuple[str, str]]
+
+
+def close_vault(db: Session, owner: Unlocked) -> Closed:
+    """The person closes their vault: everything but the journal goes (crypto-shredding).
+
+    Each document goes through `documents.delete_document`, so its shares,
+    links and keys go as when the person deletes one; then the key slots
+    (no way back in), sessions, shares and links. The account is disabled.
+    """
+    person = owner.user
+    _check_person(person)
+    blobs: list[tuple[str, str]] = []
+    owned = list(db.execute(select(Document).where(Document.vault_id == person.id)).scalars())
+    for document in owned:
+        blobs += documents.delete_document(db, owner, document)
+    _forget_account(db, person, actor=person)
+    journal.append(
+        db,
+        vault_id=person.id,
+        action="vault.closed",
+        actor=person,
+        details={"documents": len(owned)},
+    )
+    return Closed(len(owned), blobs)
+
+
+def shred_vault(db: Session, person: User, *, reason: str) -> Closed:
+    """Delete a vault without its owner (retention): the same result as `close_vault`.
+
+    Rows go in bulk rather than through `documents.delete_document`, which
+    journals each deletion as the owner's own act; here the system acts, and
+    one journal line says so.
+    """
+    _check_person(person)
+    document_ids = select(Document.id).where(Document.vault_id == person.id)
+    versions = list(
+        db.execute(
+            select(DocumentVersion.blob_id, DocumentVersion.preview_blob_id).where(
+                DocumentVersion.document_id.in_(document_ids)
+            )
+        ).all()
+    )
+    blob_ids = [v.blob_id for v in versions] + [
+        v.preview_blob_id for v in versions if v.preview_blob_id is not None
+    ]
+    blobs = [
+        (b.store, b.key) for b in db.execute(select(Blob).where(Blob.id.in_(blob_ids))).scalars()
+    ]
+    count = len(db.execute(document_ids).all())
+    bulk = {"synchronize_session": False}
+    db.execute(
+        delete(ShareKey).where(ShareKey.document_id.in_(document_ids)), execution_options=bulk
+    )
+    db.execute(
+        delete(ExternalLink).where(ExternalLink.vault_id == person.id), execution_options=bulk
+    )
+    db.execute(
+        update(DocumentRequest)
+        .where(DocumentRequest.vault_id == person.id)
+        .values(document_id=None),
+        execution_options=bulk,
+    )
+    db.execute(
+        update(Share).where(Share.vault_id == person.id).values(document_id=None),
+        execution_options=bulk,
+    )
+    db.execute(
+        delete(DocumentVersion).where(DocumentVersion.document_id.in_(document_ids)),
+        execution_options=bulk,
+    )
+    db.execute(delete(Document).where(Document.vault_id == person.id), execution_options=bulk)
+    if blob_ids:
+        db.execute(delete(Blob).where(Blob.id.in_(blob_ids)), execution_options=bulk)
+    _forget_account(db, person, actor=None)
+    journal.append(
+        db,
+        vault_id=person.id,
+        action="vault.deleted",
+        actor=None,
+        details={"documents": count, "reason": reason},
+    )
+    return Closed(count, blobs)
+
+
+def _forget_account(db: Session, person: User, *, actor: User | None) -> None:
+    """What closing does besides documents: keys, shares, links, sessions, the account."""
+    now = utcnow()
+    share_ids = select(Share.id).where(Share.vault_id == person.id)
+    bulk = {"synchronize_session": False}
+    db.execute(delete(ShareKey).where(ShareKey.share_id.in_(share_ids)), execution_options=bulk)
+    db.execute(delete(Share).where(Share.vault_id == person.id), execution_options=bulk)
+    db.execute(
+        delete(ExternalLink).where(ExternalLink.vault_id == person.id), execution_options=bulk
+    )
+    # Without its slots nobody can open the vault key again: this is the shredding.
+    db.execute(delete(KeySlot).where(KeySlot.user_id == person.id), execution_options=bulk)
+    sessions.end_all(db, person.id)
+    db.execute(
+        update(Assignment)
+        .where(Assignment.person_id == person.id, Assignment.ended_at.is_(None))
+        .values(ended_at=now, ended_by_id=actor.id if actor else None),
+        execution_options=bulk,
+    )
+    db.execute(
+        update(RecoveryRequest)
+        .where(
+            RecoveryRequest.user_id == person.id,
+            RecoveryRequest.status.in_(("pending", "approved")),
+        )
+        .values(status="cancelled"),
+        execution_options=bulk,
+    )
+    db.execute(
+        update(RetentionNotice)
+        .where(RetentionNotice.user_id == person.id, RetentionNotice.status == "pending")
+        .values(status="done"),
+        execution_options=bulk,
+    )
+    profile = person.profile
+    assert profile is not None
+    profile.lifecycle = Lifecycle.CLOSED
+    profile.closed_at = now
+    profile.counsellor_access_until = None
+    person.status = AccountStatus.DISABLED
+    db.flush()

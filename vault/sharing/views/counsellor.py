@@ -1,0 +1,395 @@
+"""The counsellor's side: the people they follow, what each shares, requests, link approvals.
+
+A counsellor reaches a person only through an active assignment, and a
+document only through an active share whose key was sealed to them
+(sharing/service.py); everything else answers 404, never a hint. Reading a
+shared document is written on the person's own journal, so they read who
+opened what.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import to_user_timezone
+from flask_babel.speaklater import LazyString
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response as BaseResponse
+
+from crypto import blob_aad
+from vault.accounts import auth
+from vault.core.catalog import CATEGORY_BY_CODE, TYPE_CATEGORY, TYPE_LABELS
+from vault.core.db import db_session
+from vault.core.errors import NotFound
+from vault.core.extensions import get_store
+from vault.core.forms import DocumentRequestForm, EmptyForm
+from vault.documents.downloads import Recipient, send_plaintext
+from vault.journal import service as journal
+from vault.lifecycle import checklist
+from vault.models import (
+    Document,
+    DocumentRequest,
+    ExternalLink,
+    JournalEvent,
+    Role,
+    Share,
+    ShareKey,
+    User,
+)
+from vault.models.base import utcnow
+from vault.sharing import links
+from vault.sharing import service as sharing
+
+bp = Blueprint("counsellor", __name__, url_prefix="/suivi")
+
+SEARCH_MAX = 100
+
+RECIPIENT_LABELS: dict[str, LazyString] = {
+    "employer": _l("An employer"),
+    "lawyer": _l("A lawyer"),
+    "landlord": _l("A landlord"),
+    "administration": _l("An administration"),
+    "other": _l("Someone else"),
+}
+
+REQUEST_STATUS_LABELS: dict[str, LazyString] = {
+    "open": _l("Waiting for an answer"),
+    "answered": _l("Answered"),
+}
+
+
+def today() -> date:
+    """Today where the service runs (the interface's time zone), for expiry dates."""
+    local: datetime = to_user_timezone(utcnow())
+    return local.date()
+
+
+def _me() -> tuple[User, bytes]:
+    """The signed-in counsellor and their user key (what their shares are sealed to)."""
+    return auth.signed_in_user(), auth.open_session().user_key
+
+
+def _followed(db: Session, counsellor: User, person_id: uuid.UUID) -> User:
+    """The person if `counsellor` follows them now; 404 otherwise, whatever the reason."""
+    person = db.get(User, person_id)
+    if (
+        person is None
+        or person.role != Role.PERSON
+        or sharing.active_assignment(db, person.id, counsellor.id) is None
+    ):
+        abort(404)
+    return person
+
+
+def _last_activity(db: Session, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, datetime]:
+    """When each person last did something themselves (sign-in, upload, share...).
+
+    Only events the person is the actor of: what counsellors and administrators
+    do on the vault (including this counsellor's own reading) says nothing of
+    whether the person uses it.
+    """
+    if not person_ids:
+        return {}
+    rows = db.execute(
+        select(JournalEvent.vault_id, func.max(JournalEvent.time))
+        .where(
+            JournalEvent.vault_id.in_(person_ids), JournalEvent.actor_id == JournalEvent.vault_id
+        )
+        .group_by(JournalEvent.vault_id)
+    ).all()
+    return {vault_id: time for vault_id, time in rows}
+
+
+def _my_requests(db: Session, counsellor: User, person_id: uuid.UUID) -> list[DocumentRequest]:
+    return list(
+        db.execute(
+            select(DocumentRequest)
+            .where(
+                DocumentRequest.vault_id == person_id,
+                DocumentRequest.counsellor_id == counsellor.id,
+            )
+            .order_by(DocumentRequest.created_at.desc())
+        ).scalars()
+    )
+
+
+@dataclass(frozen=True)
+class Followed:
+    """One line of the counsellor's home."""
+
+    person: User
+    shared: int
+    open_requests: int
+    checklist: checklist.Checklist
+    last_activity: datetime | None
+
+
+@bp.get("/")
+@auth.role_required(Role.COUNSELLOR)
+def index() -> str:
+    db = db_session()
+    me = auth.signed_in_user()
+    query = request.args.get("q", "").strip()[:SEARCH_MAX]
+    people = sharing.people_of(db, me.id, query)
+    ids = [p.id for p in people]
+    lists = checklist.for_people(db, ids, today=today())
+    activity = _last_activity(db, ids)
+    shared = sharing.shared_counts(db, me, people)
+    requests = sharing.open_request_counts(db, me.id, ids)
+    rows = [
+        Followed(
+            person=person,
+            shared=shared[person.id],
+            open_requests=requests[person.id],
+            checklist=lists[person.id],
+            last_activity=activity.get(person.id),
+        )
+        for person in people
+    ]
+    return render_template(
+        "counsellor/index.html",
+        rows=rows,
+        q=query,
+        pending_links=len(links.pending_for_counsellor(db, me)),
+        Status=checklist.Status,
+    )
+
+
+@bp.get("/<uuid:person_id>/")
+@auth.role_required(Role.COUNSELLOR)
+def person(person_id: uuid.UUID) -> str:
+    db = db_session()
+    me, key = _me()
+    followed = _followed(db, me, person_id)
+    requests = _my_requests(db, me, followed.id)
+    shared = sharing.shared_with(db, me, key, followed)
+    shared_ids = {s.document.id for s in shared}
+    # What this counsellor deposited and may not open (the person has not
+    # shared it): shown by type and date only, so they know it arrived.
+    deposits = [
+        d
+        for d in db.execute(
+            select(Document)
+            .where(Document.vault_id == followed.id, Document.deposited_by_id == me.id)
+            .order_by(Document.created_at.desc())
+        ).scalars()
+        if d.id not in shared_ids
+    ]
+    return render_template(
+        "counsellor/person.html",
+        person=followed,
+        shared=shared,
+        deposits=deposits,
+        checklist=checklist.for_person(db, followed.id, today=today()),
+        requests=requests,
+        messages=sharing.request_messages(requests, me, key),
+        Status=checklist.Status,
+        type_labels=TYPE_LABELS,
+        category_by_code=CATEGORY_BY_CODE,
+        request_status=REQUEST_STATUS_LABELS,
+    )
+
+
+def _opened(person_id: uuid.UUID, document_id: uuid.UUID) -> tuple[User, User, sharing.OpenedShare]:
+    db = db_session()
+    me, key = _me()
+    followed = _followed(db, me, person_id)
+    try:
+        return me, followed, sharing.open_shared(db, me, key, followed, document_id)
+    except NotFound:
+        abort(404)
+
+
+def _share_until(
+    db: Session, counsellor: User, person: User, document_id: uuid.UUID
+) -> Share | None:
+    """The active share giving this document to the counsellor that lasts longest."""
+    shares = [
+        share
+        for share in db.execute(
+            select(Share)
+            .join(ShareKey, ShareKey.share_id == Share.id)
+            .where(
+                ShareKey.document_id == document_id,
+                Share.vault_id == person.id,
+                Share.counsellor_id == counsellor.id,
+            )
+        ).scalars()
+        if sharing.share_is_active(share, person)
+    ]
+    # "Until release" (no date) outlasts any date.
+    return max(shares, key=lambda s: (s.expires_at is None, s.expires_at or utcnow()), default=None)
+
+
+@bp.get("/<uuid:person_id>/documents/<uuid:document_id>")
+@auth.role_required(Role.COUNSELLOR)
+def document(person_id: uuid.UUID, document_id: uuid.UUID) -> str:
+    me, followed, opened = _opened(person_id, document_id)
+    db = db_session()
+    doc = opened.document
+    journal.append(db, vault_id=followed.id, action="document.viewed", actor=me, document_id=doc.id)
+    db.commit()
+    depositor = db.get(User, doc.deposited_by_id) if doc.deposited_by_id else None
+    return render_template(
+        "counsellor/document.html",
+        person=followed,
+        document=doc,
+        version=opened.version,
+        title=opened.title,
+        share=_share_until(db, me, followed, doc.id),
+        depositor=depositor,
+        category=CATEGORY_BY_CODE.get(doc.category),
+        type_label=TYPE_LABELS.get(doc.doc_type, ""),
+    )
+
+
+@bp.get("/<uuid:person_id>/documents/<uuid:document_id>/telecharger")
+@auth.role_required(Role.COUNSELLOR)
+def download(person_id: uuid.UUID, document_id: uuid.UUID) -> Response | tuple[str, int]:
+    me, followed, opened = _opened(person_id, document_id)
+    version = opened.version
+    db = db_session()
+    journal.append(
+        db,
+        vault_id=followed.id,
+        action="document.downloaded",
+        actor=me,
+        document_id=opened.document.id,
+    )
+    return send_plaintext(
+        db,
+        get_store(),
+        key=version.blob.key,
+        dek=opened.dek,
+        aad=blob_aad(followed.id, opened.document.id, version.version),
+        mime=version.mime,
+        title=opened.title,
+        recipient=Recipient(followed.id, opened.document.id, me),
+        recorded_size=version.size,
+    )
+
+
+# --- requests ---------------------------------------------------------------------------
+
+
+def _render_request(person: User, form: DocumentRequestForm) -> str:
+    return render_template("counsellor/request.html", person=person, form=form)
+
+
+@bp.get("/<uuid:person_id>/demander")
+@auth.role_required(Role.COUNSELLOR)
+def request_form(person_id: uuid.UUID) -> str:
+    me, _key = _me()
+    followed = _followed(db_session(), me, person_id)
+    form = DocumentRequestForm(formdata=None)
+    wanted = request.args.get("type", "")
+    if wanted in TYPE_LABELS:
+        form.doc_type.data = wanted
+    return _render_request(followed, form)
+
+
+@bp.post("/<uuid:person_id>/demander")
+@auth.role_required(Role.COUNSELLOR)
+def send_request(person_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
+    db = db_session()
+    me, _key = _me()
+    followed = _followed(db, me, person_id)
+    form = DocumentRequestForm()
+    valid = form.validate_on_submit()
+    doc_type = form.doc_type.data or ""
+    if doc_type not in TYPE_CATEGORY:
+        form.doc_type.errors = [*form.doc_type.errors, _("Choose a document from the list.")]
+        valid = False
+    if not valid:
+        return _render_request(followed, form), 400
+    sharing.request_document(db, me, followed, doc_type, form.message.data or "")
+    db.commit()
+    flash(
+        _(
+            "Your request is sent. %(name)s will see it in their vault.",
+            name=followed.display_name,
+        ),
+        "success",
+    )
+    return redirect(url_for("counsellor.person", person_id=followed.id))
+
+
+# --- external links waiting for approval -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PendingLink:
+    link: ExternalLink
+    person: User
+    category: str
+    type_label: str
+    expired: bool
+
+
+@bp.get("/liens", endpoint="links")
+@auth.role_required(Role.COUNSELLOR)
+def links_page() -> str:
+    db = db_session()
+    me, _key = _me()
+    now = utcnow()
+    rows = []
+    for link in sorted(links.pending_for_counsellor(db, me), key=lambda k: k.created_at):
+        person = db.get(User, link.vault_id)
+        document = db.get(Document, link.document_id)
+        if person is None or document is None:
+            continue
+        # Clear classification only: the title is the person's, and this
+        # counsellor may not have been given the document.
+        category = CATEGORY_BY_CODE.get(document.category)
+        rows.append(
+            PendingLink(
+                link=link,
+                person=person,
+                category=str(category.label) if category else "",
+                type_label=str(TYPE_LABELS.get(document.doc_type, "")),
+                expired=link.expires_at <= now,
+            )
+        )
+    return render_template(
+        "counsellor/links.html",
+        rows=rows,
+        recipients=RECIPIENT_LABELS,
+        form=EmptyForm(),
+    )
+
+
+def _decide(link_id: uuid.UUID, approve: bool) -> BaseResponse:
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    db = db_session()
+    me, _key = _me()
+    try:
+        link = links.decide(db, me, link_id, approve=approve)
+    except NotFound:
+        abort(404)
+    person = db.get(User, link.vault_id)
+    db.commit()
+    name = person.display_name if person else ""
+    if approve:
+        flash(_("The link of %(name)s is approved. It works now.", name=name), "success")
+    else:
+        flash(_("The link of %(name)s is refused. It will not work.", name=name), "success")
+    return redirect(url_for("counsellor.links"))
+
+
+@bp.post("/liens/<uuid:link_id>/accepter")
+@auth.role_required(Role.COUNSELLOR)
+def approve_link(link_id: uuid.UUID) -> BaseResponse:
+    return _decide(link_id, approve=True)
+
+
+@bp.post("/liens/<uuid:link_id>/refuser")
+@auth.role_required(Role.COUNSELLOR)
+def refuse_link(link_id: uuid.UUID) -> BaseResponse:
+    return _decide(link_id, approve=False)
