@@ -1,4 +1,4 @@
-"""`vault` commands for the export area (see vault/cli/__init__.py).
+"""`vault` commands for the export area (registered by vault/cli/__init__.py).
 
 `vault export verify FILE.zip` checks an exit pack. It needs neither the
 database nor any configuration: `vault/cli/__init__.py` registers the group on the
