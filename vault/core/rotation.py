@@ -26,8 +26,8 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from crypto import CryptoError, KeyRing
 from vault.accounts import keys
-from vault.documents.service import _ring_aad
 from vault.core.envelope import journal_head_aad
+from vault.documents.service import _ring_aad
 from vault.models import DocumentVersion, ExternalLink, JournalHead, KeySlot
 from vault.sharing import links
 

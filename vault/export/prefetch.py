@@ -30,6 +30,8 @@ class ExportError(Exception):
 
 @dataclass
 class Progress:
+    """What has streamed so far: the manifest's totals, and the count journaled on failure."""
+
     documents: int = 0
     size: int = 0
     digests: dict[str, str] = field(default_factory=dict)

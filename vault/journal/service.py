@@ -21,7 +21,15 @@ from vault.journal.chain import GENESIS, chain_hash
 from vault.models import JournalEvent, JournalHead, User
 from vault.models.base import utcnow
 
-__all__ = ["GENESIS", "ChainProblem", "append", "event_fields", "event_hash", "events_for", "verify"]
+__all__ = [
+    "GENESIS",
+    "ChainProblem",
+    "append",
+    "event_fields",
+    "event_hash",
+    "events_for",
+    "verify",
+]
 
 
 def event_fields(event: JournalEvent) -> dict[str, Any]:
