@@ -57,7 +57,7 @@ def make_undumpable() -> None:
 def _build(settings: Settings) -> Flask:
     from vault import web as views
     from vault.accounts import auth
-    from vault.cli import register_commands
+    from vault.cli.groups import register_commands
     from vault.core import error_pages as errors
     from vault.core import extensions, security
     from vault.core.http import VaultRequest

@@ -17,9 +17,9 @@ from sqlalchemy import func, select, update
 from crypto import derive_keypair
 from tests.factories import make_account, open_pending
 from vault.accounts import service as accounts
-from vault.cli import DEMO_ESTABLISHMENT
 from vault.core.db import db_session
 from vault.core.extensions import get_keyring, get_store
+from vault.dev.demo import DEMO_ESTABLISHMENT
 from vault.documents import service as documents
 from vault.models import AccountStatus, Document, Establishment, JournalEvent, Role, User
 

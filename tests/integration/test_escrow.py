@@ -27,7 +27,7 @@ from tests.factories import (
     signed_in,
 )
 from vault.accounts import service as accounts
-from vault.cli import escrow_group
+from vault.cli.escrow import escrow_group
 from vault.core.db import db_session, get_database
 from vault.core.extensions import get_escrow_key, get_keyring
 from vault.models import (

@@ -7,9 +7,12 @@ integration tests verify real exports).
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import io
 import json
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -307,7 +310,7 @@ def test_long_names_are_capped_in_bytes() -> None:
 
 
 def test_duplicate_names_are_numbered_whatever_their_case() -> None:
-    names = export._Names()
+    names = export.UniquePaths()
     added = [names.add("Autre", n, "application/pdf") for n in ("A.pdf", "a.pdf", "A.pdf")]
     assert added == ["Autre/A.pdf", "Autre/a (2).pdf", "Autre/A (3).pdf"]
     # The archive's own files keep their names.
@@ -316,3 +319,53 @@ def test_duplicate_names_are_numbered_whatever_their_case() -> None:
     again = names.add("Autre", "é" * 98 + ".pdf", "application/pdf")
     assert again.endswith(" (2).pdf") and len(again.split("/")[1].encode()) <= 200
     assert long != again
+
+
+# --- the verifier needs no app ------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+VERIFIER = ("vault/export/verify.py", "vault/journal/chain.py")
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module a source file imports, at the top or inside a function."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+    return found
+
+
+@pytest.mark.parametrize("source", VERIFIER)
+def test_the_verifier_imports_only_the_standard_library_and_the_chain(source: str) -> None:
+    # `import vault.export.verify` runs vault/__init__.py, which imports Flask
+    # for create_app: the check is on the verifier's own imports instead.
+    allowed = set(sys.stdlib_module_names) | {"__future__"}
+    imported = imported_modules(ROOT / source)
+    foreign = {m for m in imported if m.split(".")[0] not in allowed}
+    assert foreign <= {"vault.journal.chain"}, foreign
+
+
+def test_the_verifier_runs_without_flask_or_sqlalchemy() -> None:
+    # The packages above it replaced by empty ones, no site-packages (-S): whatever
+    # verify.py needs beyond the standard library would fail to import or show here.
+    code = f"""
+import sys, types
+for name in ("vault", "vault.export", "vault.journal"):
+    package = types.ModuleType(name)
+    package.__path__ = [{str(ROOT)!r} + "/" + name.replace(".", "/")]
+    sys.modules[name] = package
+import vault.export.verify
+known = sys.stdlib_module_names | {{"__main__"}}
+print(sorted(m for m in sys.modules if m.split(".")[0] not in known))
+"""
+    out = subprocess.run(
+        [sys.executable, "-S", "-c", code], check=True, capture_output=True, text=True
+    ).stdout
+    assert out.strip() == str(
+        sorted(
+            ["vault", "vault.export", "vault.export.verify", "vault.journal", "vault.journal.chain"]
+        )
+    )

@@ -1,4 +1,4 @@
-"""`vault` commands for the export area (see vault/cli/__init__.py).
+"""`vault` commands for the export area (registered by vault/cli/__init__.py).
 
 `vault export verify FILE.zip` checks an exit pack. It needs neither the
 database nor any configuration: `vault/cli/__init__.py` registers the group on the
@@ -13,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from vault.export.verify import verify_archive
+
 
 @click.group("export", help="Exit packs (the ZIP a person downloads).")
 def export_group() -> None:
@@ -22,9 +24,6 @@ def export_group() -> None:
 @export_group.command("verify", help="Check an exit pack: files, SHA-256, manifest, journal.")
 @click.argument("archive", type=click.Path(dir_okay=True, path_type=Path))
 def export_verify(archive: Path) -> None:
-    # Imported here: `vault --help` should not pay for the service's imports.
-    from vault.export.service import verify_archive
-
     verdict = verify_archive(str(archive))
     if not verdict.ok:
         line = f"export verify: FAILED: {verdict.entry}: {verdict.problem}"

@@ -1,4 +1,4 @@
-"""`vault` commands for the keys area (see vault/cli/__init__.py).
+"""`vault` commands for the keys area (registered by vault/cli/__init__.py).
 
 `vault keys generate` writes the key ring with a new version to a new file,
 `vault keys rotate` re-wraps every stored key under the current version, and
@@ -15,7 +15,7 @@ from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
 from crypto import FormatError, KeyRing
-from vault.cli import _create_private, fail
+from vault.cli.common import create_private, fail
 from vault.core import rotation
 from vault.core.db import db_session
 from vault.core.extensions import get_keyring, get_settings
@@ -43,7 +43,7 @@ def keys_generate(out: Path) -> None:
     except FormatError as e:
         raise fail(f"keys generate: FAILED: the configured ring does not parse: {e}") from None
     ring = KeyRing.from_string(text)
-    _create_private(out, (text + "\n").encode(), "keys generate")
+    create_private(out, (text + "\n").encode(), "keys generate")
     click.echo(
         f"keys generate: OK (versions {', '.join(map(str, ring.versions))}; "
         f"version {ring.current_version} is new and wraps from now on; written to {out})"

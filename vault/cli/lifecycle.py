@@ -1,4 +1,4 @@
-"""`vault` commands for the lifecycle area (see vault/cli/__init__.py).
+"""`vault` commands for the lifecycle area (registered by vault/cli/__init__.py).
 
 `vault retention run` does what the retention rule asks today (run it daily,
 e.g. from cron): record notices at least 3 months before a deletion, cancel
@@ -18,7 +18,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
-from vault.cli import fail
+from vault.cli.common import fail
 from vault.core.db import db_session
 from vault.core.extensions import get_settings, get_store
 from vault.documents import service as documents

@@ -1,11 +1,11 @@
-"""`vault` commands for the recovery area (see vault/cli/__init__.py).
+"""`vault` commands for the recovery area (registered by vault/cli/__init__.py).
 
 `vault recovery list` shows the escrow recovery requests for the operator who
 holds the escrow secret: which are ready for `vault escrow recover`, which
 still wait for a second officer. `vault recovery create-officer` opens a
 recovery officer's account: the operator's command is the only way, so that
 no administrator can open two officers and be both. The commands that use the
-secret are in the `escrow` group (vault/cli/__init__.py), reachable before the app is
+secret are in the `escrow` group (vault/cli/escrow.py), reachable before the app is
 configured.
 """
 
@@ -16,6 +16,7 @@ from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
 from crypto import CryptoError
+from vault.cli.common import print_activation
 from vault.core.db import db_session
 from vault.core.extensions import get_escrow_key, get_keyring, get_settings
 from vault.models import User
@@ -70,8 +71,6 @@ def _name(value: str, option: str) -> str:
 @click.option("--last-name", required=True)
 @with_appcontext
 def recovery_create_officer(first_name: str, last_name: str) -> None:
-    from vault.cli import _print_activation  # the console block every command prints
-
     first = _name(first_name, "--first-name")
     last = _name(last_name, "--last-name")
     db = db_session()
@@ -89,7 +88,7 @@ def recovery_create_officer(first_name: str, last_name: str) -> None:
         db.rollback()
         click.echo(f"recovery create-officer: FAILED: {type(e).__name__}", err=True)
         raise click.exceptions.Exit(1) from None
-    _print_activation(
+    print_activation(
         f"Recovery officer account opened for {new.user.display_name}",
         new.user,
         new.activation_code,

@@ -26,8 +26,8 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from crypto import CryptoError, KeyRing
 from vault.accounts import keys
+from vault.core.envelope import journal_head_aad
 from vault.documents.service import _ring_aad
-from vault.journal import service as journal
 from vault.models import DocumentVersion, ExternalLink, JournalHead, KeySlot
 from vault.sharing import links
 
@@ -67,7 +67,7 @@ KINDS: tuple[Kind, ...] = (
         JournalHead.vault_id,
         JournalHead.seal,
         (JournalHead.vault_id, JournalHead.seq, JournalHead.hash),
-        journal._head_aad,
+        journal_head_aad,
     ),
     Kind("link keys", ExternalLink.id, ExternalLink.wrapped, (), links.link_aad),
 )

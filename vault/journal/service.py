@@ -6,7 +6,6 @@ journal line commit or roll back together.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -17,14 +16,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crypto import CryptoError, KeyRing
+from vault.core.envelope import journal_head_aad
+from vault.journal.chain import GENESIS, chain_hash
 from vault.models import JournalEvent, JournalHead, User
 from vault.models.base import utcnow
 
-GENESIS = "0" * 64
+__all__ = [
+    "GENESIS",
+    "ChainProblem",
+    "append",
+    "event_fields",
+    "event_hash",
+    "events_for",
+    "verify",
+]
 
 
-def _canonical(event: JournalEvent) -> bytes:
-    body = {
+def event_fields(event: JournalEvent) -> dict[str, Any]:
+    """The fields of `event` that its hash covers (vault.journal.chain.CHAIN_FIELDS)."""
+    return {
         "seq": event.seq,
         "time": event.time.isoformat(),
         "vault": str(event.vault_id),
@@ -35,11 +45,10 @@ def _canonical(event: JournalEvent) -> bytes:
         "outcome": event.outcome,
         "details": json.loads(event.details),
     }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def event_hash(prev_hash: str, event: JournalEvent) -> str:
-    return hashlib.sha256(prev_hash.encode() + _canonical(event)).hexdigest()
+    return chain_hash(prev_hash, event_fields(event))
 
 
 def append(
@@ -86,15 +95,11 @@ def append(
     return event
 
 
-def _head_aad(vault_id: uuid.UUID, seq: int, digest: str) -> bytes:
-    return b"vault/journal-head|" + vault_id.bytes + seq.to_bytes(8, "big") + digest.encode()
-
-
 def _seal_head(db: Session, vault_id: uuid.UUID, seq: int, digest: str) -> None:
     ring: KeyRing | None = db.info.get("keyring")
     if ring is None:
         raise RuntimeError("journal.append needs a session from vault.core.db.db_session()")
-    seal = ring.wrap(b"", _head_aad(vault_id, seq, digest))
+    seal = ring.wrap(b"", journal_head_aad(vault_id, seq, digest))
     head = db.get(JournalHead, vault_id)
     if head is None:
         db.add(JournalHead(vault_id=vault_id, seq=seq, hash=digest, seal=seal))
@@ -162,7 +167,7 @@ def _check_heads(
             problems.append(ChainProblem(chain, seq, "head"))
             continue
         try:
-            ring.unwrap(head.seal, _head_aad(chain, head.seq, head.hash))
+            ring.unwrap(head.seal, journal_head_aad(chain, head.seq, head.hash))
         except CryptoError:
             problems.append(ChainProblem(chain, seq, "head"))
     # Every account's chain starts when it is opened: no chain at all means
