@@ -32,7 +32,6 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 import storage
-from crypto import CryptoError, blob_aad
 from vault.accounts import auth
 from vault.core import catalog
 from vault.core.catalog import CATEGORIES, CATEGORY_BY_CODE, DOCUMENT_TYPES, TYPE_LABELS, is_valid
@@ -41,18 +40,11 @@ from vault.core.errors import NotFound, QuotaExceeded
 from vault.core.extensions import get_keyring, get_settings, get_store
 from vault.core.forms import DocumentDetailsForm, EmptyForm
 from vault.core.http import StreamingUpload, UploadError, check_csrf
+from vault.documents import downloads
 from vault.documents import service as documents
-from vault.documents.downloads import (
-    DOCUMENT_CSP,
-    Damaged,
-    Recipient,
-    damaged_page,
-    exactly,
-    journal_failure,
-    open_plaintext,
-    send_plaintext,
-)
+from vault.documents.downloads import Damaged, Recipient, journal_failure
 from vault.documents.previews import PREVIEW_MIME, PreviewError, render_preview
+from vault.documents.sending import damaged_page, send_document, send_preview
 from vault.documents.service import Unlocked
 from vault.documents.uploads import (
     ALLOWED_TYPES,
@@ -365,16 +357,13 @@ def download(document_id: uuid.UUID) -> Response | tuple[str, int]:
         actor=owner.user,
         document_id=document.id,
     )
-    return send_plaintext(
+    return send_document(
         db,
         get_store(),
-        key=version.blob.key,
-        dek=documents.version_dek(get_keyring(), owner, version),
-        aad=blob_aad(owner.vault_id, document.id, version.version),
-        mime=version.mime,
+        version,
+        documents.version_dek(get_keyring(), owner, version),
         title=meta.title,
         recipient=Recipient(owner.vault_id, document.id, owner.user),
-        recorded_size=version.size,
     )
 
 
@@ -405,10 +394,7 @@ def preview(document_id: uuid.UUID) -> Response | tuple[str, int]:
         document_id=document.id,
     )
     db.commit()
-    response = Response(image, mimetype=PREVIEW_MIME)
-    response.headers["Content-Disposition"] = "inline"
-    response.headers["Content-Security-Policy"] = DOCUMENT_CSP
-    return response
+    return send_preview(image, PREVIEW_MIME)
 
 
 def _render_preview(db: Session, owner: Unlocked, version: DocumentVersion) -> bytes:
@@ -427,19 +413,17 @@ def _render_preview(db: Session, owner: Unlocked, version: DocumentVersion) -> b
     if not _render_allowed(owner.user):
         abort(429)
     # The length from the store, as downloads take it: not the clear size column.
-    plaintext = open_plaintext(
+    plaintext = downloads.open_version(
         get_store(),
-        version.blob.key,
+        version,
         documents.version_dek(get_keyring(), owner, version),
-        blob_aad(owner.vault_id, version.document_id, version.version),
+        vault_id=owner.vault_id,
+        document_id=version.document_id,
     )
     with plaintext.reader:
         if plaintext.length > PREVIEW_MAX_BYTES:
             abort(404)
-        try:
-            content = b"".join(exactly(plaintext.chunks, plaintext.length))
-        except CryptoError as e:
-            raise Damaged() from e
+        content = downloads.read_whole(plaintext)
     try:
         return render_preview(content, version.mime)
     except PreviewError as e:
