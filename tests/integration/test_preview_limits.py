@@ -19,7 +19,7 @@ from sqlalchemy import select
 from tests.factories import Account, make_account, make_document, png_bytes, signed_in
 from vault.core.db import db_session
 from vault.documents import previews
-from vault.documents.views import library as documents_views
+from vault.documents.views import reading as documents_views
 from vault.models import DocumentVersion
 
 NOT_A_PDF = b"%PDF-1.7\n" + b"this is not a PDF at all\n" * 20

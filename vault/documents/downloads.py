@@ -1,7 +1,9 @@
-"""Sending a document's plaintext: the one path of every route that sends a document.
+"""Reading a document's plaintext out of the store, verified: what every send starts with.
 
-The person's download, the counsellor's and an external link's all end here
-(`send_plaintext`), with the same rules:
+The person's download and preview, the counsellor's download and an external
+link's all open the stored blob here; vault/documents/sending.py turns what
+this gives into the response (headers, streaming, the French error page).
+The rules they share:
 
 - **The length comes from the store.** `Content-Length` is the plaintext
   length that the blob's own size gives by the VSF1 segment arithmetic
@@ -29,31 +31,19 @@ from __future__ import annotations
 import itertools
 import logging
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from flask import Response, render_template, stream_with_context
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 import storage
 from crypto import CryptoError, decrypt_iter, plaintext_length
-from vault.core.db import db_session
-from vault.documents.uploads import content_disposition
+from vault.core.envelope import content_aad
 from vault.journal import service as journal
-from vault.models import User
+from vault.models import DocumentVersion, User
 
 log = logging.getLogger(__name__)
-
-# A sandbox for anything we serve from a document: no script, no plugin, no form.
-DOCUMENT_CSP = "default-src 'none'; sandbox"
-
-DAMAGED_TITLE = _l("Document damaged")
-DAMAGED_MESSAGE = _l(
-    "This document did not pass its integrity check: it may be damaged or may have been "
-    "altered. It was not sent. Please report it to the team that runs the vault."
-)
 
 
 class Damaged(Exception):
@@ -108,6 +98,37 @@ def open_plaintext(store: storage.BlobStore, key: str, dek: bytes, aad: bytes) -
     return Plaintext(length, itertools.chain((first,), chunks), reader)
 
 
+def open_version(
+    store: storage.BlobStore,
+    version: DocumentVersion,
+    dek: bytes,
+    *,
+    vault_id: uuid.UUID,
+    document_id: uuid.UUID,
+) -> Plaintext:
+    """`open_plaintext` for one stored version of a document, bound to its row.
+
+    Raises what `open_plaintext` raises.
+    """
+    return open_plaintext(
+        store, version.blob.key, dek, content_aad(vault_id, document_id, version.version)
+    )
+
+
+def read_whole(plaintext: Plaintext) -> bytes:
+    """The whole plaintext of an opened document, in memory (a preview renders from it).
+
+    The caller closes `plaintext.reader`.
+
+    Raises:
+        Damaged: a later segment fails its check, or the length is not the announced one.
+    """
+    try:
+        return b"".join(exactly(plaintext.chunks, plaintext.length))
+    except CryptoError as e:
+        raise Damaged() from e
+
+
 class LengthMismatch(CryptoError):
     """The stream yields more or fewer bytes than the length announced for it."""
 
@@ -124,55 +145,14 @@ def exactly(chunks: Iterable[bytes], length: int) -> Iterator[bytes]:
         raise LengthMismatch()
 
 
-def send_plaintext(
-    db: Session,
-    store: storage.BlobStore,
-    *,
-    key: str,
-    dek: bytes,
-    aad: bytes,
-    mime: str,
-    title: str,
-    recipient: Recipient,
-    recorded_size: int | None = None,
-    headers: Mapping[str, str] | None = None,
-) -> Response | tuple[str, int]:
-    """The attachment response for a document, or the French "damaged" page.
+def verified_body(
+    plaintext: Plaintext, recipient: Recipient, session: Callable[[], Session]
+) -> Iterator[bytes]:
+    """The chunks of an opened document, closing its reader; a failure is journaled, then raised.
 
-    Commits what the caller recorded in `db` once the first segment verified;
-    rolls it back and journals a failure if it does not.
+    `session` gives the database session to journal a failure in: it is asked
+    for only then, while the response streams (so after the view returned).
     """
-    try:
-        plaintext = open_plaintext(store, key, dek, aad)
-    except Damaged:
-        log.error("document %s not sent: it fails its integrity check", recipient.document_id)
-        db.rollback()
-        journal_failure(db, recipient, "integrity")
-        return damaged_page()
-    if recorded_size is not None and recorded_size != plaintext.length:
-        # Only the database says otherwise: what is sent is the stored document.
-        log.warning(
-            "document %s: recorded size %d differs from the stored content (%d bytes)",
-            recipient.document_id,
-            recorded_size,
-            plaintext.length,
-        )
-    try:
-        db.commit()
-    except BaseException:
-        plaintext.reader.close()
-        raise
-    response = Response(
-        stream_with_context(_body(plaintext, recipient)), mimetype=mime, direct_passthrough=True
-    )
-    response.headers["Content-Length"] = str(plaintext.length)
-    response.headers["Content-Disposition"] = content_disposition(title, mime)
-    response.headers["Content-Security-Policy"] = DOCUMENT_CSP
-    response.headers.update(headers or {})
-    return response
-
-
-def _body(plaintext: Plaintext, recipient: Recipient) -> Iterator[bytes]:
     sent = 0
     try:
         with plaintext.reader:
@@ -188,7 +168,7 @@ def _body(plaintext: Plaintext, recipient: Recipient) -> Iterator[bytes]:
             plaintext.length,
             type(e).__name__,
         )
-        journal_failure(db_session(), recipient, reason)
+        journal_failure(session(), recipient, reason)
         # Raised on: the server then cuts the connection short of
         # Content-Length, which every client reports as a failed download.
         raise
@@ -211,10 +191,3 @@ def journal_failure(db: Session, recipient: Recipient, reason: str) -> None:
     except SQLAlchemyError:
         db.rollback()
         log.exception("document %s: could not journal a failed download", recipient.document_id)
-
-
-def damaged_page() -> tuple[str, int]:
-    page = render_template(
-        "errors/error.html", status=500, title=DAMAGED_TITLE, message=DAMAGED_MESSAGE
-    )
-    return page, 500

@@ -1,7 +1,7 @@
 """Forms of the lifecycle pages: transfer, release, follow-up, networks, closing a vault.
 
 The checklist editor has a variable number of rows and reads its fields from
-the request itself (lifecycle/views.py); it only needs the CSRF token here.
+the request itself (lifecycle/views/admin_settings.py); it only needs the CSRF token here.
 """
 
 from __future__ import annotations

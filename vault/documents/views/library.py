@@ -1,8 +1,11 @@
-"""The person's library: list and search, add, view, download, rename, replace, delete.
+"""The person's library: list and search, add, rename, replace, delete.
 
 Uploads are read with `StreamingUpload` and encrypted while they arrive, so
 their POST views are exempt from CSRFProtect's automatic check (which would
 parse, and spool, the body) and check the token from the streamed fields.
+
+A document's own page, its download and its preview are on the same
+blueprint, in reading.py.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -25,14 +27,11 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFError
-from limits import parse_many
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 import storage
-from crypto import CryptoError, blob_aad
 from vault.accounts import auth
 from vault.core import catalog
 from vault.core.catalog import CATEGORIES, CATEGORY_BY_CODE, DOCUMENT_TYPES, TYPE_LABELS, is_valid
@@ -42,17 +41,6 @@ from vault.core.extensions import get_keyring, get_settings, get_store
 from vault.core.forms import DocumentDetailsForm, EmptyForm
 from vault.core.http import StreamingUpload, UploadError, check_csrf
 from vault.documents import service as documents
-from vault.documents.downloads import (
-    DOCUMENT_CSP,
-    Damaged,
-    Recipient,
-    damaged_page,
-    exactly,
-    journal_failure,
-    open_plaintext,
-    send_plaintext,
-)
-from vault.documents.previews import PREVIEW_MIME, PreviewError, render_preview
 from vault.documents.service import Unlocked
 from vault.documents.uploads import (
     ALLOWED_TYPES,
@@ -63,8 +51,7 @@ from vault.documents.uploads import (
     title_from_filename,
 )
 from vault.documents.uploads import SNIFF_BYTES as SNIFF_BYTES  # re-exported for the deposit view
-from vault.journal import service as journal
-from vault.models import Document, DocumentVersion, Role, User
+from vault.models import Document, Role
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +62,6 @@ bp = Blueprint("documents", __name__, url_prefix="/documents")
 PAGE_SIZE = 20
 # Beyond any vault (two million documents), and a SQL offset that fits.
 MAX_PAGE = 100_000
-# Previews are rendered from the whole document in memory; above this, none.
-PREVIEW_MAX_BYTES = 32 * 1024 * 1024
-# Renders (not previews already made) per person: a person looks at a few
-# documents a minute; a script opening every document of a vault in a loop
-# would otherwise keep the workers busy for everyone else.
-PREVIEW_RATE = "10 per minute;100 per hour"
 ACCEPT = ",".join([*ALLOWED_TYPES, *ALLOWED_TYPES.values()])
 
 
@@ -314,152 +295,6 @@ def upload_details(fields: dict[str, str]) -> dict[str, object]:
         "doc_type": fields.get("doc_type", ""),
         "expiry_date": expiry,
     }
-
-
-@bp.get("/<uuid:document_id>")
-@auth.role_required(Role.PERSON)
-def show(document_id: uuid.UUID) -> str:
-    owner = auth.unlocked_vault()
-    document = _document(owner, document_id)
-    meta = documents.document_meta(owner, document)
-    form = DocumentDetailsForm(
-        formdata=None,
-        data={
-            "title": meta.title,
-            "category": document.category,
-            "doc_type": document.doc_type,
-            "expiry_date": document.expiry_date,
-        },
-    )
-    db = db_session()
-    depositor = db.get(User, document.deposited_by_id) if document.deposited_by_id else None
-    current = documents.current_version(db, document)
-    return render_template(
-        "documents/show.html",
-        document=document,
-        meta=meta,
-        form=form,
-        category=CATEGORY_BY_CODE.get(document.category),
-        type_label=TYPE_LABELS.get(document.doc_type, ""),
-        versions=document.versions,
-        depositor=depositor,
-        categories=CATEGORIES,
-        document_types=DOCUMENT_TYPES,
-        # Known to have none: say so rather than ask the browser for an image.
-        preview_possible=current.preview_failed_at is None and current.size <= PREVIEW_MAX_BYTES,
-    )
-
-
-@bp.get("/<uuid:document_id>/telecharger")
-@auth.role_required(Role.PERSON)
-def download(document_id: uuid.UUID) -> Response | tuple[str, int]:
-    owner = auth.unlocked_vault()
-    db = db_session()
-    document = _document(owner, document_id)
-    version = documents.current_version(db, document)
-    meta = documents.document_meta(owner, document)
-    journal.append(
-        db,
-        vault_id=owner.vault_id,
-        action="document.downloaded",
-        actor=owner.user,
-        document_id=document.id,
-    )
-    return send_plaintext(
-        db,
-        get_store(),
-        key=version.blob.key,
-        dek=documents.version_dek(get_keyring(), owner, version),
-        aad=blob_aad(owner.vault_id, document.id, version.version),
-        mime=version.mime,
-        title=meta.title,
-        recipient=Recipient(owner.vault_id, document.id, owner.user),
-        recorded_size=version.size,
-    )
-
-
-@bp.get("/<uuid:document_id>/apercu")
-@auth.role_required(Role.PERSON)
-def preview(document_id: uuid.UUID) -> Response | tuple[str, int]:
-    owner = auth.unlocked_vault()
-    db = db_session()
-    document = _document(owner, document_id)
-    version = documents.current_version(db, document)
-    store, ring = get_store(), get_keyring()
-    image = documents.stored_preview(store, ring, owner, version)
-    if image is None:
-        try:
-            image = _render_preview(db, owner, version)
-        except Damaged:
-            # Like a download that fails its checks: nothing shown, journaled as failed.
-            log.error("document %s not previewed: it fails its integrity check", document.id)
-            recipient = Recipient(owner.vault_id, document.id, owner.user, "document.viewed")
-            journal_failure(db, recipient, "integrity")
-            return damaged_page()
-        documents.save_preview(db, store, ring, owner, version, image)
-    journal.append(
-        db,
-        vault_id=owner.vault_id,
-        action="document.viewed",
-        actor=owner.user,
-        document_id=document.id,
-    )
-    db.commit()
-    response = Response(image, mimetype=PREVIEW_MIME)
-    response.headers["Content-Disposition"] = "inline"
-    response.headers["Content-Security-Policy"] = DOCUMENT_CSP
-    return response
-
-
-def _render_preview(db: Session, owner: Unlocked, version: DocumentVersion) -> bytes:
-    """A new preview of `version`, or an answer without one, quickly.
-
-    404: there is none and there will be none (remembered failure, too large);
-    429: this person asked for too many renders; 503: no worker is free or the
-    machine was too busy to finish in time. The page shows its French "no
-    preview" text in each case; the serving thread waits at most the slot wait
-    plus the render deadline (vault.documents.previews).
-
-    Raises Damaged when the stored document fails its checks.
-    """
-    if version.preview_failed_at is not None:
-        abort(404)
-    if not _render_allowed(owner.user):
-        abort(429)
-    # The length from the store, as downloads take it: not the clear size column.
-    plaintext = open_plaintext(
-        get_store(),
-        version.blob.key,
-        documents.version_dek(get_keyring(), owner, version),
-        blob_aad(owner.vault_id, version.document_id, version.version),
-    )
-    with plaintext.reader:
-        if plaintext.length > PREVIEW_MAX_BYTES:
-            abort(404)
-        try:
-            content = b"".join(exactly(plaintext.chunks, plaintext.length))
-        except CryptoError as e:
-            raise Damaged() from e
-    try:
-        return render_preview(content, version.mime)
-    except PreviewError as e:
-        log.info("no preview for document %s: %s", version.document_id, e)
-        if not e.permanent:
-            abort(503)
-        documents.remember_preview_failed(db, version)
-        db.commit()
-        abort(404)
-    finally:
-        del content
-
-
-def _render_allowed(user: User) -> bool:
-    """Count one render against `user`'s budget; False once it is spent."""
-    limiter: Limiter = current_app.extensions["vault.limiter"]
-    return all(
-        limiter.limiter.hit(item, "preview-render", str(user.id))
-        for item in parse_many(PREVIEW_RATE)
-    )
 
 
 @bp.post("/<uuid:document_id>/modifier")

@@ -22,14 +22,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
-from crypto import blob_aad
 from vault.accounts import auth
 from vault.core.catalog import CATEGORY_BY_CODE, TYPE_CATEGORY, TYPE_LABELS
 from vault.core.db import db_session
 from vault.core.errors import NotFound
 from vault.core.extensions import get_store
 from vault.core.forms import DocumentRequestForm, EmptyForm
-from vault.documents.downloads import Recipient, send_plaintext
+from vault.documents.downloads import Recipient
+from vault.documents.sending import send_document
 from vault.journal import service as journal
 from vault.lifecycle import checklist
 from vault.models import (
@@ -253,7 +253,6 @@ def document(person_id: uuid.UUID, document_id: uuid.UUID) -> str:
 @auth.role_required(Role.COUNSELLOR)
 def download(person_id: uuid.UUID, document_id: uuid.UUID) -> Response | tuple[str, int]:
     me, followed, opened = _opened(person_id, document_id)
-    version = opened.version
     db = db_session()
     journal.append(
         db,
@@ -262,16 +261,13 @@ def download(person_id: uuid.UUID, document_id: uuid.UUID) -> Response | tuple[s
         actor=me,
         document_id=opened.document.id,
     )
-    return send_plaintext(
+    return send_document(
         db,
         get_store(),
-        key=version.blob.key,
-        dek=opened.dek,
-        aad=blob_aad(followed.id, opened.document.id, version.version),
-        mime=version.mime,
+        opened.version,
+        opened.dek,
         title=opened.title,
         recipient=Recipient(followed.id, opened.document.id, me),
-        recorded_size=version.size,
     )
 
 

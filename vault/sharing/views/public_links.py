@@ -15,12 +15,12 @@ import logging
 from flask import Blueprint, Response, abort, render_template
 from flask_babel import gettext as _
 
-from crypto import blob_aad
 from vault.core.db import db_session
 from vault.core.errors import NotFound, Throttled
 from vault.core.extensions import get_keyring, get_store
 from vault.core.messages import too_many_attempts
-from vault.documents.downloads import Recipient, send_plaintext
+from vault.documents.downloads import Recipient
+from vault.documents.sending import send_document
 from vault.models import ExternalLink
 from vault.sharing import links
 from vault.sharing.forms import OpenLinkForm
@@ -120,18 +120,15 @@ def download(token: str) -> Response | tuple[str, int, dict[str, str]]:
         if e.stopped:
             return _gone(links.state(link))
         return _page(token, link, blank, _("This code is not right."), 403)
-    version = opened.version
     # The link's use and journal line are committed only once the document's
     # first segment verified: an unreachable store (503) or a damaged
     # document counts nothing.
     log.info("external link %s opened", link.id)
-    sent = send_plaintext(
+    sent = send_document(
         db,
         get_store(),
-        key=version.blob.key,
-        dek=opened.dek,
-        aad=blob_aad(link.vault_id, link.document_id, version.version),
-        mime=version.mime,
+        opened.version,
+        opened.dek,
         title=opened.title,
         recipient=Recipient(
             link.vault_id,
@@ -140,7 +137,6 @@ def download(token: str) -> Response | tuple[str, int, dict[str, str]]:
             action="link.opened",
             details={"recipient": link.recipient},
         ),
-        recorded_size=version.size,
         headers=NO_INDEX,
     )
     if isinstance(sent, tuple):

@@ -1,0 +1,109 @@
+"""Answering with a document: the one helper every route that sends one goes through.
+
+The person's download and preview, the counsellor's download and an external
+link's download all answer here, so their headers cannot drift apart: the
+document's own name (`Content-Disposition`), a sandbox CSP (nothing served
+from a document may run a script, a plugin or a form) and the exact length
+taken from the store. Nothing is cached: vault/core/security.py gives every
+response but a static asset no-store. What is read, and how it is verified,
+is vault/documents/downloads.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from flask import Response, render_template, stream_with_context
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+import storage
+from vault.core.db import db_session
+from vault.documents.downloads import (
+    Damaged,
+    Recipient,
+    journal_failure,
+    open_version,
+    verified_body,
+)
+from vault.documents.uploads import content_disposition
+from vault.models import DocumentVersion
+
+log = logging.getLogger(__name__)
+
+# A sandbox for anything we serve from a document: no script, no plugin, no form.
+DOCUMENT_CSP = "default-src 'none'; sandbox"
+
+DAMAGED_TITLE = _l("Document damaged")
+DAMAGED_MESSAGE = _l(
+    "This document did not pass its integrity check: it may be damaged or may have been "
+    "altered. It was not sent. Please report it to the team that runs the vault."
+)
+
+
+def send_document(
+    db: Session,
+    store: storage.BlobStore,
+    version: DocumentVersion,
+    dek: bytes,
+    *,
+    title: str,
+    recipient: Recipient,
+    headers: Mapping[str, str] | None = None,
+) -> Response | tuple[str, int]:
+    """The attachment response for `version` of the recipient's document, or the "damaged" page.
+
+    The blob is bound to the vault and document `recipient` names. Commits
+    what the caller recorded in `db` once the first segment verified; rolls
+    it back and journals a failure if it does not.
+    """
+    try:
+        plaintext = open_version(
+            store,
+            version,
+            dek,
+            vault_id=recipient.vault_id,
+            document_id=recipient.document_id,
+        )
+    except Damaged:
+        log.error("document %s not sent: it fails its integrity check", recipient.document_id)
+        db.rollback()
+        journal_failure(db, recipient, "integrity")
+        return damaged_page()
+    if version.size != plaintext.length:
+        # Only the database says otherwise: what is sent is the stored document.
+        log.warning(
+            "document %s: recorded size %d differs from the stored content (%d bytes)",
+            recipient.document_id,
+            version.size,
+            plaintext.length,
+        )
+    try:
+        db.commit()
+    except BaseException:
+        plaintext.reader.close()
+        raise
+    body = verified_body(plaintext, recipient, db_session)
+    response = Response(stream_with_context(body), mimetype=version.mime, direct_passthrough=True)
+    response.headers["Content-Length"] = str(plaintext.length)
+    response.headers["Content-Disposition"] = content_disposition(title, version.mime)
+    response.headers["Content-Security-Policy"] = DOCUMENT_CSP
+    response.headers.update(headers or {})
+    return response
+
+
+def send_preview(image: bytes, mime: str) -> Response:
+    """A document's preview image, shown in the page (inline), in the same sandbox."""
+    response = Response(image, mimetype=mime)
+    response.headers["Content-Disposition"] = "inline"
+    response.headers["Content-Security-Policy"] = DOCUMENT_CSP
+    return response
+
+
+def damaged_page() -> tuple[str, int]:
+    """The French page for a document that fails its checks (nothing of it was sent)."""
+    page = render_template(
+        "errors/error.html", status=500, title=DAMAGED_TITLE, message=DAMAGED_MESSAGE
+    )
+    return page, 500
