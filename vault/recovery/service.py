@@ -46,7 +46,10 @@ from crypto import (
 )
 from vault.accounts import keys, sessions
 from vault.accounts import service as accounts
+from vault.accounts.signin import burn_time
+from vault.core.envelope import escrow_context, slot_aad
 from vault.core.errors import NotFound, PolicyError, ServiceError, SignInRefused
+from vault.core.throttle import check_throttle, lock_throttle, throttle_key, throttle_secret
 from vault.journal import service as journal
 from vault.models import (
     AccountStatus,
@@ -206,9 +209,9 @@ def check_kit(
         # copying a sheet is told so, and no attempt is spent.
         raise Mistyped() from None
     bucket = "trusted" if trusted else "untrusted"
-    key = accounts.throttle_key(accounts.throttle_secret(db), THROTTLE_SCOPE, username, bucket)
-    row = accounts._lock_throttle(db, key, now)
-    accounts._check_throttle(row, now)
+    key = throttle_key(throttle_secret(db), THROTTLE_SCOPE, username, bucket)
+    row = lock_throttle(db, key, now)
+    check_throttle(row, now)
     user = accounts.find_user(db, username)
     usable = user is not None and user.role == Role.PERSON and user.status == AccountStatus.ACTIVE
     slot = keys.get_slot(db, user.id, SlotKind.RECOVERY) if user is not None and usable else None
@@ -216,7 +219,7 @@ def check_kit(
     if user is None or slot is None:
         # Same Argon2id cost as a real check: the answer's timing does not
         # tell whether the account exists.
-        accounts._burn_time(normalized, SlotKind.RECOVERY)
+        burn_time(normalized, SlotKind.RECOVERY)
     else:
         try:
             user_key = keys.open_passphrase_slot(ring, slot, normalized)
@@ -727,12 +730,12 @@ def escrow_recover(
     if slot is None:
         raise EscrowRefused("no_slot")
     try:
-        sealed = ring.unwrap(slot.data, keys.slot_aad(user.id, SlotKind.ESCROW))
+        sealed = ring.unwrap(slot.data, slot_aad(user.id, SlotKind.ESCROW))
     except CryptoError:
         raise EscrowRefused("damaged") from None
     try:
         keypair = derive_keypair(escrow_secret)
-        user_key = open_sealed(keypair, sealed, keys.escrow_context(user.id))
+        user_key = open_sealed(keypair, sealed, escrow_context(user.id))
     except (CryptoError, ValueError):
         raise WrongEscrowSecret() from None
     if not accounts.matches_public_key(user, user_key):

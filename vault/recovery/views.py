@@ -88,7 +88,7 @@ def _drop_held(db: Session) -> None:
     token = session.pop(HELD_TOKEN, None)
     session.pop(HELD_KEY, None)
     if isinstance(token, str):
-        sessions.end(db, sessions._row_id(token))
+        sessions.end(db, sessions.session_row_id(token))
 
 
 @bp.route("", methods=["GET", "POST"])
