@@ -100,7 +100,7 @@ def begin_session(user: User, user_key: bytes) -> OpenSession:
     db = db_session()
     old = cookie_ticket()
     if old is not None:
-        sessions.end(db, sessions._row_id(old.token))
+        sessions.end(db, sessions.session_row_id(old.token))
     session.clear()
     ticket = sessions.start(
         db,
@@ -120,7 +120,7 @@ def begin_session(user: User, user_key: bytes) -> OpenSession:
 def end_session() -> None:
     ticket = cookie_ticket()
     if ticket is not None:
-        sessions.end(db_session(), sessions._row_id(ticket.token))
+        sessions.end(db_session(), sessions.session_row_id(ticket.token))
     session.clear()
 
 

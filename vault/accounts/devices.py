@@ -11,12 +11,12 @@ signed in there; that is the residual case.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 from flask import Request, current_app
 from werkzeug.wrappers import Response
 
+from vault.core.envelope import device_mark
 from vault.core.extensions import get_settings
 from vault.models import User
 
@@ -29,8 +29,7 @@ def cookie_name() -> str:
 
 
 def _mark(user: User) -> str:
-    key = str(current_app.config["SECRET_KEY"]).encode()
-    return hmac.new(key, b"vault/device|" + user.id.bytes, hashlib.sha256).hexdigest()[:32]
+    return device_mark(str(current_app.config["SECRET_KEY"]).encode(), user.id)
 
 
 def _marks(request: Request) -> list[str]:

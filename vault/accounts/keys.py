@@ -9,10 +9,7 @@ ring with the row's identity as associated data.
 from __future__ import annotations
 
 import base64
-import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,12 +27,14 @@ from crypto import (
     unwrap_key,
     wrap_key,
 )
-from vault.models import KeySlot, SlotKind
+from vault.core.envelope import UserKey
 
-# Each Argon2id run takes 64 MiB and a few tenths of a second of CPU: a burst of
-# sign-ins must queue rather than exhaust a worker's memory. Process-wide by
-# nature (it bounds this process's memory), hence module level.
-_HASHING = threading.BoundedSemaphore(2)
+# Re-exported under their old home for code not yet importing vault.core directly.
+from vault.core.envelope import escrow_context as escrow_context
+from vault.core.envelope import slot_aad as slot_aad
+from vault.core.throttle import HashingBusy as HashingBusy
+from vault.core.throttle import hashing_slot as hashing_slot
+from vault.models import KeySlot, SlotKind, User
 
 # Costs of new slots (DESIGN.md §2.2). Tests lower them to keep the suite fast;
 # a slot stores its own costs, so opening follows whatever made it.
@@ -53,37 +52,15 @@ def params_for(kind: str) -> Argon2Params:
     return SLOT_PARAMS
 
 
-# A flood of sign-ins waits at most this long for a hashing slot, then gets a
-# "try again" page rather than holding every worker thread.
-HASHING_WAIT_SECONDS = 20
-
-
-class HashingBusy(Exception):
-    """Too many passphrase checks at once in this process; try again shortly."""
-
-
-@contextmanager
-def hashing_slot() -> Iterator[None]:
-    if not _HASHING.acquire(timeout=HASHING_WAIT_SECONDS):
-        raise HashingBusy()
-    try:
-        yield
-    finally:
-        _HASHING.release()
-
-
-def slot_aad(user_id: uuid.UUID, kind: str) -> bytes:
-    return b"vault/slot|" + user_id.bytes + b"|" + kind.encode()
-
-
-def escrow_context(user_id: uuid.UUID) -> bytes:
-    return b"escrow|" + user_id.bytes
-
-
-def new_user_key() -> tuple[bytes, bytes]:
+def new_user_key() -> tuple[UserKey, bytes]:
     """A fresh user key and the bytes of the public key derived from it."""
-    key = generate_data_key()
+    key = UserKey(generate_data_key())
     return key, derive_keypair(key).public_bytes()
+
+
+def matches_public_key(user: User, user_key: bytes) -> bool:
+    """True when `user_key` is the key the account's public key comes from."""
+    return derive_keypair(user_key).public_bytes() == user.public_key
 
 
 def escrow_public_key(value: str) -> PublicKey:
@@ -125,7 +102,7 @@ def get_slot(db: Session, user_id: uuid.UUID, kind: str) -> KeySlot | None:
     ).scalar_one_or_none()
 
 
-def open_passphrase_slot(ring: KeyRing, slot: KeySlot, secret: str) -> bytes:
+def open_passphrase_slot(ring: KeyRing, slot: KeySlot, secret: str) -> UserKey:
     """The user key if `secret` opens `slot`.
 
     Raises:
@@ -135,7 +112,7 @@ def open_passphrase_slot(ring: KeyRing, slot: KeySlot, secret: str) -> bytes:
     aad = slot_aad(slot.user_id, slot.kind)
     inner = PassphraseSlot.from_bytes(ring.unwrap(slot.data, aad))
     with hashing_slot():
-        return inner.open(secret, aad)
+        return UserKey(inner.open(secret, aad))
 
 
 def remove_slot(db: Session, user_id: uuid.UUID, kind: str) -> None:

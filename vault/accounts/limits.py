@@ -4,7 +4,7 @@ A whole prison's kiosks leave through one address, so the limit is counted
 per address *and* per subject: the name typed, or the link opened (from the
 URL, never from a form field the client could vary to get a fresh budget).
 One person spends only their own budget; the per-username delays
-(accounts/service.py) are what stops guessing one account. docs/decisions.md
+(vault/core/throttle.py) are what stops guessing one account. docs/decisions.md
 (issue 11) gives the figures.
 
 A coarse ceiling per address alone stands against spraying many names from
@@ -23,8 +23,9 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 from vault.accounts import devices
-from vault.accounts import service as accounts
+from vault.accounts.users import find_user
 from vault.core.db import db_session
+from vault.core.envelope import limit_message
 from vault.core.extensions import get_throttle_secret
 
 SIGNIN_RATE = "60 per minute;600 per hour"
@@ -57,7 +58,7 @@ def _address_and_subject() -> str:
     Keyed, so that the limiter's store (Redis in production) never holds what
     was typed: sometimes a passphrase, typed into the wrong field.
     """
-    digest = hmac.new(get_throttle_secret(), b"limit|" + _subject().encode(), hashlib.sha256)
+    digest = hmac.new(get_throttle_secret(), limit_message(_subject()), hashlib.sha256)
     return f"{get_remote_address()}|{digest.hexdigest()[:32]}"
 
 
@@ -66,5 +67,5 @@ def _owner_browser() -> bool:
     username = request.form.get("username", "")
     if not username or not request.cookies.get(devices.cookie_name()):
         return False
-    user = accounts.find_user(db_session(), username)
+    user = find_user(db_session(), username)
     return user is not None and devices.is_trusted(request, user)

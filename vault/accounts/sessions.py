@@ -20,6 +20,7 @@ from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session, joinedload
 
 from crypto import CryptoError, unwrap_key, wrap_key
+from vault.core.envelope import UserKey, session_aad
 from vault.models import ServerSession, User
 from vault.models.base import utcnow
 
@@ -36,12 +37,9 @@ class SessionTicket:
     key: bytes
 
 
-def _row_id(token: str) -> str:
+def session_row_id(token: str) -> str:
+    """The row id of the session a cookie's token opens (its SHA-256: never the token)."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _aad(row_id: str, what: bytes) -> bytes:
-    return b"vault/session|" + row_id.encode() + b"|" + what
 
 
 def start(
@@ -57,12 +55,12 @@ def start(
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
     key = secrets.token_bytes(32)
-    row_id = _row_id(token)
+    row_id = session_row_id(token)
     db.add(
         ServerSession(
             id=row_id,
             user_id=user.id,
-            sealed_key=wrap_key(key, user_key, _aad(row_id, b"key")),
+            sealed_key=wrap_key(key, user_key, session_aad(row_id, b"key")),
             created_at=now,
             last_seen_at=now,
             expires_at=now + timedelta(hours=absolute_hours),
@@ -76,7 +74,7 @@ def start(
 @dataclass
 class OpenSession:
     row: ServerSession
-    user_key: bytes
+    user_key: UserKey
     # True when this request wrote last_seen_at (the caller then commits).
     touched: bool = False
 
@@ -91,7 +89,9 @@ def resume(
     now = now or utcnow()
     # The user (with establishment and profile) comes in the same query:
     # every signed-in request needs both.
-    row = db.get(ServerSession, _row_id(ticket.token), options=[joinedload(ServerSession.user)])
+    row = db.get(
+        ServerSession, session_row_id(ticket.token), options=[joinedload(ServerSession.user)]
+    )
     if row is None:
         return None
     if now >= row.expires_at or now - row.last_seen_at > timedelta(minutes=row.idle_minutes):
@@ -99,7 +99,7 @@ def resume(
         db.flush()
         return None
     try:
-        user_key = unwrap_key(ticket.key, row.sealed_key, _aad(row.id, b"key"))
+        user_key = UserKey(unwrap_key(ticket.key, row.sealed_key, session_aad(row.id, b"key")))
     except (CryptoError, ValueError):
         return None
     touched = now - row.last_seen_at > TOUCH_EVERY
@@ -138,7 +138,7 @@ def purge_expired(db: Session, *, now: datetime | None = None) -> int:
 
 def set_pending(row: ServerSession, ticket: SessionTicket, data: dict[str, Any]) -> None:
     """Keep short-lived secrets (a code to print) for this session only, encrypted."""
-    row.pending = wrap_key(ticket.key, json.dumps(data).encode(), _aad(row.id, b"pending"))
+    row.pending = wrap_key(ticket.key, json.dumps(data).encode(), session_aad(row.id, b"pending"))
 
 
 def get_pending(row: ServerSession, ticket: SessionTicket) -> dict[str, Any]:
@@ -146,7 +146,7 @@ def get_pending(row: ServerSession, ticket: SessionTicket) -> dict[str, Any]:
         return {}
     try:
         data: dict[str, Any] = json.loads(
-            unwrap_key(ticket.key, row.pending, _aad(row.id, b"pending"))
+            unwrap_key(ticket.key, row.pending, session_aad(row.id, b"pending"))
         )
     except (CryptoError, ValueError):
         return {}

@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 import storage
-from vault.accounts.keys import HashingBusy
+from vault.core.throttle import HashingBusy
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     # Outer layer over every stored key blob (DESIGN.md §2.2).
     app.extensions["vault.keyring"] = KeyRing.from_string(settings.server_keys)
     app.extensions["vault.escrow"] = load_public_key(base64.b64decode(settings.escrow_public_key))
-    from vault.accounts.service import derive_throttle_secret
+    from vault.core.throttle import derive_throttle_secret
 
     app.extensions["vault.throttle_secret"] = derive_throttle_secret(settings.secret_key)
 

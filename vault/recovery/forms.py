@@ -11,7 +11,7 @@ from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringFi
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from vault.core.forms import REQUIRED
-from vault.recovery.service import ID_DOCUMENTS
+from vault.recovery.identity import ID_DOCUMENTS
 
 ID_DOCUMENT_LABELS: dict[str, LazyString] = {
     "id_card": _l("Identity card"),

@@ -34,7 +34,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from vault.accounts import auth, devices, sessions
 from vault.accounts import service as accounts
 from vault.accounts.passphrases import generate_passphrase
-from vault.accounts.views.auth import RECOVERY_CODE_SHOWN_FOR, pdf_response
+from vault.accounts.sheets import RECOVERY_CODE_SHOWN_FOR, pdf_response
 from vault.core.db import db_session
 from vault.core.errors import NotFound, PolicyError, SignInRefused, Throttled
 from vault.core.extensions import get_escrow_key, get_keyring
@@ -88,7 +88,7 @@ def _drop_held(db: Session) -> None:
     token = session.pop(HELD_TOKEN, None)
     session.pop(HELD_KEY, None)
     if isinstance(token, str):
-        sessions.end(db, sessions._row_id(token))
+        sessions.end(db, sessions.session_row_id(token))
 
 
 @bp.route("", methods=["GET", "POST"])
