@@ -189,7 +189,7 @@ def _activation_sheet(user: User, code: str, activation_url: str) -> bytes:
     """The activation sheet an administrator would print, for the re-enrolled person."""
     from flask_babel import format_date
 
-    from vault.accounts.views.admin import role_label
+    from vault.accounts.labels import role_label
     from vault.core.pdf.render import render_pdf
 
     digits = accounts.normalize_activation_code(code)

@@ -20,7 +20,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, Length
 
-from vault.accounts import auth, keys
+from vault.accounts import auth
 from vault.accounts import service as accounts
 from vault.core.catalog import CATEGORY_BY_CODE, TYPE_LABELS
 from vault.core.db import db_session
@@ -29,6 +29,7 @@ from vault.core.extensions import get_keyring, get_settings, get_store
 from vault.core.forms import REQUIRED
 from vault.core.messages import too_many_attempts
 from vault.core.pdf.render import render_pdf
+from vault.core.throttle import HashingBusy
 from vault.documents import service as documents
 from vault.documents.service import Unlocked
 from vault.export import service as export
@@ -94,7 +95,7 @@ def download() -> Response | tuple[str, int]:
     except Throttled as e:
         db.commit()
         return _render_page(form, [too_many_attempts(e.retry_after)]), 429
-    except keys.HashingBusy:
+    except HashingBusy:
         db.rollback()
         return _render_page(form, [_("The vault is busy. Please try again in a minute.")]), 503
     db.commit()

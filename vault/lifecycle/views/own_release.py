@@ -6,13 +6,14 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
-from vault.accounts import auth, keys
+from vault.accounts import auth
 from vault.accounts import service as accounts
 from vault.core.catalog import TYPE_CATEGORY
 from vault.core.db import db_session
 from vault.core.errors import SignInRefused, Throttled
 from vault.core.extensions import get_keyring, get_settings, get_store
 from vault.core.messages import too_many_attempts
+from vault.core.throttle import HashingBusy
 from vault.documents import service as documents
 from vault.lifecycle import checklist, retention
 from vault.lifecycle import service as lifecycle
@@ -82,7 +83,7 @@ def close() -> BaseResponse | tuple[str, int]:
     except Throttled as e:
         db.commit()
         return _render_close(form, [too_many_attempts(e.retry_after)], 429)
-    except keys.HashingBusy:
+    except HashingBusy:
         db.rollback()
         return _render_close(form, [_("The vault is busy. Please try again in a minute.")], 503)
     closed = lifecycle.close_vault(db, owner)

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from wtforms import SelectChoice
 
 from vault.accounts import auth
-from vault.accounts.views.admin import end_followup
+from vault.accounts.followups import end_followup
 from vault.core.db import db_session
 from vault.core.extensions import get_settings
 from vault.lifecycle import service as lifecycle
