@@ -30,9 +30,6 @@ from vault.access import grants
 from vault.core.envelope import DataKey, content_aad
 from vault.core.errors import NotFound, QuotaExceeded
 from vault.documents.blobs import (
-    BLOB_PREFIX as BLOB_PREFIX,
-)
-from vault.documents.blobs import (
     PlaintextCounter,
     blob_row,
     write_content,
@@ -45,12 +42,10 @@ from vault.documents.blobs import read_content as read_content
 from vault.documents.blobs import remember_preview_failed as remember_preview_failed
 from vault.documents.blobs import save_preview as save_preview
 from vault.documents.blobs import stored_preview as stored_preview
-from vault.documents.index import fold as fold
-from vault.documents.index import title_index, update_index
-from vault.documents.keys import Meta as Meta
+from vault.documents.index import fold, title_index, update_index
+from vault.documents.keys import Meta, open_meta, seal_meta, wrap_dek
 from vault.documents.keys import Unlocked as Unlocked
 from vault.documents.keys import document_meta as document_meta
-from vault.documents.keys import open_meta, seal_meta, wrap_dek
 from vault.documents.keys import version_dek as version_dek
 from vault.journal import service as journal
 from vault.models import Blob, Document, DocumentVersion, User
