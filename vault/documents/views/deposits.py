@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
+from vault.access.assignments import active_assignment
 from vault.accounts import auth
 from vault.core.catalog import CATEGORIES, DOCUMENT_TYPES, TYPE_LABELS
 from vault.core.db import db_session
@@ -26,7 +27,6 @@ from vault.core.forms import DocumentDetailsForm
 from vault.documents.intake import Intake, IntakeRefused
 from vault.documents.views.library import ACCEPT, UPLOAD_MESSAGES, after_upload, upload_limits
 from vault.models import Lifecycle, Role, User
-from vault.sharing import service as sharing
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +46,7 @@ def _target(db: Session, depositor: User, person_id: uuid.UUID) -> User:
     # A closed vault has lost its keys: nobody could ever open a deposit there.
     if person.profile is not None and person.profile.lifecycle == Lifecycle.CLOSED:
         abort(404)
-    if (
-        depositor.role == Role.COUNSELLOR
-        and sharing.active_assignment(db, person.id, depositor.id) is None
-    ):
+    if depositor.role == Role.COUNSELLOR and active_assignment(db, person.id, depositor.id) is None:
         abort(404)
     return person
 
