@@ -8,11 +8,13 @@ from __future__ import annotations
 import html
 import io
 import re
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +23,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from tests.conftest import make_settings
 from tests.factories import (
     Account,
     csrf_token,
@@ -31,9 +34,12 @@ from tests.factories import (
     png_bytes,
     signed_in,
 )
+from tests.integration.served_app import fresh_postgresql
+from vault import create_app
 from vault.core.catalog import TYPE_LABELS
 from vault.core.db import db_session, get_database
 from vault.core.extensions import get_keyring, get_store
+from vault.documents import deposits
 from vault.documents import service as documents
 from vault.documents.service import Unlocked
 from vault.documents.uploads import clean_title
@@ -566,6 +572,124 @@ def test_deposit_respects_the_person_quota(
     assert response.status_code == 413
     assert "coffre de cette personne est plein" in response.get_data(as_text=True)
     assert counts(app) == before
+
+
+def test_two_concurrent_deposits_cannot_pass_the_quota_together(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each file fits the room left alone, not both: the intake re-checks the
+    # quota under a lock of the person's row, so the second waits for the first
+    # to commit and then counts it. Real commits on PostgreSQL, one connection
+    # per request, both deposits held at the same point before the check.
+    with fresh_postgresql() as url:
+        app = create_app(
+            replace(
+                make_settings(tmp_path),
+                database_url=url,
+                vault_quota_bytes=3000,
+                max_upload_bytes=2000,
+            )
+        )
+        try:
+            person = make_account(app)
+            counsellor = make_account(app, Role.COUNSELLOR, first="Claire", last="Cpip")
+            admin = make_account(app, Role.ADMINISTRATOR, first="Ada", last="Admin")
+            _assign(app, person, counsellor, admin)
+            clients = [signed_in(app, counsellor) for _ in range(2)]
+            tokens = [csrf_token(c, f"/depots/{person.user.id}") for c in clients]
+            together = threading.Barrier(2, timeout=30)
+            check_quota = deposits.check_quota
+
+            def held(*args: Any, **kwargs: Any) -> None:
+                together.wait()
+                check_quota(*args, **kwargs)
+
+            monkeypatch.setattr(deposits, "check_quota", held)
+            doc = pdf_bytes()
+            doc += b"%" * (1800 - len(doc))
+            statuses: list[int] = []
+
+            def one(i: int) -> None:
+                response = deposit(clients[i], person.user.id, doc, token=tokens[i])
+                statuses.append(response.status_code)
+
+            threads = [threading.Thread(target=one, args=(i,)) for i in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+            assert sorted(statuses) == [302, 413]
+            with app.app_context():
+                db = db_session()
+                assert documents.quota_used(db, person.user.id) == 1800
+                stored = db.execute(select(func.count()).select_from(Blob)).scalar_one()
+            # The refused deposit's blob went with it.
+            assert stored == 1 == len(list(get_store(app).list("documents")))
+        finally:
+            get_database(app).dispose()
+            get_store(app).close()
+
+
+def test_a_deposit_named_only_by_its_file_gets_a_clean_title(app: Flask, people: People) -> None:
+    # No title typed: the title comes from the file's name, cleaned of the bidi
+    # override that would show "Convocation JAPexe.pdf" for an .exe.
+    client = signed_in(app, people.cpip)
+    a = people.a.user.id
+    response = deposit(
+        client, a, pdf_bytes("convocation"), title="", filename="Convocation JAP\u202efdp.exe.pdf"
+    )
+    assert response.status_code == 302
+    signed_in(app, people.a).get("/documents/")  # takes the deposit in
+    with app.app_context():
+        db = db_session()
+        [document] = db.execute(select(Document).where(Document.vault_id == a)).scalars().all()
+        person = db.get(User, a)
+        assert person is not None
+        meta = documents.document_meta(Unlocked(person, people.a.key), document)
+        assert "\u202e" not in meta.title + meta.filename
+        assert meta.title == "Convocation JAPfdp.exe"
+
+
+def test_a_deposit_gets_the_full_csrf_check_with_its_referrer(app: Flask, people: People) -> None:
+    # A valid token is not enough over HTTPS: like every form of the vault, a
+    # deposit must come from the vault's own pages (Flask-WTF's strict
+    # referrer check, which the token-only check skipped).
+    client = signed_in(app, people.cpip)
+    a = people.a.user.id
+    token = csrf_token(client, f"/depots/{a}")
+    before = counts(app)
+    for referrer in ({}, {"Referer": "https://elsewhere.example/depots"}):
+        response = client.post(
+            f"/depots/{a}",
+            base_url="https://localhost",
+            headers=referrer,
+            data={
+                "csrf_token": token,
+                "title": "Attestation",
+                "category": "housing",
+                "doc_type": "accommodation_certificate",
+                "file": (io.BytesIO(pdf_bytes()), "attestation.pdf"),
+            },
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == 400
+        assert "expiré" in response.get_data(as_text=True)
+    assert counts(app) == before
+    # From the vault's own page the same token passes.
+    response = client.post(
+        f"/depots/{a}",
+        base_url="https://localhost",
+        headers={"Referer": f"https://localhost/depots/{a}"},
+        data={
+            "csrf_token": token,
+            "title": "Attestation",
+            "category": "housing",
+            "doc_type": "accommodation_certificate",
+            "file": (io.BytesIO(pdf_bytes()), "attestation.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
 
 
 # --- requests ---------------------------------------------------------------------------

@@ -26,8 +26,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from crypto import CryptoError, KeyRing
 from vault.accounts import keys
-from vault.core.envelope import journal_head_aad
-from vault.documents.service import _ring_aad
+from vault.core.envelope import journal_head_aad, version_dek_aad
 from vault.models import DocumentVersion, ExternalLink, JournalHead, KeySlot
 from vault.sharing import links
 
@@ -54,7 +53,7 @@ def _deposit_aad(document_id: uuid.UUID) -> bytes:
 
 KINDS: tuple[Kind, ...] = (
     Kind("key slots", KeySlot.id, KeySlot.data, (KeySlot.user_id, KeySlot.kind), keys.slot_aad),
-    Kind("document keys", DocumentVersion.id, DocumentVersion.wrapped_dek, (), _ring_aad),
+    Kind("document keys", DocumentVersion.id, DocumentVersion.wrapped_dek, (), version_dek_aad),
     Kind(
         "deposit keys",
         DocumentVersion.id,

@@ -1,71 +1,69 @@
 """The person's document library: add, list, search, read, rename, replace, delete.
 
-Content is encrypted while it streams (VSF1, one DEK per version) straight into
-the blob store: no plaintext reaches a disk. The title and file name are
-encrypted under the vault key; search decrypts them for the signed-in owner
-only. Deletion is crypto-shredding: the rows holding the wrapped DEKs go in the
-transaction, the blobs after the commit (or by `storage gc`).
+Content is encrypted while it streams straight into the blob store
+(vault.documents.blobs); the title and file name are sealed under the vault
+key (vault.documents.keys) and searched through the sealed title index
+(vault.documents.index), for the signed-in owner only. Deletion is
+crypto-shredding: the rows holding the wrapped DEKs go in the transaction, the
+blobs after the commit (or by `storage gc`).
+
+The shares a change concerns are updated here, explicitly, through
+vault.access.grants: a new version is sealed to the standing shares covering
+it, a category change drops the keys the old category's shares gave, a
+deletion forgets the document's shares and links.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
-import unicodedata
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
-from isal import isal_zlib
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import storage
-from crypto import (
-    CryptoError,
-    KeyRing,
-    blob_aad,
-    decrypt_bytes,
-    decrypt_iter,
-    encrypt_bytes,
-    encrypt_iter,
-    generate_data_key,
-    unwrap_key,
-    wrap_key,
-)
+from crypto import KeyRing, generate_data_key
+from vault.access import grants
+from vault.core.envelope import DataKey, content_aad
 from vault.core.errors import NotFound, QuotaExceeded
+from vault.documents.blobs import (
+    PlaintextCounter,
+    blob_row,
+    write_content,
+)
+
+# Re-exported: most callers of the library (views, export, tests) reach these
+# through this module.
+from vault.documents.blobs import delete_blobs as delete_blobs
+from vault.documents.blobs import read_content as read_content
+from vault.documents.blobs import remember_preview_failed as remember_preview_failed
+from vault.documents.blobs import save_preview as save_preview
+from vault.documents.blobs import stored_preview as stored_preview
+from vault.documents.index import fold, title_index, update_index
+from vault.documents.keys import Meta, open_meta, seal_meta, wrap_dek
+from vault.documents.keys import Unlocked as Unlocked
+from vault.documents.keys import document_meta as document_meta
+from vault.documents.keys import version_dek as version_dek
 from vault.journal import service as journal
-from vault.models import Blob, Document, DocumentVersion, User, VaultIndex
+from vault.models import Blob, Document, DocumentVersion, User
 from vault.models.base import utcnow
 
-BLOB_PREFIX = "documents"
 
+class ListedRow(NamedTuple):
+    """A row of the columns `list_documents` selects."""
 
-@dataclass(frozen=True)
-class Unlocked:
-    """A person's vault opened for this request: the owner and their vault key."""
-
-    user: User
-    key: bytes
-
-    @property
-    def vault_id(self) -> uuid.UUID:
-        return self.user.id
-
-
-@dataclass(frozen=True)
-class Meta:
-    """What is encrypted about a document."""
-
-    title: str
-    filename: str
-    sha256: str
-    # CRC-32 of the plaintext, which a ZIP entry header needs before its data:
-    # with it the export stores documents without running them through deflate.
-    # None for documents stored before it was recorded.
-    crc32: int | None = None
+    id: uuid.UUID
+    meta: bytes
+    category: str
+    doc_type: str
+    expiry_date: date | None
+    mime: str
+    size: int
+    updated_at: datetime
+    deposited_by_id: uuid.UUID | None
 
 
 @dataclass(frozen=True)
@@ -79,62 +77,6 @@ class Listed:
     size: int
     updated_at: datetime
     deposited: bool
-
-
-# --- keys and associated data -----------------------------------------------------------
-
-
-def _meta_aad(vault_id: uuid.UUID, document_id: uuid.UUID) -> bytes:
-    return b"vault/meta|" + vault_id.bytes + document_id.bytes
-
-
-def _dek_aad(vault_id: uuid.UUID, document_id: uuid.UUID, version: int) -> bytes:
-    return b"vault/dek|" + vault_id.bytes + document_id.bytes + version.to_bytes(4, "big")
-
-
-def _ring_aad(version_id: uuid.UUID) -> bytes:
-    return b"vault/version-dek|" + version_id.bytes
-
-
-def _preview_aad(vault_id: uuid.UUID, document_id: uuid.UUID, version: int) -> bytes:
-    return blob_aad(vault_id, document_id, version) + b"|preview"
-
-
-def meta_json(meta: Meta) -> bytes:
-    data: dict[str, object] = {"t": meta.title, "f": meta.filename, "h": meta.sha256}
-    if meta.crc32 is not None:
-        data["c"] = meta.crc32
-    return json.dumps(data).encode()
-
-
-def meta_from_json(raw: bytes) -> Meta:
-    data = json.loads(raw)
-    return Meta(title=data["t"], filename=data["f"], sha256=data["h"], crc32=data.get("c"))
-
-
-def seal_meta(key: bytes, vault_id: uuid.UUID, document_id: uuid.UUID, meta: Meta) -> bytes:
-    return wrap_key(key, meta_json(meta), _meta_aad(vault_id, document_id))
-
-
-def open_meta(key: bytes, vault_id: uuid.UUID, document_id: uuid.UUID, sealed: bytes) -> Meta:
-    return meta_from_json(unwrap_key(key, sealed, _meta_aad(vault_id, document_id)))
-
-
-def _wrap_dek(
-    ring: KeyRing, owner: Unlocked, document_id: uuid.UUID, version: DocumentVersion, dek: bytes
-) -> bytes:
-    inner = wrap_key(owner.key, dek, _dek_aad(owner.vault_id, document_id, version.version))
-    return ring.wrap(inner, _ring_aad(version.id))
-
-
-def version_dek(ring: KeyRing, owner: Unlocked, version: DocumentVersion) -> bytes:
-    if version.wrapped_dek is None:
-        # A deposit the owner has not taken in yet (sharing.take_in_deposits).
-        raise NotFound()
-    inner = ring.unwrap(version.wrapped_dek, _ring_aad(version.id))
-    return unwrap_key(
-        owner.key, inner, _dek_aad(owner.vault_id, version.document_id, version.version)
-    )
 
 
 # --- reading ----------------------------------------------------------------------------
@@ -182,15 +124,6 @@ def check_quota(
         raise QuotaExceeded(written)
 
 
-# Combining marks (accents) to drop, as a str.translate table built once.
-_COMBINING = dict.fromkeys(c for c in range(0x110000) if unicodedata.combining(chr(c)))
-
-
-def fold(text: str) -> str:
-    """Case- and accent-insensitive form for search ("Carte Vitale" ~ "carte vitale")."""
-    return unicodedata.normalize("NFKD", text.casefold()).translate(_COMBINING)
-
-
 def list_documents(
     db: Session,
     owner: Unlocked,
@@ -223,19 +156,18 @@ def list_documents(
     # a search's results the same way).
     columns = columns.order_by(Document.updated_at.desc(), Document.id.desc())
 
-    def listed(row: object) -> Listed:
-        r = row  # a Row of the columns above
-        meta = open_meta(owner.key, owner.vault_id, r.id, r.meta)  # type: ignore[attr-defined]
+    def listed(row: ListedRow) -> Listed:
+        meta = open_meta(owner.key, owner.vault_id, row.id, row.meta)
         return Listed(
-            id=r.id,  # type: ignore[attr-defined]
+            id=row.id,
             title=meta.title,
-            category=r.category,  # type: ignore[attr-defined]
-            doc_type=r.doc_type,  # type: ignore[attr-defined]
-            expiry_date=r.expiry_date,  # type: ignore[attr-defined]
-            mime=r.mime,  # type: ignore[attr-defined]
-            size=r.size,  # type: ignore[attr-defined]
-            updated_at=r.updated_at,  # type: ignore[attr-defined]
-            deposited=r.deposited_by_id is not None,  # type: ignore[attr-defined]
+            category=row.category,
+            doc_type=row.doc_type,
+            expiry_date=row.expiry_date,
+            mime=row.mime,
+            size=row.size,
+            updated_at=row.updated_at,
+            deposited=row.deposited_by_id is not None,
         )
 
     needle = fold(query.strip())
@@ -247,7 +179,7 @@ def list_documents(
             columns.add_columns(count.scalar_subquery().label("total")).limit(limit).offset(offset)
         ).all()
         total = rows[0].total if rows else db.execute(count).scalar_one()
-        return [listed(r) for r in rows], int(total)
+        return [listed(ListedRow(*r[:-1])) for r in rows], int(total)
     # A search opens the vault's title index (one blob) rather than every
     # document's metadata, filters and orders there, then loads only the
     # page's rows: no per-document work in SQL or Python beyond a string test.
@@ -261,137 +193,10 @@ def list_documents(
         reverse=True,
     )
     page = [uuid.UUID(key) for _, key in matching[offset : offset + limit]]
-    by_id = {r.id: r for r in db.execute(columns.where(Document.id.in_(page))).all()}
+    by_id = {
+        r.id: r for r in map(ListedRow._make, db.execute(columns.where(Document.id.in_(page))))
+    }
     return [listed(by_id[i]) for i in page if i in by_id], len(matching)
-
-
-# --- the title index --------------------------------------------------------------------
-
-
-def _index_aad(vault_id: uuid.UUID) -> bytes:
-    return b"vault/title-index|" + vault_id.bytes
-
-
-def _read_index(db: Session, owner: Unlocked) -> dict[str, list[str]] | None:
-    row = db.get(VaultIndex, owner.vault_id, populate_existing=True)
-    if row is None:
-        return None
-    try:
-        entries: dict[str, list[str]] = json.loads(
-            unwrap_key(owner.key, row.sealed, _index_aad(owner.vault_id))
-        )
-    except (CryptoError, ValueError):
-        return None
-    return entries
-
-
-def _write_index(db: Session, owner: Unlocked, entries: dict[str, list[str]]) -> None:
-    sealed = wrap_key(owner.key, json.dumps(entries).encode(), _index_aad(owner.vault_id))
-    row = db.get(VaultIndex, owner.vault_id)
-    if row is None:
-        db.add(VaultIndex(vault_id=owner.vault_id, sealed=sealed, updated_at=utcnow()))
-    else:
-        row.sealed, row.updated_at = sealed, utcnow()
-    db.flush()
-
-
-def _entry(title: str, document: Document) -> list[str]:
-    # [title, folded title, category, last change]: enough to search, filter
-    # and order without touching the documents' rows.
-    return [title, fold(title), document.category, document.updated_at.isoformat()]
-
-
-def rebuild_index(db: Session, owner: Unlocked) -> dict[str, list[str]]:
-    """Rebuild the index from every document the owner's key opens."""
-    entries: dict[str, list[str]] = {}
-    documents = db.execute(
-        select(Document).where(Document.vault_id == owner.vault_id, Document.meta_sealed.is_(False))
-    ).scalars()
-    for document in documents:
-        title = open_meta(owner.key, owner.vault_id, document.id, document.meta).title
-        entries[str(document.id)] = _entry(title, document)
-    _write_index(db, owner, entries)
-    return entries
-
-
-def title_index(db: Session, owner: Unlocked) -> dict[str, list[str]]:
-    """{document id: [title, folded title, category, updated]}, rebuilt when stale.
-
-    Every change of a document updates it in the same transaction; a count
-    that disagrees (a bulk deletion, a crash between versions of the code)
-    or an entry of the old shape makes it rebuild from the documents.
-    """
-    entries = _read_index(db, owner)
-    count = db.execute(
-        select(func.count(Document.id)).where(
-            Document.vault_id == owner.vault_id, Document.meta_sealed.is_(False)
-        )
-    ).scalar_one()
-    if entries is None or len(entries) != count or any(len(e) != 4 for e in entries.values()):
-        entries = rebuild_index(db, owner)
-    return entries
-
-
-def _update_index(db: Session, owner: Unlocked, document: Document, title: str | None) -> None:
-    """Set (or, with title None, drop) one entry, serialised with other writers."""
-    # Lock the owner's row first: two uploads must not both read the old index
-    # and each write it back with only their own title.
-    db.execute(select(User.id).where(User.id == owner.vault_id).with_for_update(key_share=True))
-    entries = _read_index(db, owner)
-    if entries is None:
-        rebuild_index(db, owner)
-        return
-    if title is None:
-        entries.pop(str(document.id), None)
-    else:
-        entries[str(document.id)] = _entry(title, document)
-    _write_index(db, owner, entries)
-
-
-def document_meta(owner: Unlocked, document: Document) -> Meta:
-    return open_meta(owner.key, owner.vault_id, document.id, document.meta)
-
-
-def read_content(
-    store: storage.BlobStore, ring: KeyRing, owner: Unlocked, version: DocumentVersion
-) -> Iterator[bytes]:
-    """The version's plaintext, one verified segment at a time.
-
-    Opens the blob before returning, so a missing store answers now rather
-    than in the middle of a response.
-    """
-    dek = version_dek(ring, owner, version)
-    aad = blob_aad(owner.vault_id, version.document_id, version.version)
-    reader = store.open(version.blob.key)
-
-    def chunks() -> Iterator[bytes]:
-        with reader:
-            yield from decrypt_iter(dek, aad, reader)
-
-    return chunks()
-
-
-# --- writing ----------------------------------------------------------------------------
-
-
-class _Counter:
-    """Counts and hashes plaintext as it flows into the encryption."""
-
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self._chunks = chunks
-        self.size = 0
-        self.sha256 = hashlib.sha256()
-        self.crc32 = 0
-
-    def __iter__(self) -> Iterator[bytes]:
-        for chunk in self._chunks:
-            self.size += len(chunk)
-            self.sha256.update(chunk)
-            # ISA-L's CRC-32 (the zlib one, for the exit pack's ZIP entries)
-            # runs at tens of GB/s against zlib's 2: a twentieth of a large
-            # upload's CPU otherwise.
-            self.crc32 = isal_zlib.crc32(chunk, self.crc32)
-            yield chunk
 
 
 def _store_version(
@@ -404,14 +209,12 @@ def _store_version(
     chunks: Iterable[bytes],
     mime: str,
     actor: User,
-) -> tuple[DocumentVersion, _Counter, bytes]:
-    dek = generate_data_key()
-    counter = _Counter(chunks)
-    aad = blob_aad(owner.vault_id, document.id, number)
-    key = storage.new_key(BLOB_PREFIX)
+) -> tuple[DocumentVersion, PlaintextCounter, DataKey]:
+    dek = DataKey(generate_data_key())
     # Written before the transaction commits; if anything after this fails,
     # the blob has no row and `storage gc` removes it.
-    info = store.put(key, encrypt_iter(dek, aad, counter))
+    written = write_content(store, dek, content_aad(owner.vault_id, document.id, number), chunks)
+    counter = written.counter
     version = DocumentVersion(
         id=uuid.uuid4(),
         document_id=document.id,
@@ -420,13 +223,13 @@ def _store_version(
         size=counter.size,
         created_by_id=actor.id,
     )
-    blob = Blob(store=store.name, key=key, size=info.size, etag=info.etag[:64])
+    blob = blob_row(store, written.key, written.info)
     blob.key_id = f"dek:{version.id}"
     db.add(blob)
     db.flush()
     version.blob_id = blob.id
     version.blob = blob
-    version.wrapped_dek = _wrap_dek(ring, owner, document.id, version, dek)
+    version.wrapped_dek = wrap_dek(ring, owner, document.id, version, dek)
     db.add(version)
     return version, counter, dek
 
@@ -474,8 +277,8 @@ def add_document(
     db.add(document)
     db.flush()
     check_quota(db, owner.vault_id, quota, [(store.name, _version.blob.key)])
-    _update_index(db, owner, document, title)
-    _standing_shares(db, owner, document, 1, dek, meta)
+    update_index(db, owner, document, title)
+    _seal_for_standing_shares(db, owner, document, 1, dek, meta)
     journal.append(
         db,
         vault_id=owner.vault_id,
@@ -514,8 +317,8 @@ def replace_document(
     document.updated_at = utcnow()
     db.flush()
     check_quota(db, owner.vault_id, quota, [(store.name, version.blob.key)])
-    _update_index(db, owner, document, meta.title)
-    _standing_shares(db, owner, document, number, dek, meta)
+    update_index(db, owner, document, meta.title)
+    _seal_for_standing_shares(db, owner, document, number, dek, meta)
     journal.append(
         db,
         vault_id=owner.vault_id,
@@ -538,21 +341,21 @@ def update_document(
     doc_type: str,
     expiry_date: date | None,
 ) -> None:
-    from vault.sharing import service as sharing  # sharing builds on this module
-
     meta = document_meta(owner, document)
     meta = Meta(title, meta.filename, meta.sha256, meta.crc32)
     document.meta = seal_meta(owner.key, owner.vault_id, document.id, meta)
     if category != document.category:
         # Out of a shared category: the standing share no longer covers it.
-        sharing.drop_category_keys(db, document)
+        grants.drop_category_keys(db, document)
     document.category, document.doc_type, document.expiry_date = category, doc_type, expiry_date
     document.updated_at = utcnow()
     db.flush()
-    _update_index(db, owner, document, title)
+    update_index(db, owner, document, title)
     version = current_version(db, document)
     # Shares see the new title; a standing share of the new category covers it.
-    _standing_shares(db, owner, document, version.version, version_dek(ring, owner, version), meta)
+    _seal_for_standing_shares(
+        db, owner, document, version.version, version_dek(ring, owner, version), meta
+    )
     journal.append(
         db,
         vault_id=owner.vault_id,
@@ -562,20 +365,19 @@ def update_document(
     )
 
 
-def _standing_shares(
+def _seal_for_standing_shares(
     db: Session, owner: Unlocked, document: Document, version: int, dek: bytes, meta: Meta
 ) -> None:
-    from vault.sharing import service as sharing  # sharing builds on this module
-
-    sharing.seal_for_standing_shares(db, owner.user, document, version, dek, meta)
+    grants.seal_for_standing_shares(
+        db, owner.user, document, version, dek, meta.title, meta.filename
+    )
 
 
 def delete_document(db: Session, owner: Unlocked, document: Document) -> list[tuple[str, str]]:
     """Delete the rows (crypto-shredding); return the (store, key) blobs to delete after commit."""
-    from vault.sharing import service as sharing  # sharing builds on this module
-
-    sharing.forget_document(db, document.id)
-    _update_index(db, owner, document, None)
+    # Its shares, keys and links go first: nothing may point at a shredded document.
+    grants.forget_document(db, document.id)
+    update_index(db, owner, document, None)
     versions = list(
         db.execute(
             select(DocumentVersion).where(DocumentVersion.document_id == document.id)
@@ -600,56 +402,3 @@ def delete_document(db: Session, owner: Unlocked, document: Document) -> list[tu
         document_id=document.id,
     )
     return [(b.store, b.key) for b in blobs]
-
-
-def delete_blobs(store: storage.BlobStore, blobs: list[tuple[str, str]]) -> None:
-    """Best effort after the commit: what fails here is an orphan for `storage gc`."""
-    for name, key in blobs:
-        if name == store.name:
-            with contextlib.suppress(storage.StorageError):
-                store.delete(key)
-
-
-# --- previews ---------------------------------------------------------------------------
-
-
-def stored_preview(
-    store: storage.BlobStore, ring: KeyRing, owner: Unlocked, version: DocumentVersion
-) -> bytes | None:
-    if version.preview_blob is None:
-        return None
-    dek = version_dek(ring, owner, version)
-    with store.open(version.preview_blob.key) as reader:
-        blob = reader.read()
-    return decrypt_bytes(
-        dek, _preview_aad(owner.vault_id, version.document_id, version.version), blob
-    )
-
-
-def save_preview(
-    db: Session,
-    store: storage.BlobStore,
-    ring: KeyRing,
-    owner: Unlocked,
-    version: DocumentVersion,
-    image: bytes,
-) -> None:
-    """Keep a rendered preview, encrypted like any blob, for next time."""
-    dek = version_dek(ring, owner, version)
-    sealed = encrypt_bytes(
-        dek, _preview_aad(owner.vault_id, version.document_id, version.version), image
-    )
-    key = storage.new_key("previews")
-    info = store.put(key, sealed)
-    blob = Blob(store=store.name, key=key, size=info.size, etag=info.etag[:64])
-    blob.key_id = f"dek:{version.id}"
-    db.add(blob)
-    db.flush()
-    version.preview_blob_id = blob.id
-    db.flush()
-
-
-def remember_preview_failed(db: Session, version: DocumentVersion) -> None:
-    """No preview can be made of this version: never start a worker for it again."""
-    version.preview_failed_at = utcnow()
-    db.flush()

@@ -12,6 +12,8 @@ The list is plain data on purpose: administrators replace it in the app
 
 from __future__ import annotations
 
+import json
+import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -24,8 +26,14 @@ from flask_babel.speaklater import LazyString
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vault.models import Document
+from vault.core.catalog import TYPE_LABELS
+from vault.models import Document, Setting
 from vault.models.base import utcnow
+
+log = logging.getLogger(__name__)
+
+# The `settings` row holding an administrator's list (lifecycle/settings.py writes it).
+CHECKLIST_KEY = "release_checklist"
 
 # An expiry date this close (or closer) counts as "expiring": renewing an
 # identity card or a residence permit takes weeks, longer from detention.
@@ -152,6 +160,57 @@ def _later(candidate: date | None, current: date | None) -> bool:
     return candidate is not None and (current is None or candidate > current)
 
 
+# --- the list in force ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChecklistEntry:
+    """One item as an administrator writes it: a label and the document types that fulfil it."""
+
+    code: str
+    label: str
+    doc_types: tuple[str, ...]
+
+
+def get_checklist(db: Session) -> tuple[Item, ...]:
+    """The release checklist in force: the administrators' one (lifecycle/settings.py), else
+    the default."""
+    row = db.get(Setting, CHECKLIST_KEY)
+    if row is None:
+        return RELEASE_CHECKLIST
+    try:
+        entries = _parse(row.value)
+    except ValueError:
+        # Damaged outside the app: the default list is better than no page.
+        log.warning("setting %s is not a valid checklist; using the default", CHECKLIST_KEY)
+        return RELEASE_CHECKLIST
+    return tuple(Item(e.code, _fixed(e.label), e.doc_types) for e in entries)
+
+
+def _fixed(text: str) -> LazyString:
+    # An administrator's label is already in the interface's language; wrapping
+    # it keeps Item one type for default and configured items.
+    return LazyString(str, text)
+
+
+def _parse(value: str) -> list[ChecklistEntry]:
+    data = json.loads(value)
+    if not isinstance(data, list):
+        raise ValueError("not a list")
+    entries = []
+    for item in data:
+        if not isinstance(item, dict):
+            raise ValueError("not an item")
+        code, label, types = item.get("code"), item.get("label"), item.get("types")
+        if not isinstance(code, str) or not isinstance(label, str) or not isinstance(types, list):
+            raise ValueError("bad item")
+        # A type removed from the catalog since simply stops counting.
+        known = tuple(t for t in types if isinstance(t, str) and t in TYPE_LABELS)
+        if known:
+            entries.append(ChecklistEntry(code, label, known))
+    return entries
+
+
 def for_people(
     db: Session,
     person_ids: Sequence[uuid.UUID],
@@ -163,12 +222,10 @@ def for_people(
 
     Deposits not yet taken in count too: their type and expiry are in clear
     like any other document's. Without `items`, the list in force: the
-    administrators' (services.settings) or the default.
+    administrators' (`get_checklist`) or the default.
     """
     if items is None:
-        from vault.lifecycle import settings  # settings builds on this module
-
-        items = settings.get_checklist(db)
+        items = get_checklist(db)
     today = today or utcnow().date()
     wanted = sorted({t for item in items for t in item.doc_types})
     found: dict[uuid.UUID, list[tuple[str, date | None]]] = defaultdict(list)

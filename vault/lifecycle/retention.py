@@ -23,9 +23,9 @@ from flask_babel import ngettext
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from vault.access.rules import counsellor_access_open
 from vault.journal import service as journal
-from vault.lifecycle import service as lifecycle
-from vault.lifecycle.service import Closed
+from vault.lifecycle.closing import Closed, shred_vault
 from vault.models import (
     Assignment,
     Lifecycle,
@@ -230,7 +230,7 @@ def apply(db: Session, action: Action, *, today: date, years: int) -> Outcome:
         return Outcome(True)
     if action.kind != "delete" or today < notice.deletion_on or _notice_void(notice, person):
         return Outcome(False)
-    closed = lifecycle.shred_vault(db, person, reason="retention")
+    closed = shred_vault(db, person, reason="retention")
     notice.status = DONE
     db.flush()
     return Outcome(True, closed)
@@ -257,7 +257,7 @@ def _send_notice(db: Session, person: User, *, today: date, years: int) -> bool:
 
 def _end_access(db: Session, person: User, today: date) -> bool:
     """End the assignments the grace period left open; the counsellors' keys go."""
-    if lifecycle.counsellor_access_open(person, today):
+    if counsellor_access_open(person, today):
         return False
     now = utcnow()
     assignments = list(
@@ -268,7 +268,7 @@ def _end_access(db: Session, person: User, today: date) -> bool:
         ).scalars()
     )
     for assignment in assignments:
-        # Like sharing.end_assignment, with the system as the actor (it needs a user).
+        # Like access.grants.end_assignment, with the system as the actor (it needs a user).
         assignment.ended_at = now
         shares = select(Share.id).where(
             Share.vault_id == person.id, Share.counsellor_id == assignment.counsellor_id

@@ -7,9 +7,10 @@ lives here so that every caller applies the same rules:
 - sign-in may be limited to the establishment's networks while the person is
   detained or transferred (`signin_allowed`), never after release;
 - after a release without follow-up, counsellors keep access for a grace
-  period only (`counsellor_access_open`, which `services.sharing` asks);
+  period only (`counsellor_access_open`, a rule of vault.access.rules that
+  assignments and shares ask);
 - closing a vault crypto-shreds it: its documents, keys, shares and links go,
-  the journal stays.
+  the journal stays (vault.lifecycle.closing).
 
 Every step is journaled on the person's chain.
 """
@@ -18,39 +19,19 @@ from __future__ import annotations
 
 import ipaddress
 import uuid
-from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vault.accounts import sessions
+from vault.access import grants
+from vault.access.rules import DETAINED as DETAINED
+from vault.access.rules import counsellor_access_open as counsellor_access_open
+from vault.access.rules import is_detained
 from vault.core.errors import NotFound, ServiceError
-from vault.documents import service as documents
-from vault.documents.service import Unlocked
 from vault.journal import service as journal
-from vault.models import (
-    AccountStatus,
-    Assignment,
-    Blob,
-    Document,
-    DocumentRequest,
-    DocumentVersion,
-    Establishment,
-    ExternalLink,
-    KeySlot,
-    Lifecycle,
-    RecoveryRequest,
-    RetentionNotice,
-    Role,
-    Share,
-    ShareKey,
-    Transfer,
-    User,
-)
-from vault.models.base import utcnow
+from vault.models import Establishment, Lifecycle, Role, Transfer, User
 
-DETAINED = (Lifecycle.DETAINED, Lifecycle.TRANSFERRED)
 # One network per line; a list longer than this is a mistake, not a prison.
 MAX_NETWORKS = 64
 # A release is recorded after the fact, rarely long after: a date further
@@ -85,25 +66,8 @@ class BadNetwork(ValueError):
 
 # --- rules ------------------------------------------------------------------------------
 
-
-def is_detained(person: User) -> bool:
-    return person.profile is not None and person.profile.lifecycle in DETAINED
-
-
-def counsellor_access_open(person: User, today: date) -> bool:
-    """May counsellors assigned to `person` still read and deposit?
-
-    Yes while detained, and after release while follow-up continues; after a
-    release without follow-up, until `counsellor_access_until` inclusive.
-    Never once the vault is closed.
-    """
-    profile = person.profile
-    if profile is None:
-        return True
-    if profile.lifecycle == Lifecycle.CLOSED:
-        return False
-    until = profile.counsellor_access_until
-    return until is None or today <= until
+# is_detained, counsellor_access_open and DETAINED are vault.access.rules': the
+# access rules sit below the documents, which the lifecycle builds on.
 
 
 def parse_networks(text: str) -> list[str]:
@@ -169,7 +133,7 @@ def check_signin(db: Session, user: User, address: str | None) -> None:
 # --- transfers and releases -------------------------------------------------------------
 
 
-def _check_person(person: User) -> None:
+def check_person(person: User) -> None:
     if person.role != Role.PERSON or person.profile is None:
         raise NotFound()
     if person.profile.lifecycle == Lifecycle.CLOSED:
@@ -184,7 +148,7 @@ def record_transfer(
     Counsellor assignments stay: the administrator reviews them on the same
     page and ends those that no longer make sense.
     """
-    _check_person(person)
+    check_person(person)
     assert person.profile is not None
     if person.profile.lifecycle not in DETAINED:
         raise LifecycleRefused("released")
@@ -237,7 +201,7 @@ def record_release(
     Without follow-up, counsellors keep access `grace_days` after the release
     date, then lose it.
     """
-    _check_person(person)
+    check_person(person)
     profile = person.profile
     assert profile is not None
     if profile.lifecycle not in DETAINED:
@@ -252,7 +216,7 @@ def record_release(
     profile.released_on = released_on
     profile.followup_continues = followup_continues
     profile.counsellor_access_until = _access_until(released_on, followup_continues, grace_days)
-    ended = _end_until_release_shares(db, person.id)
+    ended = grants.end_until_release_shares(db, person.id)
     db.flush()
     journal.append(
         db,
@@ -272,7 +236,7 @@ def set_followup(
     db: Session, person: User, followup_continues: bool, *, by: User, grace_days: int
 ) -> None:
     """After release: follow-up continues (counsellors keep access) or stops (grace period)."""
-    _check_person(person)
+    check_person(person)
     profile = person.profile
     assert profile is not None
     if profile.lifecycle != Lifecycle.RELEASED or profile.released_on is None:
@@ -298,24 +262,6 @@ def set_followup(
 
 def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
-
-
-def _end_until_release_shares(db: Session, person_id: uuid.UUID) -> int:
-    """Revoke the person's "until release" shares and delete their keys."""
-    shares = list(
-        db.execute(
-            select(Share).where(
-                Share.vault_id == person_id,
-                Share.until_release.is_(True),
-                Share.revoked_at.is_(None),
-            )
-        ).scalars()
-    )
-    now = utcnow()
-    for share in shares:
-        share.revoked_at = now
-        db.execute(delete(ShareKey).where(ShareKey.share_id == share.id))
-    return len(shares)
 
 
 def transfers_of(db: Session, person_id: uuid.UUID) -> list[Transfer]:
@@ -352,138 +298,3 @@ def set_networks(
         details={"establishment": str(place.id), "networks": len(networks), "restrict": restrict},
     )
     return networks
-
-
-# --- closing ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Closed:
-    documents: int
-    # (store, key) of blobs to delete after the commit (documents.delete_blobs).
-    blobs: list[tuple[str, str]]
-
-
-def close_vault(db: Session, owner: Unlocked) -> Closed:
-    """The person closes their vault: everything but the journal goes (crypto-shredding).
-
-    Each document goes through `documents.delete_document`, so its shares,
-    links and keys go as when the person deletes one; then the key slots
-    (no way back in), sessions, shares and links. The account is disabled.
-    """
-    person = owner.user
-    _check_person(person)
-    blobs: list[tuple[str, str]] = []
-    owned = list(db.execute(select(Document).where(Document.vault_id == person.id)).scalars())
-    for document in owned:
-        blobs += documents.delete_document(db, owner, document)
-    _forget_account(db, person, actor=person)
-    journal.append(
-        db,
-        vault_id=person.id,
-        action="vault.closed",
-        actor=person,
-        details={"documents": len(owned)},
-    )
-    return Closed(len(owned), blobs)
-
-
-def shred_vault(db: Session, person: User, *, reason: str) -> Closed:
-    """Delete a vault without its owner (retention): the same result as `close_vault`.
-
-    Rows go in bulk rather than through `documents.delete_document`, which
-    journals each deletion as the owner's own act; here the system acts, and
-    one journal line says so.
-    """
-    _check_person(person)
-    document_ids = select(Document.id).where(Document.vault_id == person.id)
-    versions = list(
-        db.execute(
-            select(DocumentVersion.blob_id, DocumentVersion.preview_blob_id).where(
-                DocumentVersion.document_id.in_(document_ids)
-            )
-        ).all()
-    )
-    blob_ids = [v.blob_id for v in versions] + [
-        v.preview_blob_id for v in versions if v.preview_blob_id is not None
-    ]
-    blobs = [
-        (b.store, b.key) for b in db.execute(select(Blob).where(Blob.id.in_(blob_ids))).scalars()
-    ]
-    count = len(db.execute(document_ids).all())
-    bulk = {"synchronize_session": False}
-    db.execute(
-        delete(ShareKey).where(ShareKey.document_id.in_(document_ids)), execution_options=bulk
-    )
-    db.execute(
-        delete(ExternalLink).where(ExternalLink.vault_id == person.id), execution_options=bulk
-    )
-    db.execute(
-        update(DocumentRequest)
-        .where(DocumentRequest.vault_id == person.id)
-        .values(document_id=None),
-        execution_options=bulk,
-    )
-    db.execute(
-        update(Share).where(Share.vault_id == person.id).values(document_id=None),
-        execution_options=bulk,
-    )
-    db.execute(
-        delete(DocumentVersion).where(DocumentVersion.document_id.in_(document_ids)),
-        execution_options=bulk,
-    )
-    db.execute(delete(Document).where(Document.vault_id == person.id), execution_options=bulk)
-    if blob_ids:
-        db.execute(delete(Blob).where(Blob.id.in_(blob_ids)), execution_options=bulk)
-    _forget_account(db, person, actor=None)
-    journal.append(
-        db,
-        vault_id=person.id,
-        action="vault.deleted",
-        actor=None,
-        details={"documents": count, "reason": reason},
-    )
-    return Closed(count, blobs)
-
-
-def _forget_account(db: Session, person: User, *, actor: User | None) -> None:
-    """What closing does besides documents: keys, shares, links, sessions, the account."""
-    now = utcnow()
-    share_ids = select(Share.id).where(Share.vault_id == person.id)
-    bulk = {"synchronize_session": False}
-    db.execute(delete(ShareKey).where(ShareKey.share_id.in_(share_ids)), execution_options=bulk)
-    db.execute(delete(Share).where(Share.vault_id == person.id), execution_options=bulk)
-    db.execute(
-        delete(ExternalLink).where(ExternalLink.vault_id == person.id), execution_options=bulk
-    )
-    # Without its slots nobody can open the vault key again: this is the shredding.
-    db.execute(delete(KeySlot).where(KeySlot.user_id == person.id), execution_options=bulk)
-    sessions.end_all(db, person.id)
-    db.execute(
-        update(Assignment)
-        .where(Assignment.person_id == person.id, Assignment.ended_at.is_(None))
-        .values(ended_at=now, ended_by_id=actor.id if actor else None),
-        execution_options=bulk,
-    )
-    db.execute(
-        update(RecoveryRequest)
-        .where(
-            RecoveryRequest.user_id == person.id,
-            RecoveryRequest.status.in_(("pending", "approved")),
-        )
-        .values(status="cancelled"),
-        execution_options=bulk,
-    )
-    db.execute(
-        update(RetentionNotice)
-        .where(RetentionNotice.user_id == person.id, RetentionNotice.status == "pending")
-        .values(status="done"),
-        execution_options=bulk,
-    )
-    profile = person.profile
-    assert profile is not None
-    profile.lifecycle = Lifecycle.CLOSED
-    profile.closed_at = now
-    profile.counsellor_access_until = None
-    person.status = AccountStatus.DISABLED
-    db.flush()

@@ -9,56 +9,27 @@ call `get_checklist`.
 from __future__ import annotations
 
 import json
-import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from flask_babel.speaklater import LazyString
 from sqlalchemy.orm import Session
 
 from vault.core.catalog import TYPE_LABELS
 from vault.core.errors import PolicyError
 from vault.journal import service as journal
 from vault.lifecycle import checklist
+
+# Reading the list in force is the checklist's own (it must not import this
+# module back); the names stay reachable here for the settings page.
+from vault.lifecycle.checklist import CHECKLIST_KEY as CHECKLIST_KEY
+from vault.lifecycle.checklist import ChecklistEntry as ChecklistEntry
+from vault.lifecycle.checklist import get_checklist as get_checklist
 from vault.models import Setting, User
 from vault.models.base import utcnow
 
-log = logging.getLogger(__name__)
-
-CHECKLIST_KEY = "release_checklist"
 MAX_ITEMS = 30
 LABEL_MAX = 120
 _CODE = re.compile(r"^[a-z0-9_-]{1,40}$")
-
-
-@dataclass(frozen=True)
-class ChecklistEntry:
-    """One item as an administrator writes it: a label and the document types that fulfil it."""
-
-    code: str
-    label: str
-    doc_types: tuple[str, ...]
-
-
-def _fixed(text: str) -> LazyString:
-    # An administrator's label is already in the interface's language; wrapping
-    # it keeps checklist.Item one type for default and configured items.
-    return LazyString(str, text)
-
-
-def get_checklist(db: Session) -> tuple[checklist.Item, ...]:
-    """The release checklist in force: the administrators' one, else the default."""
-    row = db.get(Setting, CHECKLIST_KEY)
-    if row is None:
-        return checklist.RELEASE_CHECKLIST
-    try:
-        entries = _parse(row.value)
-    except ValueError:
-        # Damaged outside the app: the default list is better than no page.
-        log.warning("setting %s is not a valid checklist; using the default", CHECKLIST_KEY)
-        return checklist.RELEASE_CHECKLIST
-    return tuple(checklist.Item(e.code, _fixed(e.label), e.doc_types) for e in entries)
 
 
 def checklist_entries(db: Session) -> list[ChecklistEntry]:
@@ -71,24 +42,6 @@ def checklist_entries(db: Session) -> list[ChecklistEntry]:
 
 def checklist_is_default(db: Session) -> bool:
     return db.get(Setting, CHECKLIST_KEY) is None
-
-
-def _parse(value: str) -> list[ChecklistEntry]:
-    data = json.loads(value)
-    if not isinstance(data, list):
-        raise ValueError("not a list")
-    entries = []
-    for item in data:
-        if not isinstance(item, dict):
-            raise ValueError("not an item")
-        code, label, types = item.get("code"), item.get("label"), item.get("types")
-        if not isinstance(code, str) or not isinstance(label, str) or not isinstance(types, list):
-            raise ValueError("bad item")
-        # A type removed from the catalog since simply stops counting.
-        known = tuple(t for t in types if isinstance(t, str) and t in TYPE_LABELS)
-        if known:
-            entries.append(ChecklistEntry(code, label, known))
-    return entries
 
 
 def check_entries(entries: Sequence[ChecklistEntry]) -> list[str]:

@@ -5,7 +5,7 @@ document's key, title and file name sealed in layers (docs/crypto.md §2):
 
     payload  = DEK | JSON {title, file name}
     PIN      : PassphraseSlot(payload, PIN)             Argon2id, only when a PIN is set
-    token    : wrap_key(SHA-256("vault/link-key|" token), ...)
+    token    : wrap_key(SHA-256("vault/link-key|" token), ...)   (envelope.link_key)
     ring     : KeyRing.wrap(...)                         outermost, so rotation needs no token
     AAD of every layer = "vault/link|" link id
 
@@ -18,7 +18,6 @@ the link stopped after MAX_WRONG_PINS; each opening and failure is journaled.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 import uuid
@@ -37,13 +36,16 @@ from crypto import (
     unwrap_key,
     wrap_key,
 )
+from vault.access.assignments import active_assignment, people_of
 from vault.accounts import keys
+from vault.core.envelope import DataKey, link_id, link_key
+from vault.core.envelope import link_aad as link_aad  # the ring rotation re-wraps by it
 from vault.core.errors import NotFound, PolicyError, ServiceError, Throttled
-from vault.documents.service import Unlocked, current_version, document_meta, version_dek
+from vault.documents.keys import Unlocked, document_meta, version_dek
+from vault.documents.service import current_version, get_document
 from vault.journal import service as journal
 from vault.models import DocumentVersion, Establishment, ExternalLink, Lifecycle, User
 from vault.models.base import utcnow
-from vault.sharing import service as sharing
 
 MAX_DAYS = 30
 RECIPIENTS = ("employer", "lawyer", "landlord", "administration", "other")
@@ -69,20 +71,6 @@ class WrongPin(ServiceError):
         self.stopped = stopped
 
 
-def _token_key(token: str) -> bytes:
-    # The token is 256 random bits: a labelled hash is a sound key derivation.
-    return hashlib.sha256(b"vault/link-key|" + token.encode()).digest()
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(b"vault/link-id|" + token.encode()).hexdigest()
-
-
-def link_aad(link_id: uuid.UUID) -> bytes:
-    """The associated data of every layer of a link's key (also the ring rotation's)."""
-    return b"vault/link|" + link_id.bytes
-
-
 def _seal(ring: KeyRing, link_id: uuid.UUID, token: str, payload: bytes, pin: str | None) -> bytes:
     aad = link_aad(link_id)
     inner = payload
@@ -90,7 +78,7 @@ def _seal(ring: KeyRing, link_id: uuid.UUID, token: str, payload: bytes, pin: st
         # A PIN has far less entropy than a passphrase: it gets at least the same cost.
         with keys.hashing_slot():
             inner = PassphraseSlot.create(payload, pin, aad, params=keys.SLOT_PARAMS).to_bytes()
-    return ring.wrap(wrap_key(_token_key(token), inner, aad), aad)
+    return ring.wrap(wrap_key(link_key(token), inner, aad), aad)
 
 
 def _unseal_outer(ring: KeyRing, link: ExternalLink, token: str) -> bytes:
@@ -99,7 +87,7 @@ def _unseal_outer(ring: KeyRing, link: ExternalLink, token: str) -> bytes:
         raise LinkGone()
     aad = link_aad(link.id)
     try:
-        return unwrap_key(_token_key(token), ring.unwrap(link.wrapped, aad), aad)
+        return unwrap_key(link_key(token), ring.unwrap(link.wrapped, aad), aad)
     except CryptoError:
         raise NotFound() from None
 
@@ -127,8 +115,6 @@ def create_link(
     max_downloads: int | None = None,
 ) -> tuple[ExternalLink, str]:
     """Make a link; return it and its token (shown once, in the URL)."""
-    from vault.documents.service import get_document
-
     document = get_document(db, owner.vault_id, document_id)
     problems = []
     if recipient not in RECIPIENTS:
@@ -152,7 +138,7 @@ def create_link(
         vault_id=owner.vault_id,
         document_id=document.id,
         version=version.version,
-        token_hash=_token_hash(token),
+        token_hash=link_id(token),
         recipient=recipient,
         has_pin=pin is not None,
         expires_at=utcnow() + timedelta(days=days),
@@ -205,7 +191,7 @@ def revoke_link(db: Session, owner: Unlocked, link_id: uuid.UUID) -> None:
 
 
 def pending_for_counsellor(db: Session, counsellor: User) -> list[ExternalLink]:
-    people = [p.id for p in sharing.people_of(db, counsellor.id)]
+    people = [p.id for p in people_of(db, counsellor.id)]
     if not people:
         return []
     return list(
@@ -225,7 +211,7 @@ def decide(db: Session, counsellor: User, link_id: uuid.UUID, *, approve: bool) 
     if (
         link is None
         or link.status != "pending"
-        or sharing.active_assignment(db, link.vault_id, counsellor.id) is None
+        or active_assignment(db, link.vault_id, counsellor.id) is None
     ):
         raise NotFound()
     link.status = "active" if approve else "refused"
@@ -272,7 +258,7 @@ def find(db: Session, token: str) -> ExternalLink:
     if not token or len(token) > 100:
         raise NotFound()
     link = db.execute(
-        select(ExternalLink).where(ExternalLink.token_hash == _token_hash(token))
+        select(ExternalLink).where(ExternalLink.token_hash == link_id(token))
     ).scalar_one_or_none()
     if link is None:
         raise NotFound()
@@ -301,7 +287,7 @@ def pin_delay(failures: int) -> int:
 class OpenedLink:
     link: ExternalLink
     version: DocumentVersion
-    dek: bytes
+    dek: DataKey
     title: str
 
 
@@ -317,7 +303,7 @@ def _locked(db: Session, token: str) -> ExternalLink:
         raise NotFound()
     link = db.execute(
         select(ExternalLink)
-        .where(ExternalLink.token_hash == _token_hash(token))
+        .where(ExternalLink.token_hash == link_id(token))
         .with_for_update(key_share=True)
         # The request may hold the row already (read before the lock): refresh it.
         .execution_options(populate_existing=True)
@@ -400,4 +386,4 @@ def open_link(
         document_id=link.document_id,
         details={"recipient": link.recipient},
     )
-    return OpenedLink(link, version, payload[:32], json.loads(payload[32:])["t"])
+    return OpenedLink(link, version, DataKey(payload[:32]), json.loads(payload[32:])["t"])

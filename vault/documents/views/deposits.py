@@ -1,11 +1,10 @@
 """Deposits: a counsellor or an administrator adds a document to a person's vault.
 
 The file is encrypted while it streams in and sealed to the vault's public key
-(services/sharing.deposit_document): once the request ends, the depositor can
-no longer open it, unless the person shares it with them. Like the person's
-own upload, the POST view reads its body with `StreamingUpload`, so it is
-exempt from CSRFProtect's automatic check and checks the token from the fields
-streamed before the file.
+(vault.documents.deposits): once the request ends, the depositor can no longer
+open it, unless the person shares it with them. Like the person's own upload,
+it goes through the one intake (vault.documents.intake): the same streaming,
+the same full CSRF check, cleaned title, sniffed type and quota under a lock.
 """
 
 from __future__ import annotations
@@ -15,37 +14,19 @@ import uuid
 
 from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_wtf.csrf import validate_csrf
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
-from wtforms import ValidationError
 
-import storage
+from vault.access.assignments import active_assignment
 from vault.accounts import auth
-from vault.core.catalog import CATEGORIES, DOCUMENT_TYPES, TYPE_LABELS, is_valid
+from vault.core.catalog import CATEGORIES, DOCUMENT_TYPES, TYPE_LABELS
 from vault.core.db import db_session
 from vault.core.errors import NotFound
 from vault.core.extensions import get_keyring, get_settings, get_store
 from vault.core.forms import DocumentDetailsForm
-from vault.core.http import StreamingUpload, UploadError
-from vault.documents.uploads import (
-    clean_filename,
-    clean_title,
-    peek,
-    sniff_type,
-    title_from_filename,
-)
-from vault.documents.views.library import (
-    ACCEPT,
-    SNIFF_BYTES,
-    UPLOAD_MESSAGES,
-    UploadRefused,
-    after_upload,
-    upload_details,
-    upload_room,
-)
+from vault.documents.intake import Intake, IntakeRefused
+from vault.documents.views.library import ACCEPT, UPLOAD_MESSAGES, after_upload, upload_limits
 from vault.models import Lifecycle, Role, User
-from vault.sharing import service as sharing
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +46,7 @@ def _target(db: Session, depositor: User, person_id: uuid.UUID) -> User:
     # A closed vault has lost its keys: nobody could ever open a deposit there.
     if person.profile is not None and person.profile.lifecycle == Lifecycle.CLOSED:
         abort(404)
-    if (
-        depositor.role == Role.COUNSELLOR
-        and sharing.active_assignment(db, person.id, depositor.id) is None
-    ):
+    if depositor.role == Role.COUNSELLOR and active_assignment(db, person.id, depositor.id) is None:
         abort(404)
     return person
 
@@ -114,54 +92,15 @@ def upload(person_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     person = _target(db, depositor, person_id)
     details = DocumentDetailsForm(meta={"csrf": False}, formdata=None)
     try:
-        limit, quota_binds = upload_room(db, person.id)
-        if limit == 0:
-            raise UploadRefused("quota", 413)
-        try:
-            streamed = StreamingUpload.from_request(request, max_file_bytes=limit)
-            try:
-                validate_csrf(streamed.fields.get("csrf_token"))
-            except ValidationError:
-                raise UploadRefused("csrf") from None
-            # The details come before the file: checked before a byte is stored.
-            details.process(data=upload_details(streamed.fields))
-            category, doc_type = details.category.data or "", details.doc_type.data or ""
-            if not details.validate() or not is_valid(category, doc_type):
-                raise UploadRefused("bad_details")
-            file = streamed.require_file()
-            head, chunks = peek(file.chunks(), SNIFF_BYTES)
-            mime = sniff_type(head)
-            if mime is None:
-                raise UploadRefused("bad_type", 415)
-            filename = clean_filename(file.filename)
-            # Cleaned as the person's own titles are: no control or bidi
-            # characters that would make a name show as something else.
-            title = clean_title(details.title.data or "") or title_from_filename(filename)
-            try:
-                document = sharing.deposit_document(
-                    db,
-                    get_store(),
-                    get_keyring(),
-                    depositor,
-                    person,
-                    chunks,
-                    mime=mime,
-                    title=title or str(TYPE_LABELS[doc_type]),
-                    filename=filename,
-                    category=category,
-                    doc_type=doc_type,
-                    expiry_date=details.expiry_date.data,
-                )
-            except NotFound:
-                # The assignment ended between the check above and now.
-                abort(404)
-            except storage.StorageError:
-                log.warning("deposit failed: blob store unavailable (vault %s)", person.id)
-                raise UploadRefused("storage", 503) from None
-            streamed.finish()
-        except UploadError as e:
-            raise UploadRefused.from_error(e, quota_binds) from None
-    except UploadRefused as refused:
+        intake = Intake.open(request, db, get_store(), get_keyring(), person.id, upload_limits())
+        # The details come before the file: checked before a byte is stored.
+        intake.read_details(details)
+        intake.receive_file()
+        document = intake.deposit(depositor, person)
+    except NotFound:
+        # The assignment ended between the check above and now.
+        abort(404)
+    except IntakeRefused as refused:
         db.rollback()
         return _render(person, details, [MESSAGES[refused.code]()]), refused.status
     db.commit()

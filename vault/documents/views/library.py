@@ -1,8 +1,9 @@
 """The person's library: list and search, add, rename, replace, delete.
 
-Uploads are read with `StreamingUpload` and encrypted while they arrive, so
-their POST views are exempt from CSRFProtect's automatic check (which would
-parse, and spool, the body) and check the token from the streamed fields.
+Uploads go through the one intake (vault.documents.intake), which reads them
+with `StreamingUpload` and encrypts them while they arrive, so their POST views
+are exempt from CSRFProtect's automatic check (which would parse, and spool,
+the body); the intake runs the same check on the streamed fields.
 
 A document's own page, its download and its preview are on the same
 blueprint, in reading.py.
@@ -12,8 +13,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
-from datetime import date
 from urllib.parse import urlencode
 
 from flask import (
@@ -27,30 +26,19 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_wtf.csrf import CSRFError
-from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
-import storage
 from vault.accounts import auth
 from vault.core import catalog
-from vault.core.catalog import CATEGORIES, CATEGORY_BY_CODE, DOCUMENT_TYPES, TYPE_LABELS, is_valid
+from vault.core.catalog import CATEGORIES, CATEGORY_BY_CODE, DOCUMENT_TYPES, is_valid
 from vault.core.db import db_session
-from vault.core.errors import NotFound, QuotaExceeded
+from vault.core.errors import NotFound
 from vault.core.extensions import get_keyring, get_settings, get_store
 from vault.core.forms import DocumentDetailsForm, EmptyForm
-from vault.core.http import StreamingUpload, UploadError, check_csrf
 from vault.documents import service as documents
+from vault.documents.intake import Intake, IntakeRefused, Limits
 from vault.documents.service import Unlocked
-from vault.documents.uploads import (
-    ALLOWED_TYPES,
-    clean_filename,
-    clean_title,
-    peek,
-    sniff_type,
-    title_from_filename,
-)
-from vault.documents.uploads import SNIFF_BYTES as SNIFF_BYTES  # re-exported for the deposit view
+from vault.documents.uploads import ALLOWED_TYPES, clean_title
 from vault.models import Document, Role
 
 log = logging.getLogger(__name__)
@@ -176,49 +164,10 @@ UPLOAD_MESSAGES = {
 }
 
 
-class UploadRefused(Exception):
-    """An upload or deposit refused: the message's code and the HTTP status."""
-
-    def __init__(self, code: str, status: int = 400) -> None:
-        super().__init__(code)
-        self.code, self.status = code, status
-
-    @classmethod
-    def from_error(cls, e: UploadError, quota_binds: bool) -> UploadRefused:
-        """The refusal for a stream that failed; too large is the quota when that binds."""
-        if e.code == "too_large":
-            return cls("quota" if quota_binds else "too_large", 413)
-        return cls(e.code)
-
-
-def upload_room(db: Session, vault_id: uuid.UUID) -> tuple[int, bool]:
-    """Bytes an upload to the vault may take, and whether its quota (not the size limit) binds."""
+def upload_limits() -> Limits:
+    """The sizes every upload path enforces, from the settings."""
     settings = get_settings()
-    room = settings.vault_quota_bytes - documents.quota_used(db, vault_id)
-    if room < settings.max_upload_bytes:
-        return max(room, 0), True
-    return settings.max_upload_bytes, False
-
-
-def _open_upload(owner: Unlocked) -> tuple[StreamingUpload, str, str, Iterator[bytes], bool]:
-    """Read the fields, check the token and the file's real type; nothing stored yet."""
-    limit, quota_binds = upload_room(db_session(), owner.vault_id)
-    if limit == 0:
-        raise UploadRefused("quota", 413)
-    try:
-        upload = StreamingUpload.from_request(request, max_file_bytes=limit)
-        try:
-            check_csrf(upload)
-        except CSRFError:
-            raise UploadRefused("csrf") from None
-        file = upload.require_file()
-        head, chunks = peek(file.chunks(), SNIFF_BYTES)
-    except UploadError as e:
-        raise UploadRefused.from_error(e, quota_binds) from None
-    mime = sniff_type(head)
-    if mime is None:
-        raise UploadRefused("bad_type", 415)
-    return upload, mime, clean_filename(file.filename), chunks, quota_binds
+    return Limits(settings.max_upload_bytes, settings.vault_quota_bytes)
 
 
 @bp.post("/ajouter")
@@ -228,40 +177,13 @@ def upload() -> str | BaseResponse | tuple[str, int]:
     db = db_session()
     form = DocumentDetailsForm(meta={"csrf": False}, formdata=None)
     try:
-        upload, mime, filename, chunks, quota_binds = _open_upload(owner)
-        form.process(data=upload_details(upload.fields))
-        category, doc_type = form.category.data or "", form.doc_type.data or ""
-        if not form.validate() or not is_valid(category, doc_type):
-            raise UploadRefused("bad_details")
-        title = clean_title(form.title.data or "") or title_from_filename(filename)
-        try:
-            document = documents.add_document(
-                db,
-                get_store(),
-                get_keyring(),
-                owner,
-                chunks,
-                mime=mime,
-                title=title or str(TYPE_LABELS[doc_type]),
-                filename=filename,
-                category=category,
-                doc_type=doc_type,
-                expiry_date=form.expiry_date.data,
-                actor=owner.user,
-                quota=get_settings().vault_quota_bytes,
-            )
-            upload.finish()
-        except UploadError as e:
-            raise UploadRefused.from_error(e, quota_binds) from None
-        except storage.StorageError:
-            log.warning("upload failed: blob store unavailable (vault %s)", owner.vault_id)
-            raise UploadRefused("storage", 503) from None
-        except QuotaExceeded as e:
-            # Another upload filled the vault while this one streamed.
-            db.rollback()
-            documents.delete_blobs(get_store(), e.blobs)
-            raise UploadRefused("quota", 413) from None
-    except UploadRefused as refused:
+        intake = Intake.open(
+            request, db, get_store(), get_keyring(), owner.vault_id, upload_limits()
+        )
+        intake.read_details(form)
+        intake.receive_file()
+        document = intake.add(owner)
+    except IntakeRefused as refused:
         db.rollback()
         return _render_add(form, [UPLOAD_MESSAGES[refused.code]()]), refused.status
     db.commit()
@@ -278,23 +200,6 @@ def after_upload(location: str) -> BaseResponse:
     if request.headers.get("X-Requested-With") == "XMLHttpRequest":
         return Response(status=204, headers={"X-Vault-Location": location})
     return redirect(location)
-
-
-def upload_details(fields: dict[str, str]) -> dict[str, object]:
-    """The details typed with an upload or deposit, for DocumentDetailsForm."""
-    expiry: date | None = None
-    raw = fields.get("expiry_date", "").strip()
-    if raw:
-        try:
-            expiry = date.fromisoformat(raw)
-        except ValueError:
-            raise UploadRefused("bad_details") from None
-    return {
-        "title": fields.get("title", "")[:200],
-        "category": fields.get("category", ""),
-        "doc_type": fields.get("doc_type", ""),
-        "expiry_date": expiry,
-    }
 
 
 @bp.post("/<uuid:document_id>/modifier")
@@ -351,31 +256,12 @@ def replace(document_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     db = db_session()
     document = _document(owner, document_id)
     try:
-        upload, mime, filename, chunks, quota_binds = _open_upload(owner)
-        try:
-            documents.replace_document(
-                db,
-                get_store(),
-                get_keyring(),
-                owner,
-                document,
-                chunks,
-                mime=mime,
-                filename=filename,
-                actor=owner.user,
-                quota=get_settings().vault_quota_bytes,
-            )
-            upload.finish()
-        except UploadError as e:
-            raise UploadRefused.from_error(e, quota_binds) from None
-        except storage.StorageError:
-            log.warning("replace failed: blob store unavailable (vault %s)", owner.vault_id)
-            raise UploadRefused("storage", 503) from None
-        except QuotaExceeded as e:
-            db.rollback()
-            documents.delete_blobs(get_store(), e.blobs)
-            raise UploadRefused("quota", 413) from None
-    except UploadRefused as refused:
+        intake = Intake.open(
+            request, db, get_store(), get_keyring(), owner.vault_id, upload_limits()
+        )
+        intake.receive_file()
+        intake.replace(owner, document)
+    except IntakeRefused as refused:
         db.rollback()
         document = _document(owner, document_id)
         return _render_replace(owner, document, [UPLOAD_MESSAGES[refused.code]()]), refused.status

@@ -15,7 +15,7 @@ from vault.core.extensions import get_keyring, get_settings, get_store
 from vault.core.messages import too_many_attempts
 from vault.core.throttle import HashingBusy
 from vault.documents import service as documents
-from vault.lifecycle import checklist, retention
+from vault.lifecycle import checklist, closing, retention
 from vault.lifecycle import service as lifecycle
 from vault.lifecycle.forms import CloseVaultForm
 from vault.lifecycle.views.common import bp, today
@@ -86,7 +86,7 @@ def close() -> BaseResponse | tuple[str, int]:
     except HashingBusy:
         db.rollback()
         return _render_close(form, [_("The vault is busy. Please try again in a minute.")], 503)
-    closed = lifecycle.close_vault(db, owner)
+    closed = closing.close_vault(db, owner)
     auth.end_session()
     db.commit()
     # After the commit: a blob that fails to go is an orphan for `storage gc`.

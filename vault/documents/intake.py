@@ -1,0 +1,348 @@
+"""One intake for every upload path: the person's upload, a new version, a deposit.
+
+Each path receives a file the same way, so that no check is written twice and
+none can drift from the others:
+
+1. room: the vault's quota left (or the size limit, whichever binds) bounds the
+   stream before a byte is read;
+2. the text fields streamed before the file (`StreamingUpload`: the body is
+   never spooled), and Flask-WTF's full CSRF check on them (token, session,
+   and on HTTPS the referrer: `vault.core.http.check_csrf`);
+3. the typed details, when the path has any: validated against the catalog,
+   the title cleaned of control and bidi characters (`uploads.clean_title`);
+4. the file's real type, from its first bytes (`uploads.sniff_type`), and its
+   name cleaned;
+5. storing through the documents' services with the quota re-checked under a
+   lock of the owner's row (two uploads that each fit alone cannot both pass);
+6. on any failure, the transaction rolled back and every blob this intake
+   wrote removed; the store's errors become an `IntakeRefused` ("storage"), so
+   that views need not know the store.
+
+The request comes from the view. The intake is the one service that reads a
+request (the streamed body, the CSRF check): it needs an application and a
+request context, like the views that call it.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm import Session
+
+import storage
+from crypto import KeyRing
+from vault.core.catalog import TYPE_LABELS, is_valid
+from vault.core.errors import QuotaExceeded, ServiceError
+from vault.core.http import StreamingUpload, UploadError, check_csrf
+from vault.documents import deposits
+from vault.documents import service as documents
+from vault.documents.blobs import delete_blobs
+from vault.documents.keys import Unlocked
+from vault.documents.uploads import (
+    SNIFF_BYTES,
+    clean_filename,
+    clean_title,
+    peek,
+    sniff_type,
+    title_from_filename,
+)
+from vault.models import Document, DocumentVersion, User
+
+if TYPE_CHECKING:
+    from flask import Request
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# The longest title kept from the form (the form's own limit, before cleaning).
+TITLE_FIELD_CHARS = 200
+
+
+class IntakeRefused(ServiceError):
+    """An upload refused: `code` names the message to show, `status` the HTTP answer.
+
+    Codes: UploadError's ("malformed", "missing_file", "empty", "too_large",
+    "too_many_files", "field_too_large", "too_many_fields"), and "quota",
+    "csrf", "bad_details", "bad_type", "storage".
+    """
+
+    def __init__(self, code: str, status: int = 400) -> None:
+        super().__init__(code)
+        self.code, self.status = code, status
+
+    @classmethod
+    def from_error(cls, e: UploadError, quota_binds: bool) -> IntakeRefused:
+        """The refusal for a stream that failed; too large is the quota when that binds."""
+        if e.code == "too_large":
+            return cls("quota" if quota_binds else "too_large", 413)
+        return cls(e.code)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The sizes an intake enforces: one file's, and a vault's."""
+
+    max_upload_bytes: int
+    vault_quota_bytes: int
+
+
+@dataclass(frozen=True)
+class Details:
+    """The details typed with an upload or a deposit, checked and cleaned."""
+
+    title: str
+    category: str
+    doc_type: str
+    expiry_date: date | None
+
+
+class DetailsForm(Protocol):
+    """What the intake needs of the view's details form (DocumentDetailsForm)."""
+
+    def process(self, *, data: dict[str, object]) -> None: ...
+
+    def validate(self) -> bool: ...
+
+
+def room(db: Session, vault_id: uuid.UUID, limits: Limits) -> tuple[int, bool]:
+    """Bytes an upload to the vault may take, and whether its quota (not the size limit) binds."""
+    left = limits.vault_quota_bytes - documents.quota_used(db, vault_id)
+    if left < limits.max_upload_bytes:
+        return max(left, 0), True
+    return limits.max_upload_bytes, False
+
+
+def details_data(fields: dict[str, str]) -> dict[str, object]:
+    """The streamed fields as DocumentDetailsForm data; IntakeRefused for a malformed date."""
+    expiry: date | None = None
+    raw = fields.get("expiry_date", "").strip()
+    if raw:
+        try:
+            expiry = date.fromisoformat(raw)
+        except ValueError:
+            raise IntakeRefused("bad_details") from None
+    return {
+        "title": fields.get("title", "")[:TITLE_FIELD_CHARS],
+        "category": fields.get("category", ""),
+        "doc_type": fields.get("doc_type", ""),
+        "expiry_date": expiry,
+    }
+
+
+class _RecordingStore:
+    """The blob store, noting every key written through it (to remove them on failure)."""
+
+    def __init__(self, store: storage.BlobStore) -> None:
+        self._store = store
+        self.name = store.name
+        self.written: list[tuple[str, str]] = []
+
+    def put(self, key: str, data: storage.PutData, length: int | None = None) -> storage.BlobInfo:
+        # Noted before writing: a put that fails halfway may leave a part behind.
+        self.written.append((self._store.name, key))
+        return self._store.put(key, data, length)
+
+    def open(self, key: str, start: int = 0, length: int | None = None) -> storage.BlobReader:
+        return self._store.open(key, start, length)
+
+    def stat(self, key: str) -> storage.BlobInfo:
+        return self._store.stat(key)
+
+    def delete(self, key: str) -> None:
+        self._store.delete(key)
+
+    def exists(self, key: str) -> bool:
+        return self._store.exists(key)
+
+    def list(self, prefix: str = "") -> Iterator[storage.BlobInfo]:
+        return self._store.list(prefix)
+
+    def describe(self) -> str:
+        return self._store.describe()
+
+    def close(self) -> None:
+        self._store.close()
+
+
+class Intake:
+    """One file being received into one vault. Open it with `Intake.open`.
+
+    Then, for the paths with details, `read_details(form)`; then `receive_file()`;
+    then one of `add`, `replace` or `deposit`, which stores and finishes the body.
+    Every step raises IntakeRefused; the view shows its message.
+    """
+
+    def __init__(
+        self,
+        db: Session,
+        store: storage.BlobStore,
+        ring: KeyRing,
+        vault_id: uuid.UUID,
+        limits: Limits,
+        upload: StreamingUpload,
+        quota_binds: bool,
+    ) -> None:
+        self._db, self._store, self._ring = db, store, ring
+        self.vault_id = vault_id
+        self._limits = limits
+        self.upload = upload
+        self._quota_binds = quota_binds
+        self.details: Details | None = None
+        self.mime = ""
+        self.filename = ""
+        self._chunks: Iterator[bytes] | None = None
+
+    @classmethod
+    def open(
+        cls,
+        request: Request,
+        db: Session,
+        store: storage.BlobStore,
+        ring: KeyRing,
+        vault_id: uuid.UUID,
+        limits: Limits,
+    ) -> Intake:
+        """Read the fields streamed before the file and check the CSRF token; nothing stored."""
+        limit, quota_binds = room(db, vault_id, limits)
+        if limit == 0:
+            raise IntakeRefused("quota", 413)
+        try:
+            upload = StreamingUpload.from_request(request, max_file_bytes=limit)
+        except UploadError as e:
+            raise IntakeRefused.from_error(e, quota_binds) from None
+        try:
+            check_csrf(upload)
+        except CSRFError:
+            raise IntakeRefused("csrf") from None
+        return cls(db, store, ring, vault_id, limits, upload, quota_binds)
+
+    def read_details(self, form: DetailsForm) -> Details:
+        """Fill `form` from the fields and check it, before a byte of the file is stored."""
+        data = details_data(self.upload.fields)
+        form.process(data=data)
+        category, doc_type = str(data["category"]), str(data["doc_type"])
+        if not form.validate() or not is_valid(category, doc_type):
+            raise IntakeRefused("bad_details")
+        expiry = data["expiry_date"]
+        self.details = Details(
+            # No control or bidi characters that would make a title show as something else.
+            title=clean_title(str(data["title"])),
+            category=category,
+            doc_type=doc_type,
+            expiry_date=expiry if isinstance(expiry, date) else None,
+        )
+        return self.details
+
+    def receive_file(self) -> None:
+        """Start the file: its real type from its first bytes, its name cleaned."""
+        try:
+            file = self.upload.require_file()
+            head, self._chunks = peek(file.chunks(), SNIFF_BYTES)
+        except UploadError as e:
+            raise IntakeRefused.from_error(e, self._quota_binds) from None
+        mime = sniff_type(head)
+        if mime is None:
+            raise IntakeRefused("bad_type", 415)
+        self.mime, self.filename = mime, clean_filename(file.filename)
+
+    def _title(self) -> tuple[Details, str]:
+        details = self.details
+        assert details is not None, "read_details first"
+        title = details.title or title_from_filename(self.filename)
+        return details, title or str(TYPE_LABELS[details.doc_type])
+
+    def add(self, owner: Unlocked) -> Document:
+        """The person's new document."""
+        details, title = self._title()
+        return self._store_with(
+            "upload",
+            lambda store, chunks: documents.add_document(
+                self._db,
+                store,
+                self._ring,
+                owner,
+                chunks,
+                mime=self.mime,
+                title=title,
+                filename=self.filename,
+                category=details.category,
+                doc_type=details.doc_type,
+                expiry_date=details.expiry_date,
+                actor=owner.user,
+                quota=self._limits.vault_quota_bytes,
+            ),
+        )
+
+    def replace(self, owner: Unlocked, document: Document) -> DocumentVersion:
+        """A new version of the person's document."""
+        return self._store_with(
+            "replace",
+            lambda store, chunks: documents.replace_document(
+                self._db,
+                store,
+                self._ring,
+                owner,
+                document,
+                chunks,
+                mime=self.mime,
+                filename=self.filename,
+                actor=owner.user,
+                quota=self._limits.vault_quota_bytes,
+            ),
+        )
+
+    def deposit(self, depositor: User, person: User) -> Document:
+        """A deposit into `person`'s vault (this intake's), sealed to it."""
+        details, title = self._title()
+        return self._store_with(
+            "deposit",
+            lambda store, chunks: deposits.deposit_document(
+                self._db,
+                store,
+                self._ring,
+                depositor,
+                person,
+                chunks,
+                mime=self.mime,
+                title=title,
+                filename=self.filename,
+                category=details.category,
+                doc_type=details.doc_type,
+                expiry_date=details.expiry_date,
+                quota=self._limits.vault_quota_bytes,
+            ),
+        )
+
+    def _store_with(self, kind: str, save: Callable[[storage.BlobStore, Iterator[bytes]], T]) -> T:
+        """Run `save` on the file, then read the rest of the body; undo everything on failure."""
+        assert self._chunks is not None, "receive_file first"
+        recording = _RecordingStore(self._store)
+        try:
+            result = save(recording, self._chunks)
+            self.upload.finish()
+        except UploadError as e:
+            self._undo(recording)
+            raise IntakeRefused.from_error(e, self._quota_binds) from None
+        except storage.StorageError:
+            log.warning("%s failed: blob store unavailable (vault %s)", kind, self.vault_id)
+            self._undo(recording)
+            raise IntakeRefused("storage", 503) from None
+        except QuotaExceeded:
+            # Another upload filled the vault while this one streamed.
+            self._undo(recording)
+            raise IntakeRefused("quota", 413) from None
+        except BaseException:
+            self._undo(recording)
+            raise
+        return result
+
+    def _undo(self, recording: _RecordingStore) -> None:
+        self._db.rollback()
+        delete_blobs(self._store, recording.written)
