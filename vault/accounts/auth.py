@@ -21,10 +21,10 @@ from flask_login import LoginManager, current_user
 from werkzeug.wrappers import Response
 
 from vault.accounts import sessions
+from vault.accounts.keys import Unlocked
 from vault.accounts.sessions import OpenSession, SessionTicket
 from vault.core.db import db_session
 from vault.core.extensions import get_keyring, get_settings
-from vault.documents.service import Unlocked
 from vault.models import Role, User
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -12,10 +12,10 @@ from flask import abort, flash
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from vault.access import grants
 from vault.accounts import auth
 from vault.core.forms import EmptyForm
 from vault.models import Assignment, User
-from vault.sharing import service as sharing
 
 
 def end_followup(db: Session, person: User, assignment_id: uuid.UUID) -> None:
@@ -31,7 +31,7 @@ def end_followup(db: Session, person: User, assignment_id: uuid.UUID) -> None:
     if assignment.ended_at is not None:
         flash(_("This follow-up had already ended."), "info")
         return
-    sharing.end_assignment(db, assignment, by=auth.signed_in_user())
+    grants.end_assignment(db, assignment, by=auth.signed_in_user())
     db.commit()
     counsellor = db.get(User, assignment.counsellor_id)
     flash(

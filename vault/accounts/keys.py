@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,6 +36,22 @@ from vault.core.envelope import slot_aad as slot_aad
 from vault.core.throttle import HashingBusy as HashingBusy
 from vault.core.throttle import hashing_slot as hashing_slot
 from vault.models import KeySlot, SlotKind, User
+
+
+@dataclass(frozen=True)
+class Unlocked:
+    """A person's vault opened for this request: the owner and their vault key.
+
+    A person's user key is their vault key: it wraps every document's data key.
+    """
+
+    user: User
+    key: bytes
+
+    @property
+    def vault_id(self) -> uuid.UUID:
+        return self.user.id
+
 
 # Costs of new slots (DESIGN.md §2.2). Tests lower them to keep the suite fast;
 # a slot stores its own costs, so opening follows whatever made it.

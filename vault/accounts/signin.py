@@ -14,7 +14,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from crypto import CryptoError, KeyRing, PassphraseSlot
+from vault.access import networks
 from vault.accounts import keys
+from vault.accounts.keys import Unlocked
 from vault.accounts.opening import normalize_activation_code
 from vault.accounts.policy import check_policy, clean_passphrase
 from vault.accounts.users import find_user
@@ -28,9 +30,7 @@ from vault.core.throttle import (
     throttle_key,
     throttle_secret,
 )
-from vault.documents.service import Unlocked
 from vault.journal import service as journal
-from vault.lifecycle import service as lifecycle
 from vault.models import AccountStatus, SlotKind, User
 from vault.models.base import utcnow
 
@@ -154,9 +154,9 @@ def sign_in(
 
     `trusted`: the browser carries this user's device mark (throttled apart).
     `address`: the client's, checked against the establishment's networks
-    while the person is detained (lifecycle.signin_allowed).
+    while the person is detained (vault.access.networks.signin_allowed).
     Raises Throttled, SignInRefused, AccountDisabled (only after the right
-    passphrase) or lifecycle.OutsideNetworks.
+    passphrase) or networks.OutsideNetworks.
     """
     now = now or utcnow()
     user, user_key = _attempt(
@@ -170,7 +170,7 @@ def sign_in(
         trusted,
     )
     # Only after the passphrase: the answer must not tell strangers which accounts exist.
-    lifecycle.check_signin(db, user, address)
+    networks.check_signin(db, user, address)
     user.previous_signin_at, user.last_signin_at = user.last_signin_at, now
     journal.append(db, vault_id=user.id, action="signin", actor=user)
     return user, user_key

@@ -8,13 +8,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vault.access import grants
 from vault.accounts import sessions
 from vault.accounts.recovery_requests import cancel_escrow_requests_of
 from vault.core.errors import ServiceError
 from vault.journal import service as journal
 from vault.models import AccountStatus, Assignment, Role, User
 from vault.models.base import utcnow
-from vault.sharing import service as sharing
 
 STAFF_ROLES = (Role.ADMINISTRATOR, Role.COUNSELLOR, Role.RECOVERY_OFFICER)
 
@@ -81,7 +81,7 @@ def disable_account(
             )
         ).scalars()
         for assignment in list(current):
-            sharing.end_assignment(db, assignment, by=by)
+            grants.end_assignment(db, assignment, by=by)
             followups += 1
     cancelled = 0
     if user.role == Role.RECOVERY_OFFICER:

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 import storage
 from crypto import KeyRing, decrypt_bytes, decrypt_iter, encrypt_bytes, encrypt_iter
+from vault.accounts.keys import Unlocked
 from vault.core.envelope import content_aad, preview_aad
-from vault.documents.keys import Unlocked, version_dek
+from vault.documents.keys import version_dek
 from vault.models import Blob, DocumentVersion
 from vault.models.base import utcnow
 

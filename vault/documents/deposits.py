@@ -20,11 +20,12 @@ import storage
 from crypto import KeyRing, derive_keypair, generate_data_key, load_public_key, open_sealed, seal
 from vault.access import grants
 from vault.access.assignments import active_assignment
+from vault.accounts.keys import Unlocked
 from vault.core.envelope import content_aad, deposit_context, deposit_dek_aad
 from vault.core.errors import NotFound
 from vault.documents.blobs import blob_row, write_content
 from vault.documents.index import update_index
-from vault.documents.keys import Meta, Unlocked, meta_from_json, meta_json, seal_meta, wrap_dek
+from vault.documents.keys import Meta, meta_from_json, meta_json, seal_meta, wrap_dek
 from vault.documents.service import check_quota
 from vault.journal import service as journal
 from vault.models import Document, DocumentVersion, Role, User

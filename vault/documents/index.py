@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crypto import CryptoError, unwrap_key, wrap_key
+from vault.accounts.keys import Unlocked
 from vault.core.envelope import title_index_aad
-from vault.documents.keys import Unlocked, open_meta
+from vault.documents.keys import open_meta
 from vault.models import Document, User, VaultIndex
 from vault.models.base import utcnow
 

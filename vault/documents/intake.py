@@ -37,13 +37,13 @@ from sqlalchemy.orm import Session
 
 import storage
 from crypto import KeyRing
+from vault.accounts.keys import Unlocked
 from vault.core.catalog import TYPE_LABELS, is_valid
 from vault.core.errors import QuotaExceeded, ServiceError
 from vault.core.http import StreamingUpload, UploadError, check_csrf
 from vault.documents import deposits
 from vault.documents import service as documents
 from vault.documents.blobs import delete_blobs
-from vault.documents.keys import Unlocked
 from vault.documents.uploads import (
     SNIFF_BYTES,
     clean_filename,

@@ -13,21 +13,10 @@ import uuid
 from dataclasses import dataclass
 
 from crypto import KeyRing, unwrap_key, wrap_key
+from vault.accounts.keys import Unlocked as Unlocked
 from vault.core.envelope import DataKey, dek_aad, meta_aad, version_dek_aad
 from vault.core.errors import NotFound
-from vault.models import Document, DocumentVersion, User
-
-
-@dataclass(frozen=True)
-class Unlocked:
-    """A person's vault opened for this request: the owner and their vault key."""
-
-    user: User
-    key: bytes
-
-    @property
-    def vault_id(self) -> uuid.UUID:
-        return self.user.id
+from vault.models import Document, DocumentVersion
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vault.accounts.keys import Unlocked
 from vault.documents import service as documents
-from vault.documents.service import Unlocked
 from vault.export.names import UniquePaths, category_order, safe_filename, safe_folder
 from vault.lifecycle import checklist
 from vault.models import Document, DocumentVersion, JournalEvent, User

@@ -12,8 +12,8 @@ from typing import Any, cast
 
 import storage
 from crypto import KeyRing
+from vault.accounts.keys import Unlocked
 from vault.documents import service as documents
-from vault.documents.service import Unlocked
 from vault.export.contents import ExportFile
 
 log = logging.getLogger(__name__)

@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, Length
 
 from vault.accounts import auth
 from vault.accounts import service as accounts
+from vault.accounts.keys import Unlocked
 from vault.core.catalog import CATEGORY_BY_CODE, TYPE_LABELS
 from vault.core.db import db_session
 from vault.core.errors import SignInRefused, Throttled
@@ -31,7 +32,6 @@ from vault.core.messages import too_many_attempts
 from vault.core.pdf.render import render_pdf
 from vault.core.throttle import HashingBusy
 from vault.documents import service as documents
-from vault.documents.service import Unlocked
 from vault.export import service as export
 from vault.journal.text import describe
 from vault.lifecycle import retention

@@ -33,7 +33,7 @@ from stream_zip import NO_COMPRESSION_64, ZIP_64, ZIP_AUTO, MemberFile, stream_z
 import storage
 from crypto import KeyRing
 from vault.accounts import service as accounts
-from vault.documents.service import Unlocked
+from vault.accounts.keys import Unlocked
 from vault.export.contents import ExportFile, Renderers, Summary
 from vault.export.prefetch import Prefetch, Progress
 from vault.export.verify import (

@@ -15,8 +15,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from vault.accounts import sessions
+from vault.accounts.keys import Unlocked
 from vault.documents import service as documents
-from vault.documents.keys import Unlocked
 from vault.journal import service as journal
 from vault.lifecycle.service import check_person
 from vault.models import (

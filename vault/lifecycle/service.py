@@ -17,7 +17,6 @@ Every step is journaled on the person's chain.
 
 from __future__ import annotations
 
-import ipaddress
 import uuid
 from datetime import date, timedelta
 
@@ -25,9 +24,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vault.access import grants
+from vault.access.networks import BadNetwork as BadNetwork
+from vault.access.networks import OutsideNetworks as OutsideNetworks
+from vault.access.networks import parse_networks as parse_networks
+from vault.access.networks import signin_allowed as signin_allowed
 from vault.access.rules import DETAINED as DETAINED
 from vault.access.rules import counsellor_access_open as counsellor_access_open
-from vault.access.rules import is_detained
 from vault.core.errors import NotFound, ServiceError
 from vault.journal import service as journal
 from vault.models import Establishment, Lifecycle, Role, Transfer, User
@@ -50,84 +52,10 @@ class LifecycleRefused(ServiceError):
     code = "refused"
 
 
-class OutsideNetworks(ServiceError):
-    """Right passphrase, but from outside the networks of the person's establishment."""
-
-    code = "outside_networks"
-
-
-class BadNetwork(ValueError):
-    """A line of a network list is not an address or a CIDR block; `line` says which."""
-
-    def __init__(self, line: str) -> None:
-        super().__init__(line)
-        self.line = line
-
-
 # --- rules ------------------------------------------------------------------------------
 
 # is_detained, counsellor_access_open and DETAINED are vault.access.rules': the
 # access rules sit below the documents, which the lifecycle builds on.
-
-
-def parse_networks(text: str) -> list[str]:
-    """The CIDR blocks of a list typed one per line (commas also separate).
-
-    A bare address counts as its own /32 or /128 block. Raises BadNetwork
-    naming the first line that is neither.
-    """
-    networks: list[str] = []
-    items = (item.strip() for line in text.splitlines() for item in line.split(","))
-    for item in filter(None, items):
-        try:
-            network = str(ipaddress.ip_network(item, strict=False))
-        except ValueError:
-            raise BadNetwork(item) from None
-        if network not in networks:
-            networks.append(network)
-    return networks
-
-
-def _in_networks(address: str | None, text: str) -> bool:
-    if not address:
-        return False
-    try:
-        ip = ipaddress.ip_address(address)
-        blocks = parse_networks(text)
-    except (ValueError, BadNetwork):
-        # An unparsable address, or a list damaged outside the app: refuse
-        # rather than open sign-in to everyone.
-        return False
-    return any(ip in ipaddress.ip_network(block) for block in blocks)
-
-
-def signin_allowed(user: User, address: str | None) -> bool:
-    """May `user` sign in from `address`?
-
-    Only people held at an establishment that limits sign-in are checked:
-    staff, released people and establishments without the rule are not.
-    """
-    if user.role != Role.PERSON or not is_detained(user):
-        return True
-    place = user.establishment
-    if place is None or not place.restrict_signin:
-        return True
-    return _in_networks(address, place.networks)
-
-
-def check_signin(db: Session, user: User, address: str | None) -> None:
-    """After a right passphrase: refuse (and journal) a sign-in from outside the networks."""
-    if signin_allowed(user, address):
-        return
-    journal.append(
-        db,
-        vault_id=user.id,
-        action="signin",
-        actor=user,
-        outcome="refused",
-        details={"reason": "network"},
-    )
-    raise OutsideNetworks()
 
 
 # --- transfers and releases -------------------------------------------------------------

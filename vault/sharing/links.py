@@ -38,10 +38,11 @@ from crypto import (
 )
 from vault.access.assignments import active_assignment, people_of
 from vault.accounts import keys
+from vault.accounts.keys import Unlocked
 from vault.core.envelope import DataKey, link_id, link_key
 from vault.core.envelope import link_aad as link_aad  # the ring rotation re-wraps by it
 from vault.core.errors import NotFound, PolicyError, ServiceError, Throttled
-from vault.documents.keys import Unlocked, document_meta, version_dek
+from vault.documents.keys import document_meta, version_dek
 from vault.documents.service import current_version, get_document
 from vault.journal import service as journal
 from vault.models import DocumentVersion, Establishment, ExternalLink, Lifecycle, User

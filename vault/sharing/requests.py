@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from crypto import CryptoError, KeyRing, derive_keypair, load_public_key, open_sealed, seal
 from vault.access.assignments import check_counsellor_sees
+from vault.accounts.keys import Unlocked
 from vault.core.envelope import request_message_context
 from vault.core.errors import NotFound
-from vault.documents.keys import Unlocked
 from vault.journal import service as journal
 from vault.models import Document, DocumentRequest, User
 from vault.models.base import utcnow

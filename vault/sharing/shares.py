@@ -16,8 +16,9 @@ from crypto import KeyRing
 from vault.access import grants
 from vault.access.assignments import active_assignment
 from vault.access.rules import share_is_active
+from vault.accounts.keys import Unlocked
 from vault.core.errors import NotFound, PolicyError
-from vault.documents.keys import Unlocked, document_meta, version_dek
+from vault.documents.keys import document_meta, version_dek
 from vault.documents.service import current_version
 from vault.journal import service as journal
 from vault.models import Document, Share, User

@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
+from vault.access import networks
 from vault.accounts import auth, devices, sessions
 from vault.accounts import service as accounts
 from vault.accounts.passphrases import generate_passphrase
@@ -34,7 +35,6 @@ from vault.core.forms import ActivationForm, ChoosePassphraseForm, EmptyForm, Si
 from vault.core.messages import passphrase_problems, too_many_attempts
 from vault.core.pdf.render import render_pdf
 from vault.lifecycle import retention
-from vault.lifecycle import service as lifecycle
 from vault.models import AccountStatus, User
 from vault.models.base import utcnow
 
@@ -85,7 +85,7 @@ def sign_in() -> str | BaseResponse | tuple[str, int]:
             error, status = too_many_attempts(e.retry_after), 429
         except SignInRefused:
             error, status = _("This username and secret phrase do not match. Try again."), 200
-        except lifecycle.OutsideNetworks:
+        except networks.OutsideNetworks:
             error, status = _outside_networks_message(), 403
         except accounts.AccountDisabled:
             error, status = (

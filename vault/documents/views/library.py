@@ -29,6 +29,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from vault.accounts import auth
+from vault.accounts.keys import Unlocked
 from vault.core import catalog
 from vault.core.catalog import CATEGORIES, CATEGORY_BY_CODE, DOCUMENT_TYPES, is_valid
 from vault.core.db import db_session
@@ -37,7 +38,6 @@ from vault.core.extensions import get_keyring, get_settings, get_store
 from vault.core.forms import DocumentDetailsForm, EmptyForm
 from vault.documents import service as documents
 from vault.documents.intake import Intake, IntakeRefused, Limits
-from vault.documents.service import Unlocked
 from vault.documents.uploads import ALLOWED_TYPES, clean_title
 from vault.models import Document, Role
 

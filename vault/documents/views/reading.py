@@ -16,6 +16,7 @@ from limits import parse_many
 from sqlalchemy.orm import Session
 
 from vault.accounts import auth
+from vault.accounts.keys import Unlocked
 from vault.core.catalog import CATEGORIES, CATEGORY_BY_CODE, DOCUMENT_TYPES, TYPE_LABELS
 from vault.core.db import db_session
 from vault.core.errors import NotFound
@@ -26,7 +27,6 @@ from vault.documents import service as documents
 from vault.documents.downloads import Damaged, Recipient, journal_failure
 from vault.documents.previews import PREVIEW_MIME, PreviewError, render_preview
 from vault.documents.sending import damaged_page, send_document, send_preview
-from vault.documents.service import Unlocked
 from vault.documents.views.library import bp
 from vault.journal import service as journal
 from vault.models import Document, DocumentVersion, Role, User

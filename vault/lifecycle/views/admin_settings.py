@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.wrappers import Response as BaseResponse
 
+from vault.access.networks import BadNetwork
 from vault.accounts import auth
 from vault.core.catalog import CATEGORIES, DOCUMENT_TYPES
 from vault.core.db import db_session
@@ -41,7 +42,7 @@ def networks(establishment_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
                     bool(form.restrict.data),
                     by=auth.signed_in_user(),
                 )
-            except lifecycle.BadNetwork as e:
+            except BadNetwork as e:
                 form.networks.errors = [
                     _(
                         "“%(line)s” is not a network. Write one per line, for example "

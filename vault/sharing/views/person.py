@@ -35,13 +35,13 @@ from werkzeug.wrappers import Response as BaseResponse
 from wtforms import SelectChoice
 
 from vault.accounts import auth
+from vault.accounts.keys import Unlocked
 from vault.core.catalog import CATEGORIES, CATEGORY_BY_CODE, TYPE_CATEGORY, TYPE_LABELS
 from vault.core.db import db_session
 from vault.core.errors import NotFound
 from vault.core.extensions import get_keyring
 from vault.core.forms import EmptyForm
 from vault.documents import service as documents
-from vault.documents.service import Unlocked
 from vault.models import (
     Document,
     DocumentRequest,

@@ -14,11 +14,11 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from vault.accounts import auth, sessions
+from vault.accounts.keys import Unlocked
 from vault.core.db import db_session
 from vault.core.errors import PolicyError
 from vault.core.extensions import get_keyring
 from vault.core.forms import EmptyForm
-from vault.documents.service import Unlocked
 from vault.journal.text import recipient_phrase
 from vault.models import Document, ExternalLink, Role
 from vault.sharing import links

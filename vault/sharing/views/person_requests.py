@@ -14,11 +14,12 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
 from vault.accounts import auth
+from vault.accounts.keys import Unlocked
 from vault.core.catalog import CATEGORY_BY_CODE, TYPE_CATEGORY, TYPE_LABELS
 from vault.core.db import db_session
 from vault.core.extensions import get_keyring
 from vault.documents import service as documents
-from vault.documents.service import Listed, Unlocked
+from vault.documents.service import Listed
 from vault.models import Document, DocumentRequest, Role
 from vault.sharing import service as sharing
 from vault.sharing.forms import AnswerForm
