@@ -56,6 +56,7 @@ def make_undumpable() -> None:
 
 def _build(settings: Settings) -> Flask:
     from vault.accounts import auth
+    from vault.accounts.keys import HashingBusy
     from vault.cli import register_commands
     from vault.core import error_pages as errors
     from vault.core import extensions, security, templating
@@ -87,7 +88,7 @@ def _build(settings: Settings) -> Flask:
     extensions.init_app(app, settings)
     auth.init_app(app)
     security.init_app(app, settings)
-    errors.init_app(app)
+    errors.init_app(app, hashing_busy=(HashingBusy,))
     templating.init_app(app)
     _register_views(app)
     register_commands(app)

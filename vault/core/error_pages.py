@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 import storage
-from vault.accounts.keys import HashingBusy
+from vault.core.errors import NotFound
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,13 @@ def _rollback() -> None:
         log.warning("rollback before the error page failed", exc_info=True)
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, *, hashing_busy: tuple[type[Exception], ...] = ()) -> None:
+    """Register the error pages; `hashing_busy`: the passphrase checks' "too busy" error (503).
+
+    The app factory passes it (accounts' HashingBusy) rather than this module
+    importing it: core knows no feature.
+    """
+
     @app.errorhandler(CSRFError)
     def csrf_error(e: CSRFError) -> tuple[str, int]:
         log.info("CSRF check failed: %s", e.description)
@@ -108,10 +114,18 @@ def init_app(app: Flask) -> None:
         log.error("blob store unavailable: %s", e)
         return error_page(503)
 
-    @app.errorhandler(HashingBusy)
-    def hashing_busy(e: HashingBusy) -> tuple[str, int]:
+    # A service's "not there or not yours", let through by the view: the
+    # same page as abort(404).
+    @app.errorhandler(NotFound)
+    def not_found(e: NotFound) -> tuple[str, int]:
+        return error_page(404)
+
+    def saturated(e: Exception) -> tuple[str, int]:
         log.warning("passphrase checks saturated; answered 503")
         return error_page(503)
+
+    for busy in hashing_busy:
+        app.register_error_handler(busy, saturated)
 
     @app.errorhandler(OperationalError)
     def database_unavailable(e: OperationalError) -> tuple[str, int]:
