@@ -33,10 +33,18 @@ test: install translations
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
 	  if [ $$status = 5 ]; then echo "make test: pytest collected no test" >&2; fi; exit $$status
 
+# Lint runs here, not in pytest: a test failure means behaviour. Every check
+# runs and any failure fails the target. lint-imports checks the contracts in
+# pyproject.toml ([tool.importlinter]: layers, views, services); --no-cache
+# leaves no cache folder in the tree.
 lint: install
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/mypy crypto storage vault
+	@status=0; \
+	$(BIN)/ruff check . || status=1; \
+	$(BIN)/ruff format --check . || status=1; \
+	$(BIN)/mypy crypto storage vault || status=1; \
+	$(BIN)/mypy --strict crypto || status=1; \
+	$(BIN)/lint-imports --no-cache || status=1; \
+	exit $$status
 
 bench: install
 	$(BIN)/python bench/storage.py

@@ -55,11 +55,10 @@ def make_undumpable() -> None:
 
 
 def _build(settings: Settings) -> Flask:
-    from vault import web as views
     from vault.accounts import auth
     from vault.cli.groups import register_commands
     from vault.core import error_pages as errors
-    from vault.core import extensions, security
+    from vault.core import extensions, security, templating
     from vault.core.http import VaultRequest
 
     app = Flask(
@@ -89,9 +88,54 @@ def _build(settings: Settings) -> Flask:
     auth.init_app(app)
     security.init_app(app, settings)
     errors.init_app(app)
-    views.init_app(app)
+    templating.init_app(app)
+    _register_views(app)
     register_commands(app)
     return app
+
+
+def _register_views(app: Flask) -> None:
+    """Every feature's blueprint; the factory is the one place that knows them all.
+
+    Imported here, not at the top: importing the package (for `make_undumpable`
+    in gunicorn's configuration, or `create_app` in the CLI) must not load the
+    whole app.
+    """
+    from vault.accounts.limits import limit_signins
+    from vault.accounts.views import account, admin
+    from vault.accounts.views import auth as auth_views
+    from vault.documents.views import deposits
+    from vault.documents.views import library as documents
+    from vault.export import views as export
+    from vault.home import views as main
+    from vault.journal import views as journal
+    from vault.lifecycle import views as lifecycle
+    from vault.recovery import views as recovery
+    from vault.sharing.views import counsellor, public_links
+    from vault.sharing.views import person as sharing
+
+    for module in (
+        main,
+        auth_views,
+        account,
+        documents,
+        journal,
+        admin,
+        counsellor,
+        deposits,
+        sharing,
+        public_links,
+        recovery,
+        export,
+        lifecycle,
+    ):
+        app.register_blueprint(module.bp)
+    limit_signins(app, "auth.sign_in", "auth.activate", "public_links.download", "recovery.start")
+    # Upload views read their body as a stream and check the token themselves.
+    csrf = app.extensions["csrf"]
+    csrf.exempt("vault.documents.views.library.upload")
+    csrf.exempt("vault.documents.views.library.replace")
+    csrf.exempt("vault.documents.views.deposits.upload")
 
 
 def _configure_logging(settings: Settings) -> None:

@@ -33,6 +33,7 @@ from vault.models import (
     Document,
     DocumentRequest,
     ExternalLink,
+    RequestStatus,
     Share,
     ShareKey,
     User,
@@ -210,10 +211,10 @@ def end_assignment(db: Session, assignment: Assignment, *, by: User | None) -> N
         select(DocumentRequest).where(
             DocumentRequest.vault_id == assignment.person_id,
             DocumentRequest.counsellor_id == assignment.counsellor_id,
-            DocumentRequest.status == "open",
+            DocumentRequest.status == RequestStatus.OPEN,
         )
     ).scalars():
-        request.status = "cancelled"
+        request.status = RequestStatus.CANCELLED
     db.flush()
     journal.append(
         db,

@@ -1,4 +1,4 @@
-"""Who is asking: the server-side session behind the cookie, roles, the opened vault.
+"""Who is asking: the server-side session behind the cookie and the roles.
 
 Flask-Login's request loader resumes the server session named by the cookie
 (never a user id in the cookie alone); `g.open_session` keeps the session row
@@ -21,10 +21,9 @@ from flask_login import LoginManager, current_user
 from werkzeug.wrappers import Response
 
 from vault.accounts import sessions
-from vault.accounts.keys import Unlocked
 from vault.accounts.sessions import OpenSession, SessionTicket
 from vault.core.db import db_session
-from vault.core.extensions import get_keyring, get_settings
+from vault.core.extensions import get_settings
 from vault.models import Role, User
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -140,28 +139,6 @@ def open_session() -> OpenSession:
 
 def signed_in_user() -> User:
     return cast(User, current_user._get_current_object())
-
-
-def unlocked_vault() -> Unlocked:
-    """The signed-in person's vault with its key, for this request only.
-
-    Deposits made since the last request are taken in here (re-wrapped under
-    the vault key), so every view sees the vault's documents alike.
-    """
-    user = signed_in_user()
-    if user.role != Role.PERSON:
-        abort(403)
-    owner = Unlocked(user, open_session().user_key)
-    # The counter on the user row (loaded anyway) says whether there is
-    # anything to take in, so most requests make no query for it.
-    if user.pending_deposits and "deposits_taken_in" not in g:
-        from vault.sharing import service as sharing
-
-        db = db_session()
-        g.deposits_taken_in = sharing.take_in_deposits(db, get_keyring(), owner)
-        if g.deposits_taken_in:
-            db.commit()
-    return owner
 
 
 def role_required(*roles: Role) -> Callable[[F], F]:

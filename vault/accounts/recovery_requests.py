@@ -13,16 +13,15 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from vault.journal import service as journal
-from vault.models import RecoveryRequest, User
+from vault.models import RecoveryKind, RecoveryRequest, RecoveryStatus, User
 
-KIT = "kit"
-ESCROW = "escrow"
+KIT, ESCROW = RecoveryKind.KIT, RecoveryKind.ESCROW
 PENDING, APPROVED, COMPLETED, REFUSED, CANCELLED = (
-    "pending",
-    "approved",
-    "completed",
-    "refused",
-    "cancelled",
+    RecoveryStatus.PENDING,
+    RecoveryStatus.APPROVED,
+    RecoveryStatus.COMPLETED,
+    RecoveryStatus.REFUSED,
+    RecoveryStatus.CANCELLED,
 )
 
 

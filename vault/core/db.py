@@ -19,13 +19,27 @@ from sqlalchemy.orm import Session, sessionmaker
 log = logging.getLogger(__name__)
 
 
-class Database:
-    """Owns the engine and the session factory of one app."""
+# Keys of `Session.info` every session of the app carries (see `Database`).
+KEYRING = "keyring"
+THROTTLE_SECRET = "throttle_secret"  # noqa: S105 (a key name, not a secret)
 
-    def __init__(self, url: str, **engine_options: Any) -> None:
+
+class Database:
+    """Owns the engine and the session factory of one app.
+
+    `info` is copied into every session's `Session.info`: the app factory
+    puts the server key ring there (the journal seals each chain's head with
+    it, and finds it on the session rather than in every caller's arguments)
+    and the throttle secret (throttle rows are keyed by an HMAC under it).
+    Handing them in here keeps this module free of the app's extensions.
+    """
+
+    def __init__(
+        self, url: str, *, info: dict[str, Any] | None = None, **engine_options: Any
+    ) -> None:
         self.engine: Engine = make_engine(url, **engine_options)
         self.sessionmaker: sessionmaker[Session] = sessionmaker(
-            bind=self.engine, expire_on_commit=False
+            bind=self.engine, expire_on_commit=False, info=dict(info or {})
         )
 
     def bind_to(self, connection: Connection) -> None:
@@ -179,14 +193,8 @@ def get_database(app: Flask | None = None) -> Database:
 def db_session() -> Session:
     """The session of the current request or CLI command, created on first use."""
     if "db_session" not in g:
+        # Carries the key ring and the throttle secret (`Database`'s info).
         g.db_session = get_database().sessionmaker()
-        # The journal seals each chain's head with the server key ring; it
-        # finds the ring here rather than in every caller's arguments.
-        from vault.core.extensions import get_keyring, get_throttle_secret
-
-        g.db_session.info["keyring"] = get_keyring()
-        # Throttle rows are keyed by an HMAC under this (accounts/service.py).
-        g.db_session.info["throttle_secret"] = get_throttle_secret()
     session: Session = g.db_session
     return session
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 import storage
+from vault.core.errors import NotFound
 from vault.core.throttle import HashingBusy
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,8 @@ def _rollback() -> None:
 
 
 def init_app(app: Flask) -> None:
+    """Register the error pages (a saturated passphrase check is a 503, like a busy database)."""
+
     @app.errorhandler(CSRFError)
     def csrf_error(e: CSRFError) -> tuple[str, int]:
         log.info("CSRF check failed: %s", e.description)
@@ -108,8 +111,14 @@ def init_app(app: Flask) -> None:
         log.error("blob store unavailable: %s", e)
         return error_page(503)
 
+    # A service's "not there or not yours", let through by the view: the
+    # same page as abort(404).
+    @app.errorhandler(NotFound)
+    def not_found(e: NotFound) -> tuple[str, int]:
+        return error_page(404)
+
     @app.errorhandler(HashingBusy)
-    def hashing_busy(e: HashingBusy) -> tuple[str, int]:
+    def saturated(e: HashingBusy) -> tuple[str, int]:
         log.warning("passphrase checks saturated; answered 503")
         return error_page(503)
 

@@ -1,6 +1,16 @@
-"""Errors services raise; views translate them into French messages."""
+"""Errors services raise; views translate them into French messages.
+
+`NotFound` needs no translating: the app answers it with the 404 page
+(vault.core.error_pages), so a view lets it through.
+"""
 
 from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+
+T = TypeVar("T")
 
 
 class ServiceError(Exception):
@@ -54,3 +64,18 @@ class QuotaExceeded(ServiceError):
     def __init__(self, blobs: list[tuple[str, str]] | None = None) -> None:
         super().__init__()
         self.blobs = blobs or []
+
+
+def owned_or_404(db: Session, model: type[T], key: Any, **columns: object) -> T:
+    """The `model` row with primary key `key` whose `columns` hold the values given, or NotFound.
+
+    `owned_or_404(db, Document, document_id, vault_id=owner.vault_id)`: a row
+    that exists but belongs to someone else is answered exactly like one that
+    does not exist, so an identifier tried from another account tells nothing.
+    """
+    if key is None:
+        raise NotFound()
+    row = db.get(model, key)
+    if row is None or any(getattr(row, name) != value for name, value in columns.items()):
+        raise NotFound()
+    return row

@@ -20,25 +20,29 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import storage
 from crypto import KeyRing, PublicKey, load_public_key
 from vault.core.config import ConfigError, Settings
-from vault.core.db import Database
+from vault.core.db import KEYRING, THROTTLE_SECRET, Database
+from vault.core.throttle import derive_throttle_secret
 
 DEFAULT_LOCALE = "fr"
 TRANSLATIONS = "translations"  # relative to the app's root_path (vault/)
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    Database(settings.database_url).init_app(app)
+    # Outer layer over every stored key blob (DESIGN.md §2.2).
+    keyring = KeyRing.from_string(settings.server_keys)
+    throttle_secret = derive_throttle_secret(settings.secret_key)
+    # Every session carries both (see vault.core.db.Database).
+    Database(
+        settings.database_url, info={KEYRING: keyring, THROTTLE_SECRET: throttle_secret}
+    ).init_app(app)
     try:
         app.extensions["vault.store"] = storage.open_store(settings.storage_url)
     except storage.StorageConfigError as e:
         raise ConfigError("VAULT_STORAGE_URL", str(e)) from e
 
-    # Outer layer over every stored key blob (DESIGN.md §2.2).
-    app.extensions["vault.keyring"] = KeyRing.from_string(settings.server_keys)
+    app.extensions["vault.keyring"] = keyring
     app.extensions["vault.escrow"] = load_public_key(base64.b64decode(settings.escrow_public_key))
-    from vault.core.throttle import derive_throttle_secret
-
-    app.extensions["vault.throttle_secret"] = derive_throttle_secret(settings.secret_key)
+    app.extensions["vault.throttle_secret"] = throttle_secret
 
     if settings.proxy_hops:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]

@@ -16,7 +16,6 @@ the job can stop and run again at any point.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,10 +24,8 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from crypto import CryptoError, KeyRing
-from vault.accounts import keys
-from vault.core.envelope import journal_head_aad, version_dek_aad
+from vault.core import envelope
 from vault.models import DocumentVersion, ExternalLink, JournalHead, KeySlot
-from vault.sharing import links
 
 # A row changed by the app between read and write is tried again this often.
 RETRIES = 3
@@ -43,32 +40,34 @@ class Kind:
     column: InstrumentedAttribute[Any]
     # Extra columns the associated data needs, in order.
     extra: tuple[InstrumentedAttribute[Any], ...]
+    # The builder the row was wrapped with (vault.core.envelope).
     aad: Callable[..., bytes]
 
 
-def _deposit_aad(document_id: uuid.UUID) -> bytes:
-    # As services.sharing.deposit_document writes it.
-    return b"vault/deposit-dek|" + document_id.bytes
-
-
 KINDS: tuple[Kind, ...] = (
-    Kind("key slots", KeySlot.id, KeySlot.data, (KeySlot.user_id, KeySlot.kind), keys.slot_aad),
-    Kind("document keys", DocumentVersion.id, DocumentVersion.wrapped_dek, (), version_dek_aad),
+    Kind("key slots", KeySlot.id, KeySlot.data, (KeySlot.user_id, KeySlot.kind), envelope.slot_aad),
+    Kind(
+        "document keys",
+        DocumentVersion.id,
+        DocumentVersion.wrapped_dek,
+        (),
+        envelope.version_dek_aad,
+    ),
     Kind(
         "deposit keys",
         DocumentVersion.id,
         DocumentVersion.sealed_dek,
         (DocumentVersion.document_id,),
-        _deposit_aad,
+        envelope.deposit_dek_aad,
     ),
     Kind(
         "journal heads",
         JournalHead.vault_id,
         JournalHead.seal,
         (JournalHead.vault_id, JournalHead.seq, JournalHead.hash),
-        journal_head_aad,
+        envelope.journal_head_aad,
     ),
-    Kind("link keys", ExternalLink.id, ExternalLink.wrapped, (), links.link_aad),
+    Kind("link keys", ExternalLink.id, ExternalLink.wrapped, (), envelope.link_aad),
 )
 
 

@@ -32,6 +32,7 @@ from vault.core.messages import too_many_attempts
 from vault.core.pdf.render import render_pdf
 from vault.core.throttle import HashingBusy
 from vault.documents import service as documents
+from vault.documents.opened import unlocked_vault
 from vault.export import service as export
 from vault.journal.text import describe
 from vault.lifecycle import retention
@@ -58,7 +59,7 @@ def retention_rule(years: int) -> str:
 
 
 def _render_page(form: ExportForm, problems: list[str] | None = None) -> str:
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     db = db_session()
     _items, count = documents.list_documents(db, owner, limit=1)
     return render_template(
@@ -80,7 +81,7 @@ def index() -> str:
 @bp.post("/")
 @auth.role_required(Role.PERSON)
 def download() -> Response | tuple[str, int]:
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     form = ExportForm()
     if not form.validate_on_submit():
         return _render_page(form), 400

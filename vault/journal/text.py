@@ -13,7 +13,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from vault.core.catalog import CATEGORY_BY_CODE, TYPE_LABELS
-from vault.models import JournalEvent, User
+from vault.models import JournalEvent, LinkStatus, User
 
 # What the filters of the history page group together (by action prefix).
 ACTION_GROUPS: dict[str, tuple[str, ...]] = {
@@ -184,7 +184,7 @@ def _by_you(action: str, w: _Words, refused: bool) -> str:
         return str(_("You downloaded all your documents (exit pack) and a new recovery sheet."))
     if action == "recovery_kit.issued":
         return str(_("A new recovery sheet was made for you; the previous one no longer works."))
-    if action == "link.created" and w.status == "pending":
+    if action == "link.created" and w.status == LinkStatus.PENDING:
         return str(
             _(
                 "You made a link to %(doc)s for %(recipient)s. It waits for your "

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from vault.accounts import auth
 from vault.core.db import db_session
 from vault.documents import service as documents
+from vault.documents.opened import unlocked_vault
 from vault.journal.text import ACTION_GROUPS, describe, details_of, people_in
 from vault.models import Document, JournalEvent, Role, User
 
@@ -57,7 +58,7 @@ def _what_filter(what: str) -> ColumnElement[bool] | None:
 @bp.get("/")
 @auth.role_required(Role.PERSON)
 def index() -> str:
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     db = db_session()
     who = request.args.get("qui", "")
     what = request.args.get("quoi", "")

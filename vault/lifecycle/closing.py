@@ -29,7 +29,9 @@ from vault.models import (
     ExternalLink,
     KeySlot,
     Lifecycle,
+    NoticeStatus,
     RecoveryRequest,
+    RecoveryStatus,
     RetentionNotice,
     Share,
     ShareKey,
@@ -158,15 +160,15 @@ def _forget_account(db: Session, person: User, *, actor: User | None) -> None:
         update(RecoveryRequest)
         .where(
             RecoveryRequest.user_id == person.id,
-            RecoveryRequest.status.in_(("pending", "approved")),
+            RecoveryRequest.status.in_((RecoveryStatus.PENDING, RecoveryStatus.APPROVED)),
         )
-        .values(status="cancelled"),
+        .values(status=RecoveryStatus.CANCELLED),
         execution_options=bulk,
     )
     db.execute(
         update(RetentionNotice)
-        .where(RetentionNotice.user_id == person.id, RetentionNotice.status == "pending")
-        .values(status="done"),
+        .where(RetentionNotice.user_id == person.id, RetentionNotice.status == NoticeStatus.PENDING)
+        .values(status=NoticeStatus.DONE),
         execution_options=bulk,
     )
     profile = person.profile

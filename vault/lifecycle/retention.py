@@ -29,6 +29,7 @@ from vault.lifecycle.closing import Closed, shred_vault
 from vault.models import (
     Assignment,
     Lifecycle,
+    NoticeStatus,
     PersonProfile,
     RetentionNotice,
     Role,
@@ -39,7 +40,7 @@ from vault.models import (
 from vault.models.base import utcnow
 
 NOTICE_MONTHS = 3
-PENDING, CANCELLED, DONE = "pending", "cancelled", "done"
+PENDING, CANCELLED, DONE = NoticeStatus.PENDING, NoticeStatus.CANCELLED, NoticeStatus.DONE
 
 
 def rule_text(years: int) -> str:

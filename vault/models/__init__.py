@@ -5,6 +5,7 @@ from vault.models.account import (
     Establishment,
     KeySlot,
     Lifecycle,
+    LinkPolicy,
     PersonProfile,
     Role,
     ServerSession,
@@ -16,8 +17,25 @@ from vault.models.base import Base
 from vault.models.blob import Blob
 from vault.models.document import Document, DocumentVersion, VaultIndex
 from vault.models.journal import JournalEvent, JournalHead
-from vault.models.lifecycle import RecoveryRequest, RetentionNotice, Setting, Transfer
-from vault.models.sharing import Assignment, DocumentRequest, ExternalLink, Share, ShareKey
+from vault.models.lifecycle import (
+    NoticeStatus,
+    RecoveryKind,
+    RecoveryRequest,
+    RecoveryStatus,
+    RetentionNotice,
+    Setting,
+    Transfer,
+)
+from vault.models.sharing import (
+    Assignment,
+    DocumentRequest,
+    ExternalLink,
+    LinkStatus,
+    LinkStopReason,
+    RequestStatus,
+    Share,
+    ShareKey,
+)
 
 __all__ = [
     "AccountStatus",
@@ -33,8 +51,15 @@ __all__ = [
     "JournalHead",
     "KeySlot",
     "Lifecycle",
+    "LinkPolicy",
+    "LinkStatus",
+    "LinkStopReason",
+    "NoticeStatus",
     "PersonProfile",
+    "RecoveryKind",
     "RecoveryRequest",
+    "RecoveryStatus",
+    "RequestStatus",
     "RetentionNotice",
     "Role",
     "ServerSession",

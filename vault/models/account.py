@@ -15,7 +15,7 @@ from enum import StrEnum
 from sqlalchemy import Date, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from vault.models.base import Base, UTCDateTime, created_at, uuid_pk
+from vault.models.base import Base, StrEnumColumn, UTCDateTime, created_at, uuid_pk
 
 
 class Role(StrEnum):
@@ -46,6 +46,15 @@ class SlotKind(StrEnum):
     ESCROW = "escrow"
 
 
+class LinkPolicy(StrEnum):
+    """External links while a person is detained in an establishment."""
+
+    OFF = "off"
+    # Each link waits for a counsellor's approval.
+    APPROVAL = "approval"
+    ON = "on"
+
+
 class Establishment(Base):
     __tablename__ = "establishments"
 
@@ -56,8 +65,10 @@ class Establishment(Base):
     networks: Mapped[str] = mapped_column(Text, default="")
     # While detained here, sign-in only from `networks` (off by default).
     restrict_signin: Mapped[bool] = mapped_column(default=False)
-    # External links while a person is detained here: "off", "approval" or "on".
-    external_links: Mapped[str] = mapped_column(String(16), default="approval")
+    # External links while a person is detained here.
+    external_links: Mapped[LinkPolicy] = mapped_column(
+        StrEnumColumn(LinkPolicy, 16), default=LinkPolicy.APPROVAL
+    )
     created_at: Mapped[created_at]
 
 
@@ -66,8 +77,10 @@ class User(Base):
 
     id: Mapped[uuid_pk]
     username: Mapped[str] = mapped_column(String(64), unique=True)
-    role: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default=AccountStatus.PENDING)
+    role: Mapped[Role] = mapped_column(StrEnumColumn(Role, 32))
+    status: Mapped[AccountStatus] = mapped_column(
+        StrEnumColumn(AccountStatus, 16), default=AccountStatus.PENDING
+    )
     display_name: Mapped[str] = mapped_column(String(200))
     establishment_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("establishments.id"), index=True
@@ -117,7 +130,9 @@ class PersonProfile(Base):
     last_name: Mapped[str] = mapped_column(String(100))
     birth_date: Mapped[date | None] = mapped_column(Date)
     prison_number: Mapped[str | None] = mapped_column(String(32), index=True)
-    lifecycle: Mapped[str] = mapped_column(String(16), default=Lifecycle.DETAINED)
+    lifecycle: Mapped[Lifecycle] = mapped_column(
+        StrEnumColumn(Lifecycle, 16), default=Lifecycle.DETAINED
+    )
     released_on: Mapped[date | None] = mapped_column(Date)
     # After release: does follow-up (probation, SPIP) continue? If not, counsellors'
     # access ends after the grace period.
@@ -136,7 +151,7 @@ class KeySlot(Base):
 
     id: Mapped[uuid_pk]
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[SlotKind] = mapped_column(StrEnumColumn(SlotKind, 16))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[created_at]
 

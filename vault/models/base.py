@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated
+from enum import StrEnum
+from typing import Annotated, Any, TypeVar
 
 from sqlalchemy import DateTime, MetaData, String, Uuid
 from sqlalchemy.orm import DeclarativeBase, mapped_column
@@ -40,6 +41,45 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class StrEnumColumn(TypeDecorator[E]):
+    """A `StrEnum` stored as the VARCHAR(`length`) it always was; reads give the member.
+
+    Not SQLAlchemy's Enum type: that one adds a CHECK constraint (or a native
+    type on PostgreSQL) and would need a migration; the stored strings stay
+    exactly what the bare-string columns held. A member equals its string, so
+    code comparing with "open" keeps working. A value that is no member of the
+    enum is refused on the way in and on the way out, rather than stored or
+    carried around silently.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int) -> None:
+        super().__init__(length)
+        # Both are part of the statement cache key (cache_ok): hashable, and
+        # named as the arguments.
+        self.enum = enum
+        self.length = length
+
+    def process_bind_param(self, value: Any, dialect: object) -> str | None:
+        if value is None:
+            return None
+        return self.enum(value).value
+
+    def process_result_value(self, value: Any, dialect: object) -> E | None:
+        if value is None:
+            return None
+        return self.enum(value)
+
+    @property
+    def python_type(self) -> type[E]:
+        return self.enum
 
 
 def utcnow() -> datetime:

@@ -9,11 +9,37 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import Date, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vault.models.base import Base, UTCDateTime, created_at, uuid_pk
+from vault.models.base import Base, StrEnumColumn, UTCDateTime, created_at, uuid_pk
+
+
+class RecoveryKind(StrEnum):
+    # The recovery kit plus a counsellor's approval in the app.
+    KIT = "kit"
+    # Two recovery officers, an identity check, the escrow key.
+    ESCROW = "escrow"
+
+
+class RecoveryStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    COMPLETED = "completed"
+    REFUSED = "refused"
+    CANCELLED = "cancelled"
+
+
+class NoticeStatus(StrEnum):
+    """A retention notice: pending until the deadline."""
+
+    PENDING = "pending"
+    # The person signed in again (or the notice was otherwise void).
+    CANCELLED = "cancelled"
+    # The vault was deleted (or closed) as announced.
+    DONE = "done"
 
 
 class Transfer(Base):
@@ -40,9 +66,10 @@ class RecoveryRequest(Base):
 
     id: Mapped[uuid_pk]
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    # "pending", "approved", "completed", "refused", "cancelled"
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    kind: Mapped[RecoveryKind] = mapped_column(StrEnumColumn(RecoveryKind, 16))
+    status: Mapped[RecoveryStatus] = mapped_column(
+        StrEnumColumn(RecoveryStatus, 16), default=RecoveryStatus.PENDING
+    )
     created_at: Mapped[created_at]
     approved_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -65,8 +92,9 @@ class RetentionNotice(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
     deletion_on: Mapped[date] = mapped_column(Date)
     sent_at: Mapped[created_at]
-    # "pending" until the deadline; "cancelled" when the person signed in again.
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[NoticeStatus] = mapped_column(
+        StrEnumColumn(NoticeStatus, 16), default=NoticeStatus.PENDING
+    )
 
 
 class Setting(Base):

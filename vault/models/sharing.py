@@ -11,11 +11,39 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vault.models.base import Base, UTCDateTime, created_at, uuid_pk
+from vault.models.base import Base, StrEnumColumn, UTCDateTime, created_at, uuid_pk
+
+
+class RequestStatus(StrEnum):
+    """A counsellor's request for a document."""
+
+    OPEN = "open"
+    # The person answered it with a document.
+    ANSWERED = "answered"
+    # The assignment ended while it was open.
+    CANCELLED = "cancelled"
+
+
+class LinkStatus(StrEnum):
+    """An external link's approval; stopping it is `revoked_at` (and `LinkStopReason`)."""
+
+    ACTIVE = "active"
+    # Waits for a counsellor's approval (the establishment's LinkPolicy.APPROVAL).
+    PENDING = "pending"
+    REFUSED = "refused"
+
+
+class LinkStopReason(StrEnum):
+    """Why a link stopped other than by the person (who leaves the reason None)."""
+
+    WRONG_PINS = "wrong_pins"
+    # The upgrade that retired the first key format (migration 0009).
+    KEY_FORMAT = "key_format"
 
 
 class Assignment(Base):
@@ -80,7 +108,9 @@ class DocumentRequest(Base):
     # the request has no message.
     message_for_person: Mapped[bytes | None] = mapped_column(LargeBinary)
     message_for_counsellor: Mapped[bytes | None] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[RequestStatus] = mapped_column(
+        StrEnumColumn(RequestStatus, 16), default=RequestStatus.OPEN
+    )
     document_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("documents.id"))
     created_at: Mapped[created_at]
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -115,10 +145,11 @@ class ExternalLink(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     max_downloads: Mapped[int | None] = mapped_column(Integer)
     downloads: Mapped[int] = mapped_column(Integer, default=0)
-    # "active", "pending" (waits for a counsellor's approval) or "refused".
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    status: Mapped[LinkStatus] = mapped_column(
+        StrEnumColumn(LinkStatus, 16), default=LinkStatus.ACTIVE
+    )
     approved_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[created_at]
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Why it stopped: None (the person), "wrong_pins" or "key_format" (the upgrade).
-    revoked_reason: Mapped[str | None] = mapped_column(String(16))
+    # Why it stopped: None when the person stopped it.
+    revoked_reason: Mapped[LinkStopReason | None] = mapped_column(StrEnumColumn(LinkStopReason, 16))

@@ -45,7 +45,16 @@ from vault.core.errors import NotFound, PolicyError, ServiceError, Throttled
 from vault.documents.keys import document_meta, version_dek
 from vault.documents.service import current_version, get_document
 from vault.journal import service as journal
-from vault.models import DocumentVersion, Establishment, ExternalLink, Lifecycle, User
+from vault.models import (
+    DocumentVersion,
+    Establishment,
+    ExternalLink,
+    Lifecycle,
+    LinkPolicy,
+    LinkStatus,
+    LinkStopReason,
+    User,
+)
 from vault.models.base import utcnow
 
 MAX_DAYS = 30
@@ -144,7 +153,7 @@ def create_link(
         has_pin=pin is not None,
         expires_at=utcnow() + timedelta(days=days),
         max_downloads=max_downloads,
-        status="pending" if policy == "approval" else "active",
+        status=LinkStatus.PENDING if policy == LinkPolicy.APPROVAL else LinkStatus.ACTIVE,
     )
     payload = (
         version_dek(ring, owner, version)
@@ -199,7 +208,7 @@ def pending_for_counsellor(db: Session, counsellor: User) -> list[ExternalLink]:
         db.execute(
             select(ExternalLink).where(
                 ExternalLink.vault_id.in_(people),
-                ExternalLink.status == "pending",
+                ExternalLink.status == LinkStatus.PENDING,
                 ExternalLink.revoked_at.is_(None),
             )
         ).scalars()
@@ -211,11 +220,11 @@ def decide(db: Session, counsellor: User, link_id: uuid.UUID, *, approve: bool) 
     link = db.get(ExternalLink, link_id)
     if (
         link is None
-        or link.status != "pending"
+        or link.status != LinkStatus.PENDING
         or active_assignment(db, link.vault_id, counsellor.id) is None
     ):
         raise NotFound()
-    link.status = "active" if approve else "refused"
+    link.status = LinkStatus.ACTIVE if approve else LinkStatus.REFUSED
     link.approved_by_id = counsellor.id
     db.flush()
     journal.append(
@@ -228,7 +237,7 @@ def decide(db: Session, counsellor: User, link_id: uuid.UUID, *, approve: bool) 
     return link
 
 
-def _stop(link: ExternalLink, now: datetime, *, reason: str | None) -> None:
+def _stop(link: ExternalLink, now: datetime, *, reason: LinkStopReason | None) -> None:
     """Stop a link and delete its sealed key: nothing is left to open, even with the ring."""
     link.revoked_at = now
     link.revoked_reason = reason
@@ -236,7 +245,11 @@ def _stop(link: ExternalLink, now: datetime, *, reason: str | None) -> None:
 
 
 # Why a link stopped, as its state: the person did it, or the rule below did.
-_STOPPED = {None: "revoked", "wrong_pins": "blocked", "key_format": "retired"}
+_STOPPED = {
+    None: "revoked",
+    LinkStopReason.WRONG_PINS: "blocked",
+    LinkStopReason.KEY_FORMAT: "retired",
+}
 
 
 def state(link: ExternalLink, now: datetime | None = None) -> str:
@@ -245,7 +258,7 @@ def state(link: ExternalLink, now: datetime | None = None) -> str:
     now = now or utcnow()
     if link.revoked_at is not None:
         return _STOPPED.get(link.revoked_reason, "revoked")
-    if link.status != "active":
+    if link.status != LinkStatus.ACTIVE:
         return link.status
     if link.expires_at <= now:
         return "expired"
@@ -328,7 +341,7 @@ def _wrong_pin(db: Session, link: ExternalLink, now: datetime) -> None:
         outcome="refused",
     )
     if link.wrong_pins >= MAX_WRONG_PINS:
-        _stop(link, now, reason="wrong_pins")
+        _stop(link, now, reason=LinkStopReason.WRONG_PINS)
         db.flush()
         journal.append(
             db,

@@ -21,7 +21,7 @@ from vault.accounts.keys import Unlocked
 from vault.core.envelope import request_message_context
 from vault.core.errors import NotFound
 from vault.journal import service as journal
-from vault.models import Document, DocumentRequest, User
+from vault.models import Document, DocumentRequest, RequestStatus, User
 from vault.models.base import utcnow
 from vault.sharing.shares import share_document
 
@@ -36,7 +36,7 @@ def menu_counts(db: Session, vault_id: uuid.UUID, since: datetime | None) -> Men
     """What every page of a person shows, in one query: open requests, and the
     documents deposited since `since` (the previous sign-in; every deposit if None)."""
     open_requests = select(func.count()).where(
-        DocumentRequest.vault_id == vault_id, DocumentRequest.status == "open"
+        DocumentRequest.vault_id == vault_id, DocumentRequest.status == RequestStatus.OPEN
     )
     deposits = select(func.count()).where(
         Document.vault_id == vault_id, Document.deposited_by_id.is_not(None)
@@ -126,7 +126,7 @@ def open_request_counts(
         .where(
             DocumentRequest.vault_id.in_(list(counts)),
             DocumentRequest.counsellor_id == counsellor_id,
-            DocumentRequest.status == "open",
+            DocumentRequest.status == RequestStatus.OPEN,
         )
         .group_by(DocumentRequest.vault_id)
     ).all()
@@ -138,7 +138,9 @@ def open_requests(db: Session, person_id: uuid.UUID) -> list[DocumentRequest]:
     return list(
         db.execute(
             select(DocumentRequest)
-            .where(DocumentRequest.vault_id == person_id, DocumentRequest.status == "open")
+            .where(
+                DocumentRequest.vault_id == person_id, DocumentRequest.status == RequestStatus.OPEN
+            )
             .order_by(DocumentRequest.created_at.desc())
         ).scalars()
     )
@@ -149,12 +151,16 @@ def answer_request(
 ) -> DocumentRequest:
     """Answer with a document of the owner's vault, which shares it with the requester."""
     request = db.get(DocumentRequest, request_id)
-    if request is None or request.vault_id != owner.vault_id or request.status != "open":
+    if (
+        request is None
+        or request.vault_id != owner.vault_id
+        or request.status != RequestStatus.OPEN
+    ):
         raise NotFound()
     if document.vault_id != owner.vault_id:
         raise NotFound()
     share_document(db, ring, owner, document, request.counsellor_id)
-    request.status = "answered"
+    request.status = RequestStatus.ANSWERED
     request.document_id = document.id
     request.answered_at = utcnow()
     db.flush()

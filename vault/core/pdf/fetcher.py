@@ -14,7 +14,7 @@ from urllib.request import DataHandler, Request, url2pathname
 
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from vault.core.pdf.render import AssetRefused
+from vault.core.pdf.errors import AssetRefused
 
 
 # WeasyPrint ships no type hints, so URLFetcher is Any to mypy.

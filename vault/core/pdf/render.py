@@ -18,19 +18,13 @@ import segno
 from flask import current_app, render_template
 from markupsafe import Markup
 
+from vault.core.pdf.errors import AssetRefused, PdfError
+
 __all__ = ["AssetRefused", "PdfError", "qr_svg", "render_pdf"]
 
 log = logging.getLogger(__name__)
 
 _PLAIN = (str, int, float, bool, dt.date, type(None))
-
-
-class PdfError(Exception):
-    """A sheet could not be rendered (a bad context, or a template asked for a refused URL)."""
-
-
-class AssetRefused(ValueError):
-    """The PDF template asked for something other than our static files or a data: URL."""
 
 
 def qr_svg(text: str) -> str:

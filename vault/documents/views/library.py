@@ -38,6 +38,7 @@ from vault.core.extensions import get_keyring, get_settings, get_store
 from vault.core.forms import DocumentDetailsForm, EmptyForm
 from vault.documents import service as documents
 from vault.documents.intake import Intake, IntakeRefused, Limits
+from vault.documents.opened import unlocked_vault
 from vault.documents.uploads import ALLOWED_TYPES, clean_title
 from vault.models import Document, Role
 
@@ -63,7 +64,7 @@ def _document(owner: Unlocked, document_id: uuid.UUID) -> Document:
 @bp.get("/")
 @auth.role_required(Role.PERSON)
 def index() -> str | BaseResponse:
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     query = request.args.get("q", "")[:200]
     category = request.args.get("categorie", "")
     if category not in CATEGORY_BY_CODE:
@@ -127,7 +128,7 @@ def add_form() -> str:
 
 
 def _render_add(form: DocumentDetailsForm, errors: list[str] | None = None) -> str:
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     return render_template(
         "documents/add.html",
         used=documents.quota_used(db_session(), owner.vault_id),
@@ -173,7 +174,7 @@ def upload_limits() -> Limits:
 @bp.post("/ajouter")
 @auth.role_required(Role.PERSON)
 def upload() -> str | BaseResponse | tuple[str, int]:
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     db = db_session()
     form = DocumentDetailsForm(meta={"csrf": False}, formdata=None)
     try:
@@ -205,7 +206,7 @@ def after_upload(location: str) -> BaseResponse:
 @bp.post("/<uuid:document_id>/modifier")
 @auth.role_required(Role.PERSON)
 def update(document_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     document = _document(owner, document_id)
     form = DocumentDetailsForm()
     category, doc_type = form.category.data or "", form.doc_type.data or ""
@@ -233,7 +234,7 @@ def update(document_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
 @bp.get("/<uuid:document_id>/remplacer")
 @auth.role_required(Role.PERSON)
 def replace_form(document_id: uuid.UUID) -> str:
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     document = _document(owner, document_id)
     return _render_replace(owner, document)
 
@@ -252,7 +253,7 @@ def _render_replace(owner: Unlocked, document: Document, errors: list[str] | Non
 @bp.post("/<uuid:document_id>/remplacer")
 @auth.role_required(Role.PERSON)
 def replace(document_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     db = db_session()
     document = _document(owner, document_id)
     try:
@@ -273,7 +274,7 @@ def replace(document_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
 @bp.get("/<uuid:document_id>/supprimer")
 @auth.role_required(Role.PERSON)
 def delete_confirm(document_id: uuid.UUID) -> str:
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     document = _document(owner, document_id)
     return render_template(
         "documents/delete.html",
@@ -286,7 +287,7 @@ def delete_confirm(document_id: uuid.UUID) -> str:
 @bp.post("/<uuid:document_id>/supprimer")
 @auth.role_required(Role.PERSON)
 def delete(document_id: uuid.UUID) -> BaseResponse:
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     document = _document(owner, document_id)
     if not EmptyForm().validate_on_submit():
         abort(400)

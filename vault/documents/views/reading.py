@@ -25,6 +25,7 @@ from vault.core.forms import DocumentDetailsForm
 from vault.documents import downloads
 from vault.documents import service as documents
 from vault.documents.downloads import Damaged, Recipient, journal_failure
+from vault.documents.opened import unlocked_vault
 from vault.documents.previews import PREVIEW_MIME, PreviewError, render_preview
 from vault.documents.sending import damaged_page, send_document, send_preview
 from vault.documents.views.library import bp
@@ -51,7 +52,7 @@ def _document(owner: Unlocked, document_id: uuid.UUID) -> Document:
 @bp.get("/<uuid:document_id>")
 @auth.role_required(Role.PERSON)
 def show(document_id: uuid.UUID) -> str:
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     document = _document(owner, document_id)
     meta = documents.document_meta(owner, document)
     form = DocumentDetailsForm(
@@ -85,7 +86,7 @@ def show(document_id: uuid.UUID) -> str:
 @bp.get("/<uuid:document_id>/telecharger")
 @auth.role_required(Role.PERSON)
 def download(document_id: uuid.UUID) -> Response | tuple[str, int]:
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     db = db_session()
     document = _document(owner, document_id)
     version = documents.current_version(db, document)
@@ -110,7 +111,7 @@ def download(document_id: uuid.UUID) -> Response | tuple[str, int]:
 @bp.get("/<uuid:document_id>/apercu")
 @auth.role_required(Role.PERSON)
 def preview(document_id: uuid.UUID) -> Response | tuple[str, int]:
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     db = db_session()
     document = _document(owner, document_id)
     version = documents.current_version(db, document)

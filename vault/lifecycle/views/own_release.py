@@ -15,6 +15,7 @@ from vault.core.extensions import get_keyring, get_settings, get_store
 from vault.core.messages import too_many_attempts
 from vault.core.throttle import HashingBusy
 from vault.documents import service as documents
+from vault.documents.opened import unlocked_vault
 from vault.lifecycle import checklist, closing, retention
 from vault.lifecycle import service as lifecycle
 from vault.lifecycle.forms import CloseVaultForm
@@ -55,7 +56,7 @@ def _add_url(item: checklist.Item) -> str:
 
 
 def _render_close(form: CloseVaultForm, problems: list[str], status: int = 200) -> tuple[str, int]:
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     db = db_session()
     _items, count = documents.list_documents(db, owner, limit=1)
     return render_template(
@@ -71,7 +72,7 @@ def close() -> BaseResponse | tuple[str, int]:
         return _render_close(form, [])
     if not form.validate_on_submit():
         return _render_close(form, [], 400)
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     db = db_session()
     try:
         accounts.confirm_passphrase(

@@ -42,6 +42,7 @@ from vault.core.errors import NotFound
 from vault.core.extensions import get_keyring
 from vault.core.forms import EmptyForm
 from vault.documents import service as documents
+from vault.documents.opened import unlocked_vault
 from vault.models import (
     Document,
     DocumentRequest,
@@ -200,7 +201,7 @@ class ShareRow:
 @bp.get("/partages/")
 @auth.role_required(Role.PERSON)
 def shares() -> str:
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     db = db_session()
     active = sharing.active_shares(db, owner.user)
     names = users_by_id({s.counsellor_id for s in active})
@@ -264,7 +265,7 @@ def _render_share_document(
 @bp.get("/partages/document/<uuid:document_id>")
 @auth.role_required(Role.PERSON)
 def share_document_form(document_id: uuid.UUID) -> str:
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     document = own_document(owner, document_id)
     form = ShareForm()
     counsellors = _prepare(form, owner)
@@ -274,7 +275,7 @@ def share_document_form(document_id: uuid.UUID) -> str:
 @bp.post("/partages/document/<uuid:document_id>")
 @auth.role_required(Role.PERSON)
 def share_document(document_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     document = own_document(owner, document_id)
     form = ShareForm()
     counsellors = _prepare(form, owner)
@@ -312,7 +313,7 @@ def _render_share_category(form: CategoryShareForm, counsellors: list[User]) -> 
 @bp.get("/partages/categorie")
 @auth.role_required(Role.PERSON)
 def share_category_form() -> str:
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     form = CategoryShareForm()
     if not form.category.data and request.args.get("categorie") in CATEGORY_BY_CODE:
         form.category.data = request.args["categorie"]
@@ -322,7 +323,7 @@ def share_category_form() -> str:
 @bp.post("/partages/categorie")
 @auth.role_required(Role.PERSON)
 def share_category() -> BaseResponse | tuple[str, int]:
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     form = CategoryShareForm()
     counsellors = _prepare(form, owner)
     if not form.validate_on_submit():
@@ -360,7 +361,7 @@ def _share_label(owner: Unlocked, share: Share) -> str:
 @bp.get("/partages/<uuid:share_id>/retirer")
 @auth.role_required(Role.PERSON)
 def revoke_confirm(share_id: uuid.UUID) -> str | BaseResponse:
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     share = _own_share(owner, share_id)
     if not sharing.share_is_active(share, owner.user):
         flash(_("This share has already ended."), "info")
@@ -378,7 +379,7 @@ def revoke_confirm(share_id: uuid.UUID) -> str | BaseResponse:
 @bp.post("/partages/<uuid:share_id>/retirer")
 @auth.role_required(Role.PERSON)
 def revoke(share_id: uuid.UUID) -> BaseResponse:
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     share = _own_share(owner, share_id)
     if not EmptyForm().validate_on_submit():
         abort(400)

@@ -19,6 +19,7 @@ from vault.core.db import db_session
 from vault.core.errors import PolicyError
 from vault.core.extensions import get_keyring
 from vault.core.forms import EmptyForm
+from vault.documents.opened import unlocked_vault
 from vault.journal.text import recipient_phrase
 from vault.models import Document, ExternalLink, Role
 from vault.sharing import links
@@ -64,7 +65,7 @@ class LinkRow:
 @bp.get("/liens/")
 @auth.role_required(Role.PERSON)
 def links_index() -> str:
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     db = db_session()
     rows = []
     for link in links.links_of(db, owner.vault_id):
@@ -96,7 +97,7 @@ def _render_link_form(owner: Unlocked, document: Document, form: LinkForm, polic
 @bp.get("/liens/nouveau/<uuid:document_id>")
 @auth.role_required(Role.PERSON)
 def link_form(document_id: uuid.UUID) -> str:
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     document = own_document(owner, document_id)
     policy = links.policy_for(db_session(), owner.user)
     return _render_link_form(owner, document, LinkForm(), policy)
@@ -105,7 +106,7 @@ def link_form(document_id: uuid.UUID) -> str:
 @bp.post("/liens/nouveau/<uuid:document_id>")
 @auth.role_required(Role.PERSON)
 def create_link(document_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     document = own_document(owner, document_id)
     db = db_session()
     policy = links.policy_for(db, owner.user)
@@ -160,7 +161,7 @@ def _pending_token(link: ExternalLink) -> str | None:
 @bp.get("/liens/<uuid:link_id>/adresse")
 @auth.role_required(Role.PERSON)
 def link_created(link_id: uuid.UUID) -> str | BaseResponse:
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     link = _own_link(owner, link_id)
     token = _pending_token(link)
     if token is None:
@@ -186,7 +187,7 @@ def link_created(link_id: uuid.UUID) -> str | BaseResponse:
 @bp.post("/liens/<uuid:link_id>/adresse")
 @auth.role_required(Role.PERSON)
 def link_noted(link_id: uuid.UUID) -> BaseResponse:
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     link = _own_link(owner, link_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
@@ -202,7 +203,7 @@ def link_noted(link_id: uuid.UUID) -> BaseResponse:
 @bp.get("/liens/<uuid:link_id>/retirer")
 @auth.role_required(Role.PERSON)
 def revoke_link_confirm(link_id: uuid.UUID) -> str | BaseResponse:
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     link = _own_link(owner, link_id)
     if links.state(link) not in ("active", "pending"):
         flash(_("This link no longer works."), "info")
@@ -220,7 +221,7 @@ def revoke_link_confirm(link_id: uuid.UUID) -> str | BaseResponse:
 @bp.post("/liens/<uuid:link_id>/retirer")
 @auth.role_required(Role.PERSON)
 def revoke_link(link_id: uuid.UUID) -> BaseResponse:
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     link = _own_link(owner, link_id)
     if not EmptyForm().validate_on_submit():
         abort(400)

@@ -19,8 +19,9 @@ from vault.core.catalog import CATEGORY_BY_CODE, TYPE_CATEGORY, TYPE_LABELS
 from vault.core.db import db_session
 from vault.core.extensions import get_keyring
 from vault.documents import service as documents
+from vault.documents.opened import unlocked_vault
 from vault.documents.service import Listed
-from vault.models import Document, DocumentRequest, Role
+from vault.models import Document, DocumentRequest, RequestStatus, Role
 from vault.sharing import service as sharing
 from vault.sharing.forms import AnswerForm
 from vault.sharing.views.person import bp, document_title, own_document, users_by_id
@@ -75,12 +76,15 @@ def _request_rows(owner: Unlocked, found: list[DocumentRequest]) -> list[Request
 @bp.get("/demandes/")
 @auth.role_required(Role.PERSON)
 def requests_index() -> str:
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     db = db_session()
     answered = list(
         db.execute(
             select(DocumentRequest)
-            .where(DocumentRequest.vault_id == owner.vault_id, DocumentRequest.status != "open")
+            .where(
+                DocumentRequest.vault_id == owner.vault_id,
+                DocumentRequest.status != RequestStatus.OPEN,
+            )
             .order_by(DocumentRequest.answered_at.desc())
             .limit(ANSWERED_SHOWN)
         ).scalars()
@@ -120,9 +124,9 @@ def _render_answer(owner: Unlocked, found: DocumentRequest, form: AnswerForm) ->
 @bp.get("/demandes/<uuid:request_id>")
 @auth.role_required(Role.PERSON)
 def answer_form(request_id: uuid.UUID) -> str | BaseResponse:
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     found = _own_request(owner, request_id)
-    if found.status != "open":
+    if found.status != RequestStatus.OPEN:
         flash(_("This request is already answered."), "info")
         return redirect(url_for("sharing.requests_index"))
     return _render_answer(owner, found, AnswerForm())
@@ -131,10 +135,10 @@ def answer_form(request_id: uuid.UUID) -> str | BaseResponse:
 @bp.post("/demandes/<uuid:request_id>")
 @auth.role_required(Role.PERSON)
 def answer(request_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
-    owner = auth.unlocked_vault()
+    owner = unlocked_vault()
     found = _own_request(owner, request_id)
     form = AnswerForm()
-    if found.status != "open":
+    if found.status != RequestStatus.OPEN:
         flash(_("This request is already answered."), "info")
         return redirect(url_for("sharing.requests_index"))
     if not form.validate_on_submit():

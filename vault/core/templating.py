@@ -1,4 +1,4 @@
-"""Blueprints; each module is thin and delegates to services."""
+"""Template helpers every page uses: pictograms from the sprite and French file sizes."""
 
 from __future__ import annotations
 
@@ -8,18 +8,6 @@ from flask import Flask, g, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
-
-from vault.accounts.limits import limit_signins
-from vault.accounts.views import account, admin, auth
-from vault.documents.views import deposits
-from vault.documents.views import library as documents
-from vault.export import views as export
-from vault.home import views as main
-from vault.journal import views as journal
-from vault.lifecycle import views as lifecycle
-from vault.recovery import views as recovery
-from vault.sharing.views import counsellor, public_links
-from vault.sharing.views import person as sharing
 
 
 def icon(name: str, label: str | None = None, size: str | int | None = None) -> Markup:
@@ -64,27 +52,6 @@ def filesize(size: int) -> str:
 
 
 def init_app(app: Flask) -> None:
+    """The pictogram helper and the French file size filter, for every template."""
     app.jinja_env.globals["icon"] = icon
     app.jinja_env.filters["filesizeformat"] = filesize
-    for module in (
-        main,
-        auth,
-        account,
-        documents,
-        journal,
-        admin,
-        counsellor,
-        deposits,
-        sharing,
-        public_links,
-        recovery,
-        export,
-        lifecycle,
-    ):
-        app.register_blueprint(module.bp)
-    limit_signins(app, "auth.sign_in", "auth.activate", "public_links.download", "recovery.start")
-    # Upload views read their body as a stream and check the token themselves.
-    csrf = app.extensions["csrf"]
-    csrf.exempt("vault.documents.views.library.upload")
-    csrf.exempt("vault.documents.views.library.replace")
-    csrf.exempt("vault.documents.views.deposits.upload")
