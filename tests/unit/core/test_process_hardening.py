@@ -4,7 +4,7 @@ What a process of the same user could read: the environment (the kernel keeps
 a copy in /proc/<pid>/environ) and the memory (/proc/<pid>/mem, ptrace). The
 app reads its secrets once and drops them from `os.environ`, and both the
 gunicorn master and each app process are made undumpable. The end-to-end proof,
-with a payload in the preview worker, is tests/integration/test_preview_sandbox.py.
+with a payload in the preview worker, is tests/integration/documents/test_preview_sandbox.py.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from vault.core.config import SECRET_VARIABLES, Settings, forget_secrets
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_every_secret_variable_and_its_file_variant_is_forgotten() -> None:

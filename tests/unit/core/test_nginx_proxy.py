@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-CONF = Path(__file__).resolve().parents[2] / "docker" / "nginx-proxy.conf"
+CONF = Path(__file__).resolve().parents[3] / "docker" / "nginx-proxy.conf"
 
 
 def directives() -> dict[str, str]:

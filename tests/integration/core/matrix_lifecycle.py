@@ -8,7 +8,7 @@ nothing (`NOWHERE`), 404.
 
 from __future__ import annotations
 
-from tests.integration.matrix_roles import ADMIN, only, person_only
+from tests.integration.core.matrix_roles import ADMIN, only, person_only
 
 NOWHERE = "00000000-0000-4000-8000-000000000000"
 

@@ -53,7 +53,7 @@ from vault.models.base import utcnow
 from vault.sharing import service as sharing
 
 VAULT = str(Path(sys.executable).with_name("vault"))
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 MIB = 1024 * 1024
 
 # Titles a person (or a deposit, or old data) may hold; none may escape its folder.

@@ -6,7 +6,7 @@ the CSRF token, the owner gets the form back (400) and nothing streams.
 
 from __future__ import annotations
 
-from tests.integration.matrix_roles import person_only
+from tests.integration.core.matrix_roles import person_only
 
 # endpoint -> (method, path template, {role: expected status}); see matrix_roles.
 MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {

@@ -38,7 +38,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-WORKER = Path(__file__).resolve().parents[3] / "vault" / "documents" / "preview_worker.py"
+WORKER = Path(__file__).resolve().parents[4] / "vault" / "documents" / "preview_worker.py"
 
 
 def load_worker() -> ModuleType:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-DOCKER = Path(__file__).resolve().parents[2] / "docker"
+DOCKER = Path(__file__).resolve().parents[3] / "docker"
 SECRETS = {
     "POSTGRES_PASSWORD": "pg-secret",
     "S3_ACCESS_KEY": "vault",

@@ -20,7 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.factories import csrf_token, make_account, make_document, signed_in
-from tests.integration.matrix_roles import (
+from tests.integration.core.matrix_roles import (
     ADMIN,
     ANONYMOUS,
     COUNSELLOR,
@@ -89,7 +89,7 @@ for _area in (
     "matrix_export",
     "matrix_lifecycle",
 ):
-    _module = __import__(f"tests.integration.{_area}", fromlist=["MATRIX"])
+    _module = __import__(f"tests.integration.core.{_area}", fromlist=["MATRIX"])
     assert not set(_module.MATRIX) & set(MATRIX), f"{_area}: endpoint listed twice"
     MATRIX.update(_module.MATRIX)
 

@@ -1,6 +1,6 @@
 """vault.core.logs: link tokens, query strings and the Referer never reach a log line.
 
-The servers themselves are run in tests/integration/test_log_privacy.py; here
+The servers themselves are run in tests/integration/core/test_log_privacy.py; here
 each piece is checked on its own, including what those runs do not produce
 (an error line that quotes a request, a custom access format).
 """

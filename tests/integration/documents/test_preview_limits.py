@@ -125,7 +125,7 @@ def test_a_damaged_document_gets_no_preview_and_the_view_is_journaled_as_failed(
 ) -> None:
     """Like a download: the French "damaged" page, no worker started, nothing
     remembered as the document's fault, the view journaled as failed."""
-    from tests.integration.test_downloads import blob_path, flip
+    from tests.integration.documents.test_downloads import blob_path, flip
     from vault.models import JournalEvent
 
     document = make_document(app, person, png_bytes((400, 300)), mime="image/png")

@@ -10,7 +10,7 @@ gets for a real one is in test_assignments.py.
 
 from __future__ import annotations
 
-from tests.integration.matrix_roles import ADMIN, ANONYMOUS, COUNSELLOR, OTHER, OWNER, only
+from tests.integration.core.matrix_roles import ADMIN, ANONYMOUS, COUNSELLOR, OTHER, OWNER, only
 
 NOWHERE = "00000000-0000-4000-8000-000000000000"
 

@@ -8,7 +8,7 @@ everyone alike: the token is the only credential.
 
 from __future__ import annotations
 
-from tests.integration.matrix_roles import everyone, person_only
+from tests.integration.core.matrix_roles import everyone, person_only
 
 # endpoint -> (method, path template, {role: expected status}); see matrix_roles.
 MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {

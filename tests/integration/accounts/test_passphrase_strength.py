@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.factories import PASSPHRASE, csrf_token, make_account, open_pending, signed_in
-from tests.integration.test_recovery import CHOOSE, ask, assign
+from tests.integration.recovery.test_recovery import CHOOSE, ask, assign
 from vault.models import Role
 
 # Made of the person's own names, birth date and prison number: no 8-character
@@ -87,7 +87,7 @@ def test_recovery_refuses_weak_and_personal_passphrases(app: Flask) -> None:
     anonymous = app.test_client()
     ask(anonymous, person)
     staff = signed_in(app, counsellor)
-    from tests.integration.test_recovery import requests_of
+    from tests.integration.recovery.test_recovery import requests_of
 
     [request] = requests_of(app, person)
     approvals = "/recuperation/approbations"

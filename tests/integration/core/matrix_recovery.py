@@ -9,7 +9,7 @@ counsellor gets 404 for deciding one.
 
 from __future__ import annotations
 
-from tests.integration.matrix_roles import COUNSELLOR, everyone, only, person_only, signed
+from tests.integration.core.matrix_roles import COUNSELLOR, everyone, only, person_only, signed
 
 NOWHERE = "00000000-0000-4000-8000-000000000000"
 

@@ -28,7 +28,7 @@ from vault.core import migrate
 from vault.core.db import get_database, make_engine
 from vault.core.extensions import get_store
 
-FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "previous_release"
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "previous_release"
 EXPECTED = json.loads((FIXTURE / "expected.json").read_text())
 
 

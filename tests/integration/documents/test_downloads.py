@@ -283,7 +283,7 @@ def test_an_edited_size_changes_nothing_sent(app: Flask) -> None:
 
 # --- item 1: a real server and a client that can tell a short body -------------------------
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
