@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.install-stamp
 # crypto/ must stay at 100 % branch coverage (issue 3); the full run enforces it.
 PYTEST_ARGS ?= --cov=crypto --cov-branch --cov-report=term-missing:skip-covered --cov-fail-under=100
 
-.PHONY: install translations run test lint bench clean
+.PHONY: install translations run test test-fast lint bench clean
 
 install: $(STAMP)
 
@@ -32,6 +32,10 @@ test: install translations
 	bash scripts/test-prerequisites
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
 	  if [ $$status = 5 ]; then echo "make test: pytest collected no test" >&2; fi; exit $$status
+
+# The inner loop: no browser, no slow and no production-image test, no coverage.
+test-fast: install translations
+	$(BIN)/python -m pytest -m "not browser and not slow and not production" --no-cov $(PYTEST_FAST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
