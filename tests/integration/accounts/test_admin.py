@@ -8,7 +8,6 @@ import re
 import uuid
 from typing import Any
 
-import pypdfium2 as pdfium
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -22,6 +21,7 @@ from tests.factories import (
     open_pending,
     signed_in,
 )
+from tests.helpers import pdf_text
 from vault.accounts import sessions
 from vault.accounts.sessions import SessionTicket
 from vault.core.db import db_session
@@ -34,19 +34,6 @@ NEW = "/admin/comptes/nouveau"
 def admin_client(app: Flask) -> tuple[FlaskClient, Account]:
     admin = make_account(app, Role.ADMINISTRATOR, "Ada", "Admin")
     return signed_in(app, admin), admin
-
-
-def pdf_text(data: bytes) -> str:
-    pdf = pdfium.PdfDocument(data)
-    try:
-        page = pdf[0]
-        textpage = page.get_textpage()
-        text = str(textpage.get_text_range())
-        textpage.close()
-        page.close()
-    finally:
-        pdf.close()
-    return text
 
 
 def count_users(app: Flask) -> int:

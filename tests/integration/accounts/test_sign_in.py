@@ -9,10 +9,10 @@ from datetime import timedelta
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from tests.factories import PASSPHRASE, Account, csrf_token, make_account, open_pending, signed_in
+from tests.helpers import post_form
 from vault.accounts import service as accounts
 from vault.accounts.limits import ADDRESS_PER_MINUTE
 from vault.core.db import db_session
@@ -20,10 +20,6 @@ from vault.models import AccountStatus, KeySlot, ServerSession, SignInThrottle, 
 from vault.models.base import utcnow
 
 NEW_PASSPHRASE = "le petit train bleu"
-
-
-def post_form(client: FlaskClient, path: str, data: dict[str, str], form_path: str | None = None):  # type: ignore[no-untyped-def]
-    return client.post(path, data={**data, "csrf_token": csrf_token(client, form_path or path)})
 
 
 def sessions_of(app: Flask, user: User) -> list[ServerSession]:

@@ -8,10 +8,8 @@ deposits can still be taken in, the journal heads still verify, and the ring
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
-import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from tests.factories import Account, make_account, make_document, pdf_bytes, signed_in
+from tests.helpers import new_ring_key as new_key
 from vault.accounts import keys
 from vault.core import rotation
 from vault.core.config import Settings
@@ -34,10 +33,6 @@ from vault.journal import service as journal
 from vault.models import Document, DocumentVersion, KeySlot, Role, SlotKind, User
 from vault.sharing import links
 from vault.sharing import service as sharing
-
-
-def new_key() -> str:
-    return base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 @dataclass

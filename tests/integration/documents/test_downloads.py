@@ -24,10 +24,11 @@ from werkzeug.test import TestResponse
 
 from crypto import CryptoError
 from tests.factories import Account, make_account, make_document, pdf_bytes, signed_in
+from tests.helpers import user as _user
 from vault.core.db import db_session
 from vault.core.extensions import get_keyring, get_store
 from vault.documents.service import Unlocked
-from vault.models import Blob, Document, DocumentVersion, ExternalLink, JournalEvent, Role, User
+from vault.models import Blob, Document, DocumentVersion, ExternalLink, JournalEvent, Role
 from vault.sharing import links
 from vault.sharing import service as sharing
 
@@ -43,12 +44,6 @@ class Scene:
     counsellor: Account
     document: uuid.UUID
     token: str
-
-
-def _user(account: Account) -> User:
-    found = db_session().get(User, account.user.id)
-    assert found is not None
-    return found
 
 
 def make_scene(app: Flask, content: bytes = BIG) -> Scene:

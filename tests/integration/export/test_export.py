@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
-import pypdfium2 as pdfium
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -33,6 +32,7 @@ from tests.factories import (
     png_bytes,
     signed_in,
 )
+from tests.helpers import pdf_text
 from tests.s3server import S3Target
 from vault.accounts import keys
 from vault.core.db import db_session, get_database
@@ -95,21 +95,6 @@ def download(client: FlaskClient, account: Account, target: Path) -> Path:
 def verify(app: Flask, path: Path) -> tuple[int, str]:
     result = app.test_cli_runner().invoke(args=["export", "verify", str(path)])
     return result.exit_code, result.output
-
-
-def pdf_text(data: bytes) -> str:
-    document = pdfium.PdfDocument(data)
-    try:
-        texts = []
-        for index in range(len(document)):
-            page = document[index]
-            textpage = page.get_textpage()
-            texts.append(textpage.get_text_range())
-            textpage.close()
-            page.close()
-        return "\n".join(texts)
-    finally:
-        document.close()
 
 
 def recovery_code_in(summary: bytes) -> str:

@@ -16,6 +16,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from tests.clock import local_today
 from tests.factories import (
@@ -619,14 +620,12 @@ def test_bad_checklists_change_nothing(
         assert settings.checklist_is_default(db_session())
 
 
-def test_a_damaged_checklist_setting_falls_back_to_the_default(app: Flask, world: World) -> None:
+def test_a_damaged_checklist_setting_falls_back_to_the_default(world: World, db: Session) -> None:
     from vault.models import Setting
 
-    with app.app_context():
-        db = db_session()
-        db.add(Setting(key=settings.CHECKLIST_KEY, value="{not json", updated_at=utcnow()))
-        db.commit()
-        assert settings.get_checklist(db) == checklist.RELEASE_CHECKLIST
+    db.add(Setting(key=settings.CHECKLIST_KEY, value="{not json", updated_at=utcnow()))
+    db.commit()
+    assert settings.get_checklist(db) == checklist.RELEASE_CHECKLIST
 
 
 def test_my_release_page(app: Flask, world: World) -> None:

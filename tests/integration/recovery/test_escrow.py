@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import html
 import re
 import stat
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-import pypdfium2 as pdfium
 import pytest
 from click.testing import CliRunner, Result
 from flask import Flask
@@ -20,12 +18,12 @@ from sqlalchemy.engine import Connection
 from tests.conftest import TEST_ESCROW
 from tests.factories import (
     Account,
-    csrf_token,
     make_account,
     make_document,
     pdf_bytes,
     signed_in,
 )
+from tests.helpers import pdf_text, post_form, text_of
 from vault.accounts import service as accounts
 from vault.cli import escrow_group
 from vault.core.db import db_session, get_database
@@ -43,27 +41,6 @@ from vault.recovery import service as recovery
 
 NEW_PASSPHRASE = "le jardin fleuri du matin"
 OFFICERS = "/recuperation/agents/"
-
-
-def post_form(client: FlaskClient, path: str, data: dict[str, str], form_path: str | None = None):  # type: ignore[no-untyped-def]
-    return client.post(path, data={**data, "csrf_token": csrf_token(client, form_path or path)})
-
-
-def text_of(response: object) -> str:
-    return html.unescape(response.get_data(as_text=True))  # type: ignore[attr-defined]
-
-
-def pdf_text(data: bytes) -> str:
-    pdf = pdfium.PdfDocument(data)
-    try:
-        page = pdf[0]
-        textpage = page.get_textpage()
-        text = str(textpage.get_text_range())
-        textpage.close()
-        page.close()
-    finally:
-        pdf.close()
-    return text
 
 
 def init_split(prefix: Path) -> tuple[str, list[Path]]:

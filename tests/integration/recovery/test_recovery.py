@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 import uuid
 from datetime import timedelta
@@ -15,12 +14,12 @@ from sqlalchemy import select
 from crypto import format_recovery_code, new_recovery_code
 from tests.factories import (
     Account,
-    csrf_token,
     make_account,
     make_document,
     pdf_bytes,
     signed_in,
 )
+from tests.helpers import post_form, text_of
 from vault.core.db import db_session
 from vault.models import (
     JournalEvent,
@@ -37,14 +36,6 @@ from vault.sharing import service as sharing
 NEW_PASSPHRASE = "la rivière coule doucement"
 START = "/recuperation"
 CHOOSE = "/recuperation/nouvelle-phrase"
-
-
-def post_form(client: FlaskClient, path: str, data: dict[str, str], form_path: str | None = None):  # type: ignore[no-untyped-def]
-    return client.post(path, data={**data, "csrf_token": csrf_token(client, form_path or path)})
-
-
-def text_of(response: object) -> str:
-    return html.unescape(response.get_data(as_text=True))  # type: ignore[attr-defined]
 
 
 def assign(app: Flask, person: Account, counsellor: Account) -> None:

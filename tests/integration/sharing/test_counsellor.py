@@ -20,6 +20,7 @@ from flask import Flask, template_rendered
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 from tests.factories import (
     Account,
@@ -31,6 +32,7 @@ from tests.factories import (
     png_bytes,
     signed_in,
 )
+from tests.helpers import user as _user
 from vault.core.catalog import TYPE_LABELS
 from vault.core.db import db_session, get_database
 from vault.core.extensions import get_keyring, get_store
@@ -62,12 +64,6 @@ class People:
     cpip: Account
     other_cpip: Account  # follows nobody
     admin: Account
-
-
-def _user(account: Account) -> User:
-    found = db_session().get(User, account.user.id)
-    assert found is not None
-    return found
 
 
 def _assign(app: Flask, person: Account, counsellor: Account, admin: Account) -> None:
@@ -787,7 +783,9 @@ def test_checklist_takes_the_best_document_of_each_item() -> None:
     assert (result.done, result.total, result.count(Status.EXPIRED)) == (2, 8, 1)
 
 
-def test_checklist_reads_every_document_of_the_vault(app: Flask, people: People) -> None:
+def test_checklist_reads_every_document_of_the_vault(
+    app: Flask, people: People, db: Session
+) -> None:
     # Neither shared nor taken in: the classification is in clear for everyone's checklist.
     make_document(app, people.a, category="work", doc_type="cv")
     make_document(
@@ -797,23 +795,21 @@ def test_checklist_reads_every_document_of_the_vault(app: Flask, people: People)
         doc_type="residence_permit",
         expiry_date=date.today() + timedelta(days=30),
     )
-    with app.app_context():
-        db = db_session()
-        sharing.deposit_document(
-            db,
-            get_store(),
-            get_keyring(),
-            _user(people.cpip),
-            _user(people.a),
-            [pdf_bytes()],
-            mime="application/pdf",
-            title="RIB",
-            filename="rib.pdf",
-            category="benefits",
-            doc_type="bank_details",
-        )
-        db.commit()
-        lists = checklist.for_people(db, [people.a.user.id, people.b.user.id])
+    sharing.deposit_document(
+        db,
+        get_store(),
+        get_keyring(),
+        _user(people.cpip),
+        _user(people.a),
+        [pdf_bytes()],
+        mime="application/pdf",
+        title="RIB",
+        filename="rib.pdf",
+        category="benefits",
+        doc_type="bank_details",
+    )
+    db.commit()
+    lists = checklist.for_people(db, [people.a.user.id, people.b.user.id])
     a = {s.item.code: s.status for s in lists[people.a.user.id].items}
     assert a["cv"] == a["bank_details"] == Status.PRESENT
     assert a["identity"] == Status.EXPIRING

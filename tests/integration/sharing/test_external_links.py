@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import re
-import secrets
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,6 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 from crypto import wrap_key
 from tests.conftest import make_settings
@@ -32,6 +31,7 @@ from tests.factories import (
     pdf_bytes,
     signed_in,
 )
+from tests.helpers import new_ring_key, post
 from tests.integration.served_app import fresh_postgresql
 from vault import create_app
 from vault.core import migrate
@@ -48,10 +48,6 @@ from vault.sharing import service as sharing
 CONTENT = pdf_bytes("contrat de travail")
 
 
-def new_ring_key() -> str:
-    return base64.b64encode(secrets.token_bytes(32)).decode()
-
-
 @dataclass
 class Setup:
     alice: Account
@@ -64,11 +60,6 @@ def setup(app: Flask) -> Setup:
     alice = make_account(app, first="Alice", last="Arnaud")
     doc = make_document(app, alice, CONTENT, title="Attestation employeur", category="work")
     return Setup(alice, signed_in(app, alice), doc.id)
-
-
-def post(client: FlaskClient, path: str, data: dict[str, str] | None = None, *, page: str = ""):  # type: ignore[no-untyped-def]
-    token = csrf_token(client, page or "/partages/")
-    return client.post(path, data={"csrf_token": token, **(data or {})})
 
 
 def make_link(client: FlaskClient, doc: uuid.UUID, **fields: str) -> tuple[uuid.UUID, str]:
@@ -351,18 +342,16 @@ def test_another_persons_links_are_out_of_reach(app: Flask, setup: Setup) -> Non
     assert str(link_id) not in other.get("/liens/").get_data(as_text=True)
 
 
-def test_service_refuses_a_link_on_another_vault(app: Flask, setup: Setup) -> None:
+def test_service_refuses_a_link_on_another_vault(app: Flask, setup: Setup, db: Session) -> None:
     bruno = make_account(app, first="Bruno", last="Blanc")
     from vault.core.errors import NotFound
 
-    with app.app_context():
-        db = db_session()
-        user = db.get(User, bruno.user.id)
-        assert user is not None
-        with pytest.raises(NotFound):
-            links.create_link(
-                db, get_keyring(), Unlocked(user, bruno.key), setup.doc, recipient="other", days=1
-            )
+    user = db.get(User, bruno.user.id)
+    assert user is not None
+    with pytest.raises(NotFound):
+        links.create_link(
+            db, get_keyring(), Unlocked(user, bruno.key), setup.doc, recipient="other", days=1
+        )
 
 
 # --- PIN throttle under concurrency (PostgreSQL, real commits) ---------------------------

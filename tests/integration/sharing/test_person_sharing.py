@@ -12,7 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from tests.factories import Account, csrf_token, make_account, make_document, pdf_bytes, signed_in
+from tests.factories import Account, make_account, make_document, pdf_bytes, signed_in
+from tests.helpers import post, user
 from vault.core.db import db_session
 from vault.core.errors import NotFound
 from vault.core.extensions import get_keyring, get_store
@@ -51,19 +52,8 @@ def cast(app: Flask) -> Cast:
     return Cast(alice, bruno, claire, otto, admin, doc.id)
 
 
-def user(account: Account) -> User:
-    found = db_session().get(User, account.user.id)
-    assert found is not None
-    return found
-
-
 def owner(account: Account) -> Unlocked:
     return Unlocked(user(account), account.key)
-
-
-def post(client: FlaskClient, path: str, data: dict[str, str] | None = None) -> object:
-    token = csrf_token(client, "/partages/")
-    return client.post(path, data={"csrf_token": token, **(data or {})})
 
 
 def share_count(app: Flask) -> int:
