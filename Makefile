@@ -3,10 +3,18 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.install-stamp
-# crypto/ must stay at 100 % branch coverage (issue 3); the full run enforces it.
-PYTEST_ARGS ?= --cov=crypto --cov-branch --cov-report=term-missing:skip-covered --cov-fail-under=100
+PYTEST_ARGS ?= --cov=crypto --cov=vault --cov-branch --cov-report=term-missing:skip-covered
+# Coverage floors (package:percent), checked by `make test` after a passing run:
+# crypto/ stays at 100 % branch coverage (issue 3); vault/ must not fall below
+# the 91 % it had when its floor came (issue 12: 91.95 % measured with CI=true,
+# rounded down). pytest-cov's one --cov-fail-under would gate the total only.
+COVERAGE_GATES ?= crypto:100 vault:91
+# A narrower run (PYTEST_ARGS given) measures too little for the floors.
+ifneq ($(origin PYTEST_ARGS),file)
+COVERAGE_GATES :=
+endif
 
-.PHONY: install translations run test lint bench clean
+.PHONY: install translations run test test-fast lint bench clean
 
 install: $(STAMP)
 
@@ -31,7 +39,18 @@ run: install translations
 test: install translations
 	bash scripts/test-prerequisites
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
-	  if [ $$status = 5 ]; then echo "make test: pytest collected no test" >&2; fi; exit $$status
+	  if [ $$status = 5 ]; then echo "make test: pytest collected no test" >&2; fi; \
+	  if [ $$status = 0 ]; then for gate in $(COVERAGE_GATES); do \
+	    package=$${gate%%:*}; floor=$${gate#*:}; \
+	    total=$$($(BIN)/coverage report --include="$$package/*" --format=total); \
+	    if $(BIN)/coverage report --include="$$package/*" --fail-under=$$floor >/dev/null; \
+	    then echo "make test: $$package/ coverage $$total % (floor $$floor %)"; \
+	    else echo "make test: $$package/ coverage $$total % is under its floor of $$floor %" >&2; status=2; fi; \
+	  done; fi; exit $$status
+
+# The inner loop: no browser, no slow and no production-image test, no coverage.
+test-fast: install translations
+	$(BIN)/python -m pytest -m "not browser and not slow and not production" --no-cov $(PYTEST_FAST_ARGS)
 
 # Lint runs here, not in pytest: a test failure means behaviour. Every check
 # runs and any failure fails the target. lint-imports checks the contracts in

@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.unit.test_previews import nested_transparency_groups
+from tests.unit.documents.test_previews import nested_transparency_groups
 from vault.documents import preview_worker, previews
 
 SYSTEM_PDFS = [

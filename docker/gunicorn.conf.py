@@ -18,7 +18,7 @@ accesslog = "-"
 # No log line may hold a link token (/lien/<token> opens a document), a query
 # string (search text) or the Referer (which names both): the logger class
 # redacts every access-log atom and error-log line; the format leaves the
-# Referer out. tests/integration/test_log_privacy.py runs this file.
+# Referer out. tests/integration/core/test_log_privacy.py runs this file.
 logger_class = "vault.core.logs.GunicornLogger"
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(a)s"'
 

@@ -27,6 +27,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from crypto import Argon2Params
 from tests.s3server import S3Target, s3_server, seaweedfs_factory  # noqa: F401
@@ -34,7 +35,7 @@ from tests.services import service_missing
 from vault import create_app
 from vault.core import migrate
 from vault.core.config import Settings, dev_escrow_pair
-from vault.core.db import get_database, make_engine
+from vault.core.db import db_session, get_database, make_engine
 from vault.core.extensions import get_store
 
 DEFAULT_TEST_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -166,3 +167,16 @@ def app(make_app: Callable[..., Flask], database_url: str, connection: Connectio
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def db(app: Flask) -> Iterator[Session]:
+    """The app's session, inside an app context held for the whole test.
+
+    Only for tests that send no request and run no CLI command while it is
+    held: Flask reuses an active app context of the same app for a request,
+    so the request would share this session instead of getting its own.
+    Listed last among a test's fixtures, so that the others are set up first.
+    """
+    with app.app_context():
+        yield db_session()

@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pypdfium2 as pdfium
+from tests.helpers import pdf_text
 
 PHONE = {"width": 360, "height": 740}
 DESK = {"width": 1280, "height": 800}
@@ -116,14 +116,6 @@ def desk_page(browser: Any, contexts: list[Any], base_url: str) -> Any:
 
 def path_of(page: Any) -> str:
     return re.sub(r"^https?://[^/]+", "", page.url)
-
-
-def pdf_text(pdf: bytes) -> str:
-    document = pdfium.PdfDocument(pdf)
-    try:
-        return "\n".join(page.get_textpage().get_text_range() for page in document)
-    finally:
-        document.close()
 
 
 def activation_code_from(pdf: bytes) -> str:

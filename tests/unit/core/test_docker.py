@@ -1,0 +1,77 @@
+"""The production compose file and image definition hold together."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+DOCKER = Path(__file__).resolve().parents[3] / "docker"
+SECRETS = {
+    "POSTGRES_PASSWORD": "pg-secret",
+    "S3_ACCESS_KEY": "vault",
+    "S3_SECRET_KEY": "s3-secret",
+    "VAULT_SECRET_KEY": "k" * 48,
+    "VAULT_SERVER_KEYS": "1:" + "A" * 43 + "=",
+    "VAULT_ESCROW_PUBLIC_KEY": "escrow-public-key",
+}
+
+
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((DOCKER / "compose.yaml").read_text())
+    return data
+
+
+def test_compose_runs_app_postgres_seaweedfs_and_redis_with_health_checks() -> None:
+    services = compose()["services"]
+    assert set(services) == {"app", "postgres", "seaweedfs", "redis"}
+    assert services["postgres"]["image"] == "postgres:15"
+    assert "seaweedfs" in services["seaweedfs"]["image"]
+    for name, service in services.items():
+        assert "healthcheck" in service, name
+    assert "gunicorn" in (DOCKER / "Dockerfile").read_text()
+    assert services["app"]["environment"]["VAULT_RATELIMIT_STORAGE_URL"].startswith("redis://redis")
+    for dependency in ("postgres", "seaweedfs", "redis"):
+        assert services["app"]["depends_on"][dependency]["condition"] == "service_healthy"
+    named = set(compose()["volumes"])
+    assert {"postgres-data", "seaweedfs-data"} <= named
+    for service in services.values():
+        for volume in service.get("volumes", []):
+            assert volume.split(":")[0] in named, "data lives in named volumes"
+
+
+def test_image_is_slim_bookworm_non_root_and_migrates_at_start() -> None:
+    dockerfile = (DOCKER / "Dockerfile").read_text()
+    assert "\nFROM python:3.11-slim-bookworm\n" in dockerfile
+    assert "\nUSER vault\n" in dockerfile
+    assert "libpango-1.0-0" in dockerfile  # WeasyPrint
+    assert "vault db upgrade" in (DOCKER / "entrypoint.sh").read_text()
+    assert os.access(DOCKER / "entrypoint.sh", os.X_OK)
+
+
+def test_compose_requires_every_secret() -> None:
+    text = (DOCKER / "compose.yaml").read_text()
+    for name in SECRETS:
+        assert f"${{{name}:?" in text, f"{name} must be required, not defaulted"
+
+
+def test_docker_compose_config() -> None:
+    docker = shutil.which("docker")
+    if docker is None:
+        pytest.skip("no docker client on this machine")
+    probe = subprocess.run([docker, "compose", "version"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip("the docker client has no compose plugin")
+    result = subprocess.run(
+        [docker, "compose", "-f", str(DOCKER / "compose.yaml"), "config", "--quiet"],
+        env={**os.environ, **SECRETS},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
