@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from vault.access import grants
 from vault.accounts import auth
+from vault.core.errors import owned_or_404
 from vault.core.forms import EmptyForm
 from vault.models import Assignment, User
 
@@ -23,9 +24,7 @@ def end_followup(db: Session, person: User, assignment_id: uuid.UUID) -> None:
 
     404 for another person's assignment, 400 without the form's token.
     """
-    assignment = db.get(Assignment, assignment_id)
-    if assignment is None or assignment.person_id != person.id:
-        abort(404)
+    assignment = owned_or_404(db, Assignment, assignment_id, person_id=person.id)
     if not EmptyForm().validate_on_submit():
         abort(400)
     if assignment.ended_at is not None:

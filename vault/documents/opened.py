@@ -7,6 +7,8 @@ and deposits are documents', above accounts.
 
 from __future__ import annotations
 
+import uuid
+
 from flask import abort, g
 
 from vault.accounts.auth import open_session, signed_in_user
@@ -14,7 +16,8 @@ from vault.accounts.keys import Unlocked
 from vault.core.db import db_session
 from vault.core.extensions import get_keyring
 from vault.documents.deposits import take_in_deposits
-from vault.models import Role
+from vault.documents.service import get_document
+from vault.models import Document, Role
 
 
 def unlocked_vault() -> Unlocked:
@@ -35,3 +38,8 @@ def unlocked_vault() -> Unlocked:
         if g.deposits_taken_in:
             db.commit()
     return owner
+
+
+def own_document(owner: Unlocked, document_id: uuid.UUID) -> Document:
+    """A document of the signed-in person's vault; 404 for any other (no hint either way)."""
+    return get_document(db_session(), owner.vault_id, document_id)

@@ -28,7 +28,7 @@ import storage
 from crypto import KeyRing, generate_data_key
 from vault.access import grants
 from vault.core.envelope import DataKey, content_aad
-from vault.core.errors import NotFound, QuotaExceeded
+from vault.core.errors import QuotaExceeded, owned_or_404
 from vault.documents.blobs import (
     PlaintextCounter,
     blob_row,
@@ -84,9 +84,7 @@ class Listed:
 
 def get_document(db: Session, vault_id: uuid.UUID, document_id: uuid.UUID) -> Document:
     """The document if it is in `vault_id`'s vault; NotFound otherwise (no hint either way)."""
-    document = db.get(Document, document_id)
-    if document is None or document.vault_id != vault_id:
-        raise NotFound()
+    document = owned_or_404(db, Document, document_id, vault_id=vault_id)
     return document
 
 

@@ -27,7 +27,7 @@ from vault.accounts.opening import (
 )
 from vault.accounts.recovery_requests import APPROVED, CANCELLED, COMPLETED, ESCROW, KIT, PENDING
 from vault.core.envelope import escrow_context, slot_aad
-from vault.core.errors import NotFound, PolicyError, ServiceError
+from vault.core.errors import NotFound, PolicyError, ServiceError, owned_or_404
 from vault.journal import service as journal
 from vault.models import AccountStatus, RecoveryRequest, Role, SlotKind, User
 from vault.models.base import utcnow
@@ -107,9 +107,7 @@ def open_escrow_requests(db: Session, *, now: datetime | None = None) -> list[Re
 
 
 def get_escrow_request(db: Session, request_id: uuid.UUID) -> RecoveryRequest:
-    request = db.get(RecoveryRequest, request_id)
-    if request is None or request.kind != ESCROW:
-        raise NotFound()
+    request = owned_or_404(db, RecoveryRequest, request_id, kind=ESCROW)
     return request
 
 

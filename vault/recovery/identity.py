@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from crypto import CryptoError, KeyPair, PublicKey, open_sealed, seal
 from vault.core.envelope import escrow_identity_context
-from vault.core.errors import NotFound
+from vault.core.errors import owned_or_404
 from vault.models import PersonProfile, RecoveryRequest, Role, User
 
 # Identity documents an officer may record (kind only, never a copy).
@@ -105,7 +105,5 @@ def search_people(db: Session, query: str) -> list[User]:
 
 def escrow_person(db: Session, person_id: uuid.UUID) -> User:
     """A person an officer may open an escrow request for (404 for anything else)."""
-    person = db.get(User, person_id)
-    if person is None or person.role != Role.PERSON:
-        raise NotFound()
+    person = owned_or_404(db, User, person_id, role=Role.PERSON)
     return person

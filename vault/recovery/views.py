@@ -36,7 +36,7 @@ from vault.accounts import service as accounts
 from vault.accounts.passphrases import generate_passphrase
 from vault.accounts.sheets import RECOVERY_CODE_SHOWN_FOR, pdf_response
 from vault.core.db import db_session
-from vault.core.errors import NotFound, PolicyError, SignInRefused, Throttled
+from vault.core.errors import PolicyError, SignInRefused, Throttled
 from vault.core.extensions import get_escrow_key, get_keyring
 from vault.core.forms import ChoosePassphraseForm, EmptyForm
 from vault.core.messages import passphrase_problems, too_many_attempts
@@ -234,10 +234,7 @@ def _decide(request_id: uuid.UUID, *, approve: bool) -> BaseResponse:
     if not EmptyForm().validate_on_submit():
         abort(400)
     db = db_session()
-    try:
-        decided = recovery.decide_kit(db, auth.signed_in_user(), request_id, approve=approve)
-    except NotFound:
-        abort(404)
+    decided = recovery.decide_kit(db, auth.signed_in_user(), request_id, approve=approve)
     person = db.get(User, decided.user_id)
     db.commit()
     name = person.display_name if person else ""
@@ -300,10 +297,7 @@ def officer_index() -> str:
 @auth.role_required(Role.RECOVERY_OFFICER)
 def officer_person(person_id: uuid.UUID) -> str | BaseResponse | tuple[str, int]:
     db = db_session()
-    try:
-        person = recovery.escrow_person(db, person_id)
-    except NotFound:
-        abort(404)
+    person = recovery.escrow_person(db, person_id)
     form = IdentityCheckForm()
     error = None
     if form.validate_on_submit():
@@ -332,10 +326,7 @@ def officer_person(person_id: uuid.UUID) -> str | BaseResponse | tuple[str, int]
 @auth.role_required(Role.RECOVERY_OFFICER)
 def officer_request(request_id: uuid.UUID) -> str:
     db = db_session()
-    try:
-        found = recovery.get_escrow_request(db, request_id)
-    except NotFound:
-        abort(404)
+    found = recovery.get_escrow_request(db, request_id)
     identity = recovery.identity_of(found)
     document = ID_DOCUMENT_LABELS.get(identity.get("document", ""))
     return render_template(
@@ -357,8 +348,6 @@ def confirm(request_id: uuid.UUID) -> BaseResponse:
     db = db_session()
     try:
         recovery.confirm_escrow_request(db, auth.signed_in_user(), request_id)
-    except NotFound:
-        abort(404)
     except PolicyError:
         flash(_("You opened this request: another recovery officer must confirm it."), "error")
     else:
@@ -376,10 +365,7 @@ def cancel(request_id: uuid.UUID) -> BaseResponse:
     if not EmptyForm().validate_on_submit():
         abort(400)
     db = db_session()
-    try:
-        recovery.cancel_escrow_request(db, auth.signed_in_user(), request_id)
-    except NotFound:
-        abort(404)
+    recovery.cancel_escrow_request(db, auth.signed_in_user(), request_id)
     db.commit()
     flash(_("Request cancelled."), "info")
     return redirect(url_for("recovery.officer_index"))

@@ -41,7 +41,7 @@ from vault.accounts import keys
 from vault.accounts.keys import Unlocked
 from vault.core.envelope import DataKey, link_id, link_key
 from vault.core.envelope import link_aad as link_aad  # the ring rotation re-wraps by it
-from vault.core.errors import NotFound, PolicyError, ServiceError, Throttled
+from vault.core.errors import NotFound, PolicyError, ServiceError, Throttled, owned_or_404
 from vault.documents.keys import document_meta, version_dek
 from vault.documents.service import current_version, get_document
 from vault.journal import service as journal
@@ -184,9 +184,7 @@ def links_of(db: Session, vault_id: uuid.UUID) -> list[ExternalLink]:
 
 
 def revoke_link(db: Session, owner: Unlocked, link_id: uuid.UUID) -> None:
-    link = db.get(ExternalLink, link_id)
-    if link is None or link.vault_id != owner.vault_id:
-        raise NotFound()
+    link = owned_or_404(db, ExternalLink, link_id, vault_id=owner.vault_id)
     if link.revoked_at is None:
         _stop(link, utcnow(), reason=None)
         db.flush()

@@ -19,7 +19,7 @@ from vault.access.assignments import check_counsellor_sees
 from vault.access.grants import parse_payload, share_context
 from vault.access.rules import share_is_active
 from vault.core.envelope import DataKey
-from vault.core.errors import NotFound
+from vault.core.errors import NotFound, owned_or_404
 from vault.models import Document, DocumentVersion, Share, ShareKey, User
 from vault.models.base import utcnow
 
@@ -101,9 +101,7 @@ def open_shared(
 ) -> OpenedShare:
     """The key of a document `person` shares with `counsellor`; NotFound otherwise."""
     check_counsellor_sees(db, counsellor, person)
-    document = db.get(Document, document_id)
-    if document is None or document.vault_id != person.id:
-        raise NotFound()
+    document = owned_or_404(db, Document, document_id, vault_id=person.id)
     keypair = derive_keypair(counsellor_key)
     rows = db.execute(
         select(ShareKey, Share)

@@ -17,7 +17,7 @@ from vault.access import grants
 from vault.access.assignments import active_assignment
 from vault.access.rules import share_is_active
 from vault.accounts.keys import Unlocked
-from vault.core.errors import NotFound, PolicyError
+from vault.core.errors import NotFound, PolicyError, owned_or_404
 from vault.documents.keys import document_meta, version_dek
 from vault.documents.service import current_version
 from vault.journal import service as journal
@@ -156,9 +156,7 @@ def share_category(
 
 
 def revoke(db: Session, owner: Unlocked, share_id: uuid.UUID) -> Share:
-    share = db.get(Share, share_id)
-    if share is None or share.vault_id != owner.vault_id:
-        raise NotFound()
+    share = owned_or_404(db, Share, share_id, vault_id=owner.vault_id)
     if share.revoked_at is None:
         grants.revoke_share(db, share)
         journal.append(

@@ -21,7 +21,7 @@ from vault.access.assignments import active_assignment
 from vault.accounts import auth
 from vault.core.catalog import CATEGORIES, DOCUMENT_TYPES, TYPE_LABELS
 from vault.core.db import db_session
-from vault.core.errors import NotFound
+from vault.core.errors import NotFound, owned_or_404
 from vault.core.extensions import get_keyring, get_settings, get_store
 from vault.core.forms import DocumentDetailsForm
 from vault.documents.intake import Intake, IntakeRefused
@@ -40,9 +40,7 @@ MESSAGES = UPLOAD_MESSAGES | {
 
 def _target(db: Session, depositor: User, person_id: uuid.UUID) -> User:
     """The person whose vault receives the deposit; 404 unless the depositor may deposit."""
-    person = db.get(User, person_id)
-    if person is None or person.role != Role.PERSON:
-        abort(404)
+    person = owned_or_404(db, User, person_id, role=Role.PERSON)
     # A closed vault has lost its keys: nobody could ever open a deposit there.
     if person.profile is not None and person.profile.lifecycle == Lifecycle.CLOSED:
         abort(404)

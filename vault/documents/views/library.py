@@ -33,12 +33,11 @@ from vault.accounts.keys import Unlocked
 from vault.core import catalog
 from vault.core.catalog import CATEGORIES, CATEGORY_BY_CODE, DOCUMENT_TYPES, is_valid
 from vault.core.db import db_session
-from vault.core.errors import NotFound
 from vault.core.extensions import get_keyring, get_settings, get_store
 from vault.core.forms import DocumentDetailsForm, EmptyForm
 from vault.documents import service as documents
 from vault.documents.intake import Intake, IntakeRefused, Limits
-from vault.documents.opened import unlocked_vault
+from vault.documents.opened import own_document, unlocked_vault
 from vault.documents.uploads import ALLOWED_TYPES, clean_title
 from vault.models import Document, Role
 
@@ -52,13 +51,6 @@ PAGE_SIZE = 20
 # Beyond any vault (two million documents), and a SQL offset that fits.
 MAX_PAGE = 100_000
 ACCEPT = ",".join([*ALLOWED_TYPES, *ALLOWED_TYPES.values()])
-
-
-def _document(owner: Unlocked, document_id: uuid.UUID) -> Document:
-    try:
-        return documents.get_document(db_session(), owner.vault_id, document_id)
-    except NotFound:
-        abort(404)
 
 
 @bp.get("/")
@@ -207,7 +199,7 @@ def after_upload(location: str) -> BaseResponse:
 @auth.role_required(Role.PERSON)
 def update(document_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     owner = unlocked_vault()
-    document = _document(owner, document_id)
+    document = own_document(owner, document_id)
     form = DocumentDetailsForm()
     category, doc_type = form.category.data or "", form.doc_type.data or ""
     if not form.validate_on_submit() or not is_valid(category, doc_type):
@@ -235,7 +227,7 @@ def update(document_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
 @auth.role_required(Role.PERSON)
 def replace_form(document_id: uuid.UUID) -> str:
     owner = unlocked_vault()
-    document = _document(owner, document_id)
+    document = own_document(owner, document_id)
     return _render_replace(owner, document)
 
 
@@ -255,7 +247,7 @@ def _render_replace(owner: Unlocked, document: Document, errors: list[str] | Non
 def replace(document_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     owner = unlocked_vault()
     db = db_session()
-    document = _document(owner, document_id)
+    document = own_document(owner, document_id)
     try:
         intake = Intake.open(
             request, db, get_store(), get_keyring(), owner.vault_id, upload_limits()
@@ -264,7 +256,7 @@ def replace(document_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
         intake.replace(owner, document)
     except IntakeRefused as refused:
         db.rollback()
-        document = _document(owner, document_id)
+        document = own_document(owner, document_id)
         return _render_replace(owner, document, [UPLOAD_MESSAGES[refused.code]()]), refused.status
     db.commit()
     flash(_("The new version is saved. The previous one is kept."), "success")
@@ -275,7 +267,7 @@ def replace(document_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
 @auth.role_required(Role.PERSON)
 def delete_confirm(document_id: uuid.UUID) -> str:
     owner = unlocked_vault()
-    document = _document(owner, document_id)
+    document = own_document(owner, document_id)
     return render_template(
         "documents/delete.html",
         document=document,
@@ -288,7 +280,7 @@ def delete_confirm(document_id: uuid.UUID) -> str:
 @auth.role_required(Role.PERSON)
 def delete(document_id: uuid.UUID) -> BaseResponse:
     owner = unlocked_vault()
-    document = _document(owner, document_id)
+    document = own_document(owner, document_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
     db = db_session()

@@ -19,18 +19,17 @@ from vault.accounts import auth
 from vault.accounts.keys import Unlocked
 from vault.core.catalog import CATEGORIES, CATEGORY_BY_CODE, DOCUMENT_TYPES, TYPE_LABELS
 from vault.core.db import db_session
-from vault.core.errors import NotFound
 from vault.core.extensions import get_keyring, get_store
 from vault.core.forms import DocumentDetailsForm
 from vault.documents import downloads
 from vault.documents import service as documents
 from vault.documents.downloads import Damaged, Recipient, journal_failure
-from vault.documents.opened import unlocked_vault
+from vault.documents.opened import own_document, unlocked_vault
 from vault.documents.previews import PREVIEW_MIME, PreviewError, render_preview
 from vault.documents.sending import damaged_page, send_document, send_preview
 from vault.documents.views.library import bp
 from vault.journal import service as journal
-from vault.models import Document, DocumentVersion, Role, User
+from vault.models import DocumentVersion, Role, User
 
 log = logging.getLogger(__name__)
 
@@ -42,18 +41,11 @@ PREVIEW_MAX_BYTES = 32 * 1024 * 1024
 PREVIEW_RATE = "10 per minute;100 per hour"
 
 
-def _document(owner: Unlocked, document_id: uuid.UUID) -> Document:
-    try:
-        return documents.get_document(db_session(), owner.vault_id, document_id)
-    except NotFound:
-        abort(404)
-
-
 @bp.get("/<uuid:document_id>")
 @auth.role_required(Role.PERSON)
 def show(document_id: uuid.UUID) -> str:
     owner = unlocked_vault()
-    document = _document(owner, document_id)
+    document = own_document(owner, document_id)
     meta = documents.document_meta(owner, document)
     form = DocumentDetailsForm(
         formdata=None,
@@ -88,7 +80,7 @@ def show(document_id: uuid.UUID) -> str:
 def download(document_id: uuid.UUID) -> Response | tuple[str, int]:
     owner = unlocked_vault()
     db = db_session()
-    document = _document(owner, document_id)
+    document = own_document(owner, document_id)
     version = documents.current_version(db, document)
     meta = documents.document_meta(owner, document)
     journal.append(
@@ -113,7 +105,7 @@ def download(document_id: uuid.UUID) -> Response | tuple[str, int]:
 def preview(document_id: uuid.UUID) -> Response | tuple[str, int]:
     owner = unlocked_vault()
     db = db_session()
-    document = _document(owner, document_id)
+    document = own_document(owner, document_id)
     version = documents.current_version(db, document)
     store, ring = get_store(), get_keyring()
     image = documents.stored_preview(store, ring, owner, version)

@@ -25,7 +25,6 @@ from werkzeug.wrappers import Response as BaseResponse
 from vault.accounts import auth
 from vault.core.catalog import CATEGORY_BY_CODE, TYPE_CATEGORY, TYPE_LABELS
 from vault.core.db import db_session
-from vault.core.errors import NotFound
 from vault.core.extensions import get_store
 from vault.core.forms import DocumentRequestForm, EmptyForm
 from vault.documents.downloads import Recipient
@@ -200,10 +199,7 @@ def _opened(person_id: uuid.UUID, document_id: uuid.UUID) -> tuple[User, User, s
     db = db_session()
     me, key = _me()
     followed = _followed(db, me, person_id)
-    try:
-        return me, followed, sharing.open_shared(db, me, key, followed, document_id)
-    except NotFound:
-        abort(404)
+    return me, followed, sharing.open_shared(db, me, key, followed, document_id)
 
 
 def _share_until(
@@ -365,10 +361,7 @@ def _decide(link_id: uuid.UUID, approve: bool) -> BaseResponse:
         abort(400)
     db = db_session()
     me, _key = _me()
-    try:
-        link = links.decide(db, me, link_id, approve=approve)
-    except NotFound:
-        abort(404)
+    link = links.decide(db, me, link_id, approve=approve)
     person = db.get(User, link.vault_id)
     db.commit()
     name = person.display_name if person else ""

@@ -38,11 +38,11 @@ from vault.accounts import auth
 from vault.accounts.keys import Unlocked
 from vault.core.catalog import CATEGORIES, CATEGORY_BY_CODE, TYPE_CATEGORY, TYPE_LABELS
 from vault.core.db import db_session
-from vault.core.errors import NotFound
+from vault.core.errors import NotFound, owned_or_404
 from vault.core.extensions import get_keyring
 from vault.core.forms import EmptyForm
 from vault.documents import service as documents
-from vault.documents.opened import unlocked_vault
+from vault.documents.opened import own_document, unlocked_vault
 from vault.models import (
     Document,
     DocumentRequest,
@@ -63,18 +63,8 @@ bp = Blueprint("sharing", __name__)
 # --- helpers ------------------------------------------------------------------------------
 
 
-def own_document(owner: Unlocked, document_id: uuid.UUID) -> Document:
-    """A document of the signed-in person's vault; 404 for any other."""
-    try:
-        return documents.get_document(db_session(), owner.vault_id, document_id)
-    except NotFound:
-        abort(404)
-
-
 def _own_share(owner: Unlocked, share_id: uuid.UUID) -> Share:
-    share = db_session().get(Share, share_id)
-    if share is None or share.vault_id != owner.vault_id:
-        abort(404)
+    share = owned_or_404(db_session(), Share, share_id, vault_id=owner.vault_id)
     return share
 
 
@@ -330,18 +320,15 @@ def share_category() -> BaseResponse | tuple[str, int]:
         return _render_share_category(form, counsellors), 400
     days, until_release = form.days()
     db = db_session()
-    try:
-        sharing.share_category(
-            db,
-            get_keyring(),
-            owner,
-            form.category.data,
-            uuid.UUID(form.counsellor.data),
-            days=days,
-            until_release=until_release,
-        )
-    except NotFound:
-        abort(404)
+    sharing.share_category(
+        db,
+        get_keyring(),
+        owner,
+        form.category.data,
+        uuid.UUID(form.counsellor.data),
+        days=days,
+        until_release=until_release,
+    )
     db.commit()
     flash(
         _("The category is shared, with the documents you add to it later."),

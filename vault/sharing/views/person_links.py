@@ -16,15 +16,15 @@ from werkzeug.wrappers import Response as BaseResponse
 from vault.accounts import auth, sessions
 from vault.accounts.keys import Unlocked
 from vault.core.db import db_session
-from vault.core.errors import PolicyError
+from vault.core.errors import PolicyError, owned_or_404
 from vault.core.extensions import get_keyring
 from vault.core.forms import EmptyForm
-from vault.documents.opened import unlocked_vault
+from vault.documents.opened import own_document, unlocked_vault
 from vault.journal.text import recipient_phrase
 from vault.models import Document, ExternalLink, Role
 from vault.sharing import links
 from vault.sharing.forms import LinkForm
-from vault.sharing.views.person import bp, document_title, own_document
+from vault.sharing.views.person import bp, document_title
 
 # The category whose documents may reveal the offence (warning before any link).
 SENSITIVE_CATEGORY = "justice"
@@ -33,9 +33,7 @@ PENDING_LINK = "new_link"
 
 
 def _own_link(owner: Unlocked, link_id: uuid.UUID) -> ExternalLink:
-    link = db_session().get(ExternalLink, link_id)
-    if link is None or link.vault_id != owner.vault_id:
-        abort(404)
+    link = owned_or_404(db_session(), ExternalLink, link_id, vault_id=owner.vault_id)
     return link
 
 

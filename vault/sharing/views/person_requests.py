@@ -17,22 +17,21 @@ from vault.accounts import auth
 from vault.accounts.keys import Unlocked
 from vault.core.catalog import CATEGORY_BY_CODE, TYPE_CATEGORY, TYPE_LABELS
 from vault.core.db import db_session
+from vault.core.errors import owned_or_404
 from vault.core.extensions import get_keyring
 from vault.documents import service as documents
-from vault.documents.opened import unlocked_vault
+from vault.documents.opened import own_document, unlocked_vault
 from vault.documents.service import Listed
 from vault.models import Document, DocumentRequest, RequestStatus, Role
 from vault.sharing import service as sharing
 from vault.sharing.forms import AnswerForm
-from vault.sharing.views.person import bp, document_title, own_document, users_by_id
+from vault.sharing.views.person import bp, document_title, users_by_id
 
 ANSWERED_SHOWN = 20
 
 
 def _own_request(owner: Unlocked, request_id: uuid.UUID) -> DocumentRequest:
-    found = db_session().get(DocumentRequest, request_id)
-    if found is None or found.vault_id != owner.vault_id:
-        abort(404)
+    found = owned_or_404(db_session(), DocumentRequest, request_id, vault_id=owner.vault_id)
     return found
 
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, abort, render_template
+from flask import Blueprint, Response, render_template
 from flask_babel import gettext as _
 
 from vault.core.db import db_session
-from vault.core.errors import NotFound, Throttled
+from vault.core.errors import Throttled
 from vault.core.extensions import get_keyring, get_store
 from vault.core.messages import too_many_attempts
 from vault.documents.downloads import Recipient
@@ -35,10 +35,7 @@ NO_INDEX = {"X-Robots-Tag": "noindex, nofollow"}
 
 
 def _find(token: str) -> ExternalLink:
-    try:
-        return links.find(db_session(), token)
-    except NotFound:
-        abort(404)
+    return links.find(db_session(), token)
 
 
 def _gone(state: str) -> tuple[str, int, dict[str, str]]:
@@ -89,8 +86,6 @@ def show(token: str) -> tuple[str, int, dict[str, str]]:
         return _gone(state)
     try:
         return _page(token, link, OpenLinkForm())
-    except NotFound:
-        abort(404)
     except LinkGone:
         return _gone(links.state(link))
 
@@ -108,8 +103,6 @@ def download(token: str) -> Response | tuple[str, int, dict[str, str]]:
     db = db_session()
     try:
         opened = links.open_link(db, get_keyring(), token, form.pin.data or None)
-    except NotFound:
-        abort(404)
     except LinkGone:
         return _gone(links.state(link))
     except Throttled as e:
