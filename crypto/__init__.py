@@ -1,6 +1,6 @@
 """The vault's cryptography: a pure library on ``cryptography`` and ``argon2-cffi``.
 
-It implements DESIGN.md §2 and imports nothing from Flask, SQLAlchemy,
+It implements docs/architecture.md §2 and imports nothing from Flask, SQLAlchemy,
 ``storage`` or ``vault``. Every stored format is bytes starting with a version
 byte. See docs/crypto.md for the formats, the key hierarchy and the threats
 each piece answers.

@@ -65,7 +65,7 @@ _MAX_PARALLELISM = 64
 
 @dataclass(frozen=True, slots=True)
 class Argon2Params:
-    """Argon2id cost parameters (defaults: DESIGN.md §2.2, t=3, m=64 MiB, p=4)."""
+    """Argon2id cost parameters (defaults: docs/architecture.md §2.2, t=3, m=64 MiB, p=4)."""
 
     time_cost: int = 3
     memory_cost_kib: int = 64 * 1024

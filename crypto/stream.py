@@ -109,7 +109,7 @@ Source = SupportsRead | Iterable[bytes]
 
 
 def blob_aad(vault_id: uuid.UUID, document_id: uuid.UUID, version: int) -> bytes:
-    """Build the associated data that binds a blob to its row (DESIGN.md §2.1).
+    """Build the associated data that binds a blob to its row (docs/architecture.md §2.1).
 
     Args:
         vault_id: the vault the document belongs to.

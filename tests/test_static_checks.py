@@ -7,6 +7,8 @@ not here: a test failure means behaviour or shape, never style.
 from __future__ import annotations
 
 import ast
+import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -240,3 +242,27 @@ def dotted_name(node: ast.expr) -> str | None:
         parent = dotted_name(node.value)
         return f"{parent}.{node.attr}" if parent else None
     return None
+
+
+def test_no_file_cites_design_files_outside_the_repository() -> None:
+    """The repository stands on its own: no file cites design notes kept outside it.
+
+    The design, the threat model, the users and the code conventions are in
+    docs/architecture.md, the choices in docs/decisions.md. The blame-ignore
+    list and the previous release's fixture are history, not citations.
+    """
+    outside = re.compile(r"\b(?:DESIGN|STYLE|USERS)\.md\b|\.\./shared\b")
+    excluded = (".git-blame-ignore-revs", "tests/fixtures/previous_release/")
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True)
+    found = []
+    for name in filter(None, listed.stdout.decode().split("\0")):
+        path = ROOT / name
+        if name.startswith(excluded) or path.is_symlink() or not path.is_file():
+            continue
+        data = path.read_bytes()
+        if b"\0" in data:  # binary
+            continue
+        for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
+            if outside.search(line):
+                found.append(f"{name}:{number}: {line.strip()}")
+    assert not found, "cited outside the repository:\n" + "\n".join(found)

@@ -5,7 +5,7 @@ HMAC(secret key, user id), unforgeable without the secret and meaningless to
 anyone reading the cookie. Failed sign-ins from browsers without the user's
 mark count in one bucket, those from marked browsers in another, so a
 co-detainee typing wrong phrases on another terminal slows only themselves
-(DESIGN.md §6: no lock-out). A shared kiosk holds the marks of everyone who
+(docs/architecture.md §6: no lock-out). A shared kiosk holds the marks of everyone who
 signed in there; that is the residual case.
 """
 

@@ -1,4 +1,4 @@
-"""User keys and their slots (DESIGN.md §2.2).
+"""User keys and their slots (docs/architecture.md §2.2).
 
 A user key is 32 random bytes; it is never stored in clear, only in slots:
 activation code, passphrase, recovery code (Argon2id) and escrow (sealed to the
@@ -53,7 +53,7 @@ class Unlocked:
         return self.user.id
 
 
-# Costs of new slots (DESIGN.md §2.2). Tests lower them to keep the suite fast;
+# Costs of new slots (docs/architecture.md §2.2). Tests lower them to keep the suite fast;
 # a slot stores its own costs, so opening follows whatever made it.
 SLOT_PARAMS: Argon2Params = DEFAULT_ARGON2
 # A recovery code carries about 100 random bits: stretching adds nothing

@@ -7,7 +7,7 @@ spaces. Each word carries log2(2048) = 11 bits, so four words carry 44 bits:
 about 1.8e13 equally likely suggestions, each guess costing an attacker one
 Argon2id computation (64 MiB). How the list was made: ``data/README.md``.
 
-The policy follows DESIGN.md §2.2 and NIST SP 800-63B: a length floor, a cap,
+The policy follows docs/architecture.md §2.2 and NIST SP 800-63B: a length floor, a cap,
 a blocklist of common passwords and the username; no composition rules (they
 make passphrases harder to remember, not harder to guess). Then a strength
 estimate by zxcvbn (Dropbox's estimator, kept on PyPI), with the person's own

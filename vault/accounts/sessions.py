@@ -1,4 +1,4 @@
-"""Server-side sessions (DESIGN.md §2.2).
+"""Server-side sessions (docs/architecture.md §2.2).
 
 The browser's cookie holds a random token and a random per-session key. The
 server stores the SHA-256 of the token and the user key encrypted under the

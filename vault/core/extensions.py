@@ -28,7 +28,7 @@ TRANSLATIONS = "translations"  # relative to the app's root_path (vault/)
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    # Outer layer over every stored key blob (DESIGN.md §2.2).
+    # Outer layer over every stored key blob (docs/architecture.md §2.2).
     keyring = KeyRing.from_string(settings.server_keys)
     throttle_secret = derive_throttle_secret(settings.secret_key)
     # Every session carries both (see vault.core.db.Database).

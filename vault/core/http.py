@@ -1,6 +1,6 @@
 """The request class, and a streaming reader for the one file of an upload form.
 
-DESIGN.md §5: an upload streams; the request body is never held whole in
+docs/architecture.md §5: an upload streams; the request body is never held whole in
 memory and plaintext never touches disk. Werkzeug's form parser writes file
 parts above 500 KiB to a temporary file, so `VaultRequest` refuses file
 content in ordinary form parsing, and upload views read the body with

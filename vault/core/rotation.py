@@ -1,7 +1,7 @@
 """Server key ring rotation: re-wrap the outer layer of every stored key blob.
 
 Every key blob in the database carries an outer AES-GCM layer from the server
-key ring (DESIGN.md §2.2), bound to the row by its associated data. Rotation
+key ring (docs/architecture.md §2.2), bound to the row by its associated data. Rotation
 means: put a new version in the ring (the highest wraps new items), restart
 the app, then re-wrap each row under it here; blobs in the store are never
 touched (their DEKs do not change). Afterwards the old version can leave the

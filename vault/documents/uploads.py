@@ -19,7 +19,7 @@ import puremagic
 from werkzeug.http import dump_options_header
 
 # The types the vault accepts, with the extension a download gets. Archives and
-# office formats stay out (DESIGN.md §5) until they can be handled safely.
+# office formats stay out (docs/architecture.md §5) until they can be handled safely.
 ALLOWED_TYPES: Final[Mapping[str, str]] = MappingProxyType(
     {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
 )

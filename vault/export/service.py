@@ -1,6 +1,6 @@
 """The exit pack: the whole vault as one streamed ZIP, and the check of such a ZIP.
 
-What the person takes with them (issue 6, DESIGN.md §5): every document in a
+What the person takes with them (issue 6, docs/architecture.md §5): every document in a
 folder of its category, then ``manifest.json`` (metadata and SHA-256 of every
 file), ``journal.json`` (the hash chain, with the plain-words sentences) and
 ``resume.pdf`` (inventory, expiry dates, missing papers, counsellors, how to

@@ -1,4 +1,4 @@
-"""Append to and verify the hash-chained journal (DESIGN.md §4).
+"""Append to and verify the hash-chained journal (docs/architecture.md §4).
 
 Events are appended in the caller's transaction, so an operation and its
 journal line commit or roll back together.

@@ -3,7 +3,7 @@
 Each item is a group of document types from `vault.core.catalog`: any one of them
 fulfils the item (an identity card, a passport or a residence permit all prove
 identity). The checklist reads only the classification metadata kept in clear
-(type and expiry date, DESIGN.md §2.2), so a counsellor or an administrator
+(type and expiry date, docs/architecture.md §2.2), so a counsellor or an administrator
 sees what is present or missing without being able to open a document.
 
 The list is plain data on purpose: administrators replace it in the app

@@ -1,4 +1,4 @@
-"""A person's way through detention and after (DESIGN.md §3).
+"""A person's way through detention and after (docs/architecture.md §3).
 
 detained -> transferred -> released -> closed. Administrators record transfers
 and releases; the person closes their own vault. What follows from each step

@@ -2,7 +2,7 @@
 
 Every user (person, counsellor, administrator, recovery officer) has a 32-byte
 user key held only in slots: for a person it is the vault key (VK); for staff
-it is the secret their hybrid key pair derives from (DESIGN.md §2.2). The
+it is the secret their hybrid key pair derives from (docs/architecture.md §2.2). The
 public key is stored in clear so that anyone can seal to it.
 """
 
@@ -171,7 +171,7 @@ class SignInThrottle(Base):
 
 
 class ServerSession(Base):
-    """The server half of a signed-in session (DESIGN.md §2.2).
+    """The server half of a signed-in session (docs/architecture.md §2.2).
 
     `sealed_key` is the user key encrypted under a random per-session key that
     only the browser's cookie holds; deleting the row ends the session.

@@ -3,7 +3,7 @@
 Rows that carry content (document versions, previews, exports) point at a
 `Blob` row rather than at a raw key, so one table answers "which blobs are
 still referenced?" for garbage collection, and each row records which store
-holds the bytes and which key wrapped them (STYLE.md habit 5), so stores and
+holds the bytes and which key wrapped them (docs/architecture.md §8.5), so stores and
 keys can rotate.
 """
 

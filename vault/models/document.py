@@ -2,7 +2,7 @@
 
 Classification metadata (category, type, expiry, size, MIME type, dates) is in
 clear so that checklists and reminders work without the person's key (the
-documented trade-off of DESIGN.md §2.2). The title and original file name are
+documented trade-off of docs/architecture.md §2.2). The title and original file name are
 in `meta`, encrypted under the vault key. Each version has its own DEK,
 wrapped under the vault key and then under the server key ring.
 """

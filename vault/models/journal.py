@@ -1,4 +1,4 @@
-"""The journal: one hash chain of events per vault (DESIGN.md §4).
+"""The journal: one hash chain of events per vault (docs/architecture.md §4).
 
 Each user's events form their own chain (`vault_id` is the user whose vault or
 account the event concerns), so appends in different vaults never contend.

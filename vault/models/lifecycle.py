@@ -1,6 +1,6 @@
 """Release and after: transfers, recovery requests, retention notices, configuration.
 
-Built for DESIGN.md §3 (lifecycle) and the digital-vault rules (CPCE art. L103;
+Built for docs/architecture.md §3 (lifecycle) and the digital-vault rules (CPCE art. L103;
 décrets 2018-418 and 2018-853): a complete export on request, notice before
 closure, recovery kept possible.
 """

@@ -1,6 +1,6 @@
 """Counsellors and the person's documents: assignments, shares, requests, external links.
 
-A share is two things (DESIGN.md §2.2): a permission row (`Share`) and, for
+A share is two things (docs/architecture.md §2.2): a permission row (`Share`) and, for
 each shared document, its key sealed to the counsellor's public key
 (`ShareKey`). Revoking deletes the keys; an expired share fails the permission
 check, and its keys were sealed with the expiry in the HPKE context, so editing

@@ -1,4 +1,5 @@
-"""Getting back into a vault without the passphrase (DESIGN.md §2.2 and §3, issue 6 item 4).
+"""Getting back into a vault without the passphrase (docs/architecture.md §2.2 and §3,
+issue 6 item 4).
 
 Two paths, both ending with the same user key, so every document still opens:
 

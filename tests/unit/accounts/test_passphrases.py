@@ -1,4 +1,5 @@
-"""Passphrase suggestions from the French word list, and the passphrase policy (DESIGN.md §2.2)."""
+"""Passphrase suggestions from the French word list, and the passphrase policy
+(docs/architecture.md §2.2)."""
 
 from __future__ import annotations
 

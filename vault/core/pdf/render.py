@@ -1,6 +1,6 @@
 """Printable sheets (activation, recovery kit): our own templates rendered by WeasyPrint.
 
-Rendering is locked down (DESIGN.md §5, STYLE.md habit 9, as Indico's receipts
+Rendering is locked down (docs/architecture.md §5, §8.9, as Indico's receipts
 do): the template context holds plain values only, so nothing a user typed can
 become markup or a live object; and WeasyPrint's URL fetcher serves files from
 our ``static/`` folder and ``data:`` URLs, nothing else. A sheet therefore never

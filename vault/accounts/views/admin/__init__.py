@@ -2,7 +2,7 @@
 
 Administrators open accounts, print activation sheets, assign counsellors and
 set each establishment's rule for external links; they never see a document
-or anything encrypted (DESIGN.md §3). One blueprint ("admin"), its routes in
+or anything encrypted (docs/architecture.md §3). One blueprint ("admin"), its routes in
 one module per subject; importing this package registers them all.
 """
 
