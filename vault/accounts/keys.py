@@ -28,7 +28,7 @@ from crypto import (
     unwrap_key,
     wrap_key,
 )
-from vault.core.envelope import UserKey
+from vault.core.envelope import UserKey, VaultKey
 
 # Re-exported under their old home for code not yet importing vault.core directly.
 from vault.core.envelope import escrow_context as escrow_context
@@ -46,11 +46,20 @@ class Unlocked:
     """
 
     user: User
-    key: bytes
+    key: VaultKey
 
     @property
     def vault_id(self) -> uuid.UUID:
         return self.user.id
+
+
+def vault_key_of(user_key: UserKey) -> VaultKey:
+    """A person's vault key: their user key, named for what it wraps (every document's DEK).
+
+    One key, two roles; the types keep a document's data key or a link's key
+    from being passed where the vault key is meant.
+    """
+    return VaultKey(user_key)
 
 
 # Costs of new slots (docs/architecture.md §2.2). Tests lower them to keep the suite fast;

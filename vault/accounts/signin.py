@@ -237,7 +237,7 @@ def confirm_passphrase(
         if slot is None:
             raise SignInRefused()
         opened = keys.open_passphrase_slot(ring, slot, clean_passphrase(passphrase))
-        if opened != owner.key:
+        if keys.vault_key_of(opened) != owner.key:
             # The slot opened, but not to this session's key: never go on then.
             raise SignInRefused()
     except (CryptoError, SignInRefused):

@@ -13,7 +13,9 @@ from datetime import date, timedelta
 from sqlalchemy.orm import Session
 
 from vault.accounts import service as accounts
+from vault.accounts.keys import vault_key_of
 from vault.accounts.passphrases import check_passphrase, generate_passphrase
+from vault.core.envelope import UserKey
 from vault.core.extensions import get_escrow_key, get_keyring, get_settings, get_store
 from vault.documents import service as documents
 from vault.models import Establishment, Role, User
@@ -30,7 +32,7 @@ def _demo_passphrase(username: str) -> str:
 
 def _activated(
     db: Session, role: Role, first: str, last: str, **profile: object
-) -> tuple[User, bytes, str]:
+) -> tuple[User, UserKey, str]:
     """An account opened, activated and given a demo passphrase, like a real one."""
     ring = get_keyring()
     new = accounts.open_account(
@@ -79,7 +81,7 @@ def make_demo(db: Session) -> list[str]:
         )
         lines.append(f"administrator          {admin.username:<18} {passphrase}")
 
-    owner = documents.Unlocked(person, person_key)
+    owner = documents.Unlocked(person, vault_key_of(person_key))
     for sample in _demo_documents():
         documents.add_document(
             db,

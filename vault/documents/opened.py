@@ -12,7 +12,7 @@ import uuid
 from flask import abort, g
 
 from vault.accounts.auth import open_session, signed_in_user
-from vault.accounts.keys import Unlocked
+from vault.accounts.keys import Unlocked, vault_key_of
 from vault.core.db import db_session
 from vault.core.extensions import get_keyring
 from vault.documents.deposits import take_in_deposits
@@ -29,7 +29,7 @@ def unlocked_vault() -> Unlocked:
     user = signed_in_user()
     if user.role != Role.PERSON:
         abort(403)
-    owner = Unlocked(user, open_session().user_key)
+    owner = Unlocked(user, vault_key_of(open_session().user_key))
     # The counter on the user row (loaded anyway) says whether there is
     # anything to take in, so most requests make no query for it.
     if user.pending_deposits and "deposits_taken_in" not in g:
