@@ -323,7 +323,7 @@ def test_duplicate_names_are_numbered_whatever_their_case() -> None:
 
 # --- the verifier needs no app ------------------------------------------------------------
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 VERIFIER = ("vault/export/verify.py", "vault/journal/chain.py")
 
 
