@@ -60,7 +60,7 @@ def share_context(share: Share, document_id: uuid.UUID) -> bytes:
     return envelope.share_context(share.id, document_id, share.counsellor_id, until)
 
 
-def grant_payload(dek: bytes, version: int, title: str, filename: str) -> bytes:
+def grant_payload(dek: DataKey, version: int, title: str, filename: str) -> bytes:
     return dek + json.dumps({"v": version, "t": title, "f": filename}).encode()
 
 
@@ -75,7 +75,7 @@ def seal_key(
     counsellor: User,
     document: Document,
     version: int,
-    dek: bytes,
+    dek: DataKey,
     title: str,
     filename: str,
 ) -> None:
@@ -115,7 +115,7 @@ def seal_for_standing_shares(
     vault_owner: User,
     document: Document,
     version: int,
-    dek: bytes,
+    dek: DataKey,
     title: str,
     filename: str,
 ) -> int:

@@ -23,6 +23,7 @@ from werkzeug.wrappers import Response
 from vault.accounts import sessions
 from vault.accounts.sessions import OpenSession, SessionTicket
 from vault.core.db import db_session
+from vault.core.envelope import UserKey
 from vault.core.extensions import get_settings
 from vault.models import Role, User
 
@@ -94,7 +95,7 @@ def idle_minutes_for(address: str | None) -> int:
     return settings.session_idle_minutes
 
 
-def begin_session(user: User, user_key: bytes) -> OpenSession:
+def begin_session(user: User, user_key: UserKey) -> OpenSession:
     """Start a fresh server session and a fresh cookie (session id renewed at sign-in)."""
     db = db_session()
     old = cookie_ticket()

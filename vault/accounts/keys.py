@@ -84,7 +84,7 @@ def new_user_key() -> tuple[UserKey, bytes]:
     return key, derive_keypair(key).public_bytes()
 
 
-def matches_public_key(user: User, user_key: bytes) -> bool:
+def matches_public_key(user: User, user_key: UserKey) -> bool:
     """True when `user_key` is the key the account's public key comes from."""
     return derive_keypair(user_key).public_bytes() == user.public_key
 
@@ -94,7 +94,7 @@ def escrow_public_key(value: str) -> PublicKey:
 
 
 def put_passphrase_slot(
-    db: Session, ring: KeyRing, user_id: uuid.UUID, kind: SlotKind, key: bytes, secret: str
+    db: Session, ring: KeyRing, user_id: uuid.UUID, kind: SlotKind, key: UserKey, secret: str
 ) -> KeySlot:
     """Create or replace the `kind` slot of `user_id`, opened by `secret`."""
     aad = slot_aad(user_id, kind)
@@ -104,7 +104,7 @@ def put_passphrase_slot(
 
 
 def put_escrow_slot(
-    db: Session, ring: KeyRing, user_id: uuid.UUID, key: bytes, escrow: PublicKey
+    db: Session, ring: KeyRing, user_id: uuid.UUID, key: UserKey, escrow: PublicKey
 ) -> KeySlot:
     aad = slot_aad(user_id, SlotKind.ESCROW)
     sealed = seal(escrow, key, escrow_context(user_id))

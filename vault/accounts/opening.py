@@ -158,7 +158,7 @@ def complete_activation(
     return format_recovery_code(code)
 
 
-def issue_recovery_kit(db: Session, ring: KeyRing, user: User, user_key: bytes) -> str:
+def issue_recovery_kit(db: Session, ring: KeyRing, user: User, user_key: UserKey) -> str:
     """A new recovery code replacing the previous one (which stops working); formatted."""
     code = new_recovery_code()
     keys.put_passphrase_slot(

@@ -45,7 +45,7 @@ def session_row_id(token: str) -> str:
 def start(
     db: Session,
     user: User,
-    user_key: bytes,
+    user_key: UserKey,
     *,
     idle_minutes: int,
     absolute_hours: int,

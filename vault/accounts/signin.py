@@ -177,7 +177,7 @@ def sign_in(
 
 
 def change_passphrase(
-    db: Session, ring: KeyRing, user: User, user_key: bytes, current: str, new: str
+    db: Session, ring: KeyRing, user: User, user_key: UserKey, current: str, new: str
 ) -> None:
     """Replace the passphrase after checking the current one (the caller ends other sessions)."""
     current, new = clean_passphrase(current), clean_passphrase(new)

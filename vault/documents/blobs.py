@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 import storage
 from crypto import KeyRing, decrypt_bytes, decrypt_iter, encrypt_bytes, encrypt_iter
 from vault.accounts.keys import Unlocked
-from vault.core.envelope import content_aad, preview_aad
+from vault.core.envelope import DataKey, content_aad, preview_aad
 from vault.documents.keys import version_dek
 from vault.models import Blob, DocumentVersion
 from vault.models.base import utcnow
@@ -58,7 +58,7 @@ class Written:
 
 
 def write_content(
-    store: storage.BlobStore, dek: bytes, aad: bytes, chunks: Iterable[bytes]
+    store: storage.BlobStore, dek: DataKey, aad: bytes, chunks: Iterable[bytes]
 ) -> Written:
     """Encrypt `chunks` under `dek` into a new blob, counting the plaintext on the way."""
     counter = PlaintextCounter(chunks)

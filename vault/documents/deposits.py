@@ -21,7 +21,7 @@ from crypto import KeyRing, derive_keypair, generate_data_key, load_public_key, 
 from vault.access import grants
 from vault.access.assignments import active_assignment
 from vault.accounts.keys import Unlocked
-from vault.core.envelope import content_aad, deposit_context, deposit_dek_aad
+from vault.core.envelope import DataKey, content_aad, deposit_context, deposit_dek_aad
 from vault.core.errors import NotFound
 from vault.documents.blobs import blob_row, write_content
 from vault.documents.index import update_index
@@ -64,7 +64,7 @@ def deposit_document(
     vault_public = load_public_key(person.public_key)
     now = utcnow()
     document_id = uuid.uuid4()
-    dek = generate_data_key()
+    dek = DataKey(generate_data_key())
     written = write_content(store, dek, content_aad(person.id, document_id, 1), chunks)
     counter = written.counter
     meta = Meta(title, filename, counter.sha256.hexdigest(), counter.crc32)
@@ -139,7 +139,9 @@ def take_in_deposits(db: Session, ring: KeyRing, owner: Unlocked) -> int:
         ).scalars():
             assert version.sealed_dek is not None
             sealed = ring.unwrap(version.sealed_dek, deposit_dek_aad(document.id))
-            dek = open_sealed(keypair, sealed, deposit_context(document.id, version.version, DEK))
+            dek = DataKey(
+                open_sealed(keypair, sealed, deposit_context(document.id, version.version, DEK))
+            )
             version.wrapped_dek = wrap_dek(ring, owner, document.id, version, dek)
             version.sealed_dek = None
         meta = meta_from_json(raw_meta)

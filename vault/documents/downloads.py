@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 import storage
 from crypto import CryptoError, decrypt_iter, plaintext_length
-from vault.core.envelope import content_aad
+from vault.core.envelope import DataKey, content_aad
 from vault.journal import service as journal
 from vault.models import DocumentVersion, User
 
@@ -70,7 +70,7 @@ class Plaintext:
     reader: storage.BlobReader
 
 
-def open_plaintext(store: storage.BlobStore, key: str, dek: bytes, aad: bytes) -> Plaintext:
+def open_plaintext(store: storage.BlobStore, key: str, dek: DataKey, aad: bytes) -> Plaintext:
     """Decrypt and verify the blob's first segment; know the plaintext's exact length.
 
     Raises:
@@ -101,7 +101,7 @@ def open_plaintext(store: storage.BlobStore, key: str, dek: bytes, aad: bytes) -
 def open_version(
     store: storage.BlobStore,
     version: DocumentVersion,
-    dek: bytes,
+    dek: DataKey,
     *,
     vault_id: uuid.UUID,
     document_id: uuid.UUID,

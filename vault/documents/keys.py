@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from crypto import KeyRing, unwrap_key, wrap_key
 from vault.accounts.keys import Unlocked as Unlocked
-from vault.core.envelope import DataKey, dek_aad, meta_aad, version_dek_aad
+from vault.core.envelope import DataKey, VaultKey, dek_aad, meta_aad, version_dek_aad
 from vault.core.errors import NotFound
 from vault.models import Document, DocumentVersion
 
@@ -44,11 +44,11 @@ def meta_from_json(raw: bytes) -> Meta:
     return Meta(title=data["t"], filename=data["f"], sha256=data["h"], crc32=data.get("c"))
 
 
-def seal_meta(key: bytes, vault_id: uuid.UUID, document_id: uuid.UUID, meta: Meta) -> bytes:
+def seal_meta(key: VaultKey, vault_id: uuid.UUID, document_id: uuid.UUID, meta: Meta) -> bytes:
     return wrap_key(key, meta_json(meta), meta_aad(vault_id, document_id))
 
 
-def open_meta(key: bytes, vault_id: uuid.UUID, document_id: uuid.UUID, sealed: bytes) -> Meta:
+def open_meta(key: VaultKey, vault_id: uuid.UUID, document_id: uuid.UUID, sealed: bytes) -> Meta:
     return meta_from_json(unwrap_key(key, sealed, meta_aad(vault_id, document_id)))
 
 
@@ -57,7 +57,7 @@ def document_meta(owner: Unlocked, document: Document) -> Meta:
 
 
 def wrap_dek(
-    ring: KeyRing, owner: Unlocked, document_id: uuid.UUID, version: DocumentVersion, dek: bytes
+    ring: KeyRing, owner: Unlocked, document_id: uuid.UUID, version: DocumentVersion, dek: DataKey
 ) -> bytes:
     """`dek` as a version row stores it: under the vault key, then under the ring."""
     inner = wrap_key(owner.key, dek, dek_aad(owner.vault_id, document_id, version.version))

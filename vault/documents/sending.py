@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 import storage
 from vault.core.db import db_session
+from vault.core.envelope import DataKey
 from vault.documents.downloads import (
     Damaged,
     Recipient,
@@ -46,7 +47,7 @@ def send_document(
     db: Session,
     store: storage.BlobStore,
     version: DocumentVersion,
-    dek: bytes,
+    dek: DataKey,
     *,
     title: str,
     recipient: Recipient,

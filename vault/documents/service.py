@@ -364,7 +364,7 @@ def update_document(
 
 
 def _seal_for_standing_shares(
-    db: Session, owner: Unlocked, document: Document, version: int, dek: bytes, meta: Meta
+    db: Session, owner: Unlocked, document: Document, version: int, dek: DataKey, meta: Meta
 ) -> None:
     grants.seal_for_standing_shares(
         db, owner.user, document, version, dek, meta.title, meta.filename

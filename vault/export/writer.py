@@ -34,6 +34,7 @@ import storage
 from crypto import KeyRing
 from vault.accounts import service as accounts
 from vault.accounts.keys import Unlocked
+from vault.core.envelope import UserKey
 from vault.export.contents import ExportFile, Renderers, Summary
 from vault.export.prefetch import Prefetch, Progress
 from vault.export.verify import (
@@ -108,7 +109,8 @@ def archive(
         # Every document is out and verified: the kit can replace the old one.
         # The summary that prints it is rendered before the commit, so a
         # rendering failure leaves the previous kit working.
-        code = accounts.issue_recovery_kit(db, ring, owner.user, owner.key)
+        # A person's user key is their vault key (accounts.keys.vault_key_of).
+        code = accounts.issue_recovery_kit(db, ring, owner.user, UserKey(owner.key))
         journal.append(
             db,
             vault_id=owner.vault_id,

@@ -26,7 +26,7 @@ from vault.accounts.opening import (
     open_account,
 )
 from vault.accounts.recovery_requests import APPROVED, CANCELLED, COMPLETED, ESCROW, KIT, PENDING
-from vault.core.envelope import escrow_context, slot_aad
+from vault.core.envelope import UserKey, escrow_context, slot_aad
 from vault.core.errors import NotFound, PolicyError, ServiceError, owned_or_404
 from vault.journal import service as journal
 from vault.models import AccountStatus, RecoveryRequest, Role, SlotKind, User
@@ -333,7 +333,7 @@ def escrow_recover(
         raise EscrowRefused("damaged") from None
     try:
         keypair = derive_keypair(escrow_secret)
-        user_key = open_sealed(keypair, sealed, escrow_context(user.id))
+        user_key = UserKey(open_sealed(keypair, sealed, escrow_context(user.id)))
     except (CryptoError, ValueError):
         raise WrongEscrowSecret() from None
     if not keys.matches_public_key(user, user_key):

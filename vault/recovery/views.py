@@ -36,6 +36,7 @@ from vault.accounts import service as accounts
 from vault.accounts.passphrases import generate_passphrase
 from vault.accounts.sheets import RECOVERY_CODE_SHOWN_FOR, pdf_response
 from vault.core.db import db_session
+from vault.core.envelope import UserKey
 from vault.core.errors import PolicyError, SignInRefused, Throttled
 from vault.core.extensions import get_escrow_key, get_keyring
 from vault.core.forms import ChoosePassphraseForm, EmptyForm
@@ -64,7 +65,7 @@ HELD_ABSOLUTE_HOURS = 1
 # --- the person with their recovery kit -------------------------------------------------
 
 
-def _hold_key(db: Session, user: User, user_key: bytes) -> None:
+def _hold_key(db: Session, user: User, user_key: UserKey) -> None:
     ticket = sessions.start(
         db,
         user,

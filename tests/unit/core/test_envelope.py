@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import uuid
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.hashes import SHA256
@@ -80,3 +81,23 @@ def test_the_throttle_key_derivation_keeps_its_info() -> None:
     derived = HKDF(algorithm=SHA256(), length=32, salt=None, info=envelope.THROTTLE_KEY_INFO)
     expected = "6c60d138b3a960e7d9b80cd7fcccec9dcafe40bdbbbaede353e38ceab7c2784a"
     assert derived.derive(b"k").hex() == expected
+
+
+def test_mypy_refuses_a_data_key_where_the_vault_key_is_meant() -> None:
+    """The typed keys are the point: a swapped key is a type error, not a bad ciphertext."""
+    from mypy import api
+
+    swapped = (
+        "import uuid\n"
+        "from vault.core.envelope import DataKey, VaultKey\n"
+        "from vault.documents.keys import Meta, seal_meta\n"
+        "def seal(dek: DataKey, vault_key: VaultKey) -> None:\n"
+        "    meta = Meta('title', 'file.pdf', 'sha')\n"
+        "    seal_meta(vault_key, uuid.uuid4(), uuid.uuid4(), meta)\n"
+        "    seal_meta(dek, uuid.uuid4(), uuid.uuid4(), meta)\n"
+    )
+    root = Path(__file__).resolve().parents[3]
+    out, _err, status = api.run(["--config-file", str(root / "pyproject.toml"), "-c", swapped])
+    assert status == 1, out
+    assert out.count("error:") == 1, out
+    assert 'incompatible type "DataKey"; expected "VaultKey"' in out
