@@ -220,7 +220,7 @@ def verify_command(archive: Path) -> list[str]:
     return [
         sys.executable,
         "-c",
-        "from vault.cli import main; main()",
+        "from vault.cli.main import main; main()",
         "export",
         "verify",
         str(archive),
