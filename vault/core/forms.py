@@ -20,7 +20,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from vault.core.catalog import CATEGORIES, CATEGORY_BY_CODE, DOCUMENT_TYPES
-from vault.models import Role
+from vault.models import LinkPolicy, Role
 
 REQUIRED = _l("Please fill in this field.")
 
@@ -150,16 +150,16 @@ class AssignCounsellorsForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is un
     counsellors = SelectMultipleField(_l("Counsellors to assign"), validate_choice=False)
 
 
-EXTERNAL_LINK_POLICIES = ("off", "approval", "on")
+EXTERNAL_LINK_POLICIES = tuple(LinkPolicy)
 
 
 class LinkPolicyForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     external_links = RadioField(
         _l("External links while a person is detained here"),
         choices=[
-            SelectChoice("off", _l("Not allowed")),
-            SelectChoice("approval", _l("With the approval of a counsellor")),
-            SelectChoice("on", _l("Allowed")),
+            SelectChoice(LinkPolicy.OFF, _l("Not allowed")),
+            SelectChoice(LinkPolicy.APPROVAL, _l("With the approval of a counsellor")),
+            SelectChoice(LinkPolicy.ON, _l("Allowed")),
         ],
         validate_choice=False,
     )

@@ -13,7 +13,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from vault.core.catalog import CATEGORY_BY_CODE, TYPE_LABELS
-from vault.models import JournalEvent, LinkStatus, User
+from vault.models import JournalEvent, LinkStatus, Role, User
 
 # What the filters of the history page group together (by action prefix).
 ACTION_GROUPS: dict[str, tuple[str, ...]] = {
@@ -54,9 +54,9 @@ def recipient_phrase(code: str) -> str:
 def _who(actor: User | None, owner: User) -> str:
     if actor is None:
         return str(_("Someone"))
-    if actor.role == "counsellor":
+    if actor.role == Role.COUNSELLOR:
         return str(_("Your counsellor %(name)s", name=actor.display_name))
-    if actor.role == "administrator":
+    if actor.role == Role.ADMINISTRATOR:
         return str(_("The administrator %(name)s", name=actor.display_name))
     return actor.display_name
 

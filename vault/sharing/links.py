@@ -102,15 +102,15 @@ def _unseal_outer(ring: KeyRing, link: ExternalLink, token: str) -> bytes:
         raise NotFound() from None
 
 
-def policy_for(db: Session, person: User) -> str:
-    """ "on", "approval" or "off": the establishment's rule while detained; "on" after release."""
+def policy_for(db: Session, person: User) -> LinkPolicy:
+    """The establishment's rule while detained; ON after release."""
     profile = person.profile
     if profile is not None and profile.lifecycle in (Lifecycle.RELEASED, Lifecycle.CLOSED):
-        return "on"
+        return LinkPolicy.ON
     if person.establishment_id is None:
-        return "on"
+        return LinkPolicy.ON
     establishment = db.get(Establishment, person.establishment_id)
-    return establishment.external_links if establishment else "on"
+    return establishment.external_links if establishment else LinkPolicy.ON
 
 
 def create_link(
@@ -138,7 +138,7 @@ def create_link(
     if problems:
         raise PolicyError(problems)
     policy = policy_for(db, owner.user)
-    if policy == "off":
+    if policy == LinkPolicy.OFF:
         raise PolicyError(["policy_off"])
     version = current_version(db, document)
     meta = document_meta(owner, document)

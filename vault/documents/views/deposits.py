@@ -21,7 +21,7 @@ from vault.access.assignments import active_assignment
 from vault.accounts import auth
 from vault.core.catalog import CATEGORIES, DOCUMENT_TYPES, TYPE_LABELS
 from vault.core.db import db_session
-from vault.core.errors import NotFound, owned_or_404
+from vault.core.errors import owned_or_404
 from vault.core.extensions import get_keyring, get_settings, get_store
 from vault.core.forms import DocumentDetailsForm
 from vault.documents.intake import Intake, IntakeRefused
@@ -95,9 +95,8 @@ def upload(person_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
         intake.read_details(details)
         intake.receive_file()
         document = intake.deposit(depositor, person)
-    except NotFound:
-        # The assignment ended between the check above and now.
-        abort(404)
+    # NotFound (the assignment ended between the check above and now) is the
+    # core handler's 404.
     except IntakeRefused as refused:
         db.rollback()
         return _render(person, details, [MESSAGES[refused.code]()]), refused.status

@@ -13,7 +13,7 @@ from vault.access.networks import BadNetwork
 from vault.accounts import auth
 from vault.core.catalog import CATEGORIES, DOCUMENT_TYPES
 from vault.core.db import db_session
-from vault.core.errors import PolicyError
+from vault.core.errors import PolicyError, owned_or_404
 from vault.core.forms import EmptyForm
 from vault.lifecycle import service as lifecycle
 from vault.lifecycle import settings
@@ -26,9 +26,7 @@ from vault.models import Establishment, Role
 @auth.role_required(Role.ADMINISTRATOR)
 def networks(establishment_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     db = db_session()
-    place = db.get(Establishment, establishment_id)
-    if place is None:
-        abort(404)
+    place = owned_or_404(db, Establishment, establishment_id)
     form = NetworksForm(data={"networks": place.networks, "restrict": place.restrict_signin})
     status = 200
     if request.method == "POST":

@@ -18,6 +18,7 @@ from wtforms import SelectChoice
 from vault.accounts import auth
 from vault.accounts.followups import end_followup
 from vault.core.db import db_session
+from vault.core.errors import owned_or_404
 from vault.core.extensions import get_settings
 from vault.lifecycle import service as lifecycle
 from vault.lifecycle.forms import FollowupForm, ReleaseForm, TransferForm
@@ -27,8 +28,8 @@ from vault.sharing import service as sharing
 
 
 def _person(db: Session, person_id: uuid.UUID) -> User:
-    person = db.get(User, person_id)
-    if person is None or person.role != Role.PERSON or person.profile is None:
+    person = owned_or_404(db, User, person_id, role=Role.PERSON)
+    if person.profile is None:
         abort(404)
     return person
 

@@ -49,7 +49,7 @@ recovery_requests = sa.table(
 
 
 def _message_context(request_id: uuid.UUID, reader_id: uuid.UUID) -> bytes:
-    # The same bytes as vault/sharing/service.py `message_context`; a
+    # The same bytes as vault/core/envelope.py `request_message_context`; a
     # migration keeps its own copy so that later code changes cannot alter it.
     return b"vault/request-message|" + request_id.bytes + reader_id.bytes
 

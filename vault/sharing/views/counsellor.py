@@ -36,6 +36,7 @@ from vault.models import (
     DocumentRequest,
     ExternalLink,
     JournalEvent,
+    RequestStatus,
     Role,
     Share,
     ShareKey,
@@ -57,9 +58,9 @@ RECIPIENT_LABELS: dict[str, LazyString] = {
     "other": _l("Someone else"),
 }
 
-REQUEST_STATUS_LABELS: dict[str, LazyString] = {
-    "open": _l("Waiting for an answer"),
-    "answered": _l("Answered"),
+REQUEST_STATUS_LABELS: dict[RequestStatus, LazyString] = {
+    RequestStatus.OPEN: _l("Waiting for an answer"),
+    RequestStatus.ANSWERED: _l("Answered"),
 }
 
 

@@ -38,7 +38,7 @@ from vault.accounts import auth
 from vault.accounts.keys import Unlocked
 from vault.core.catalog import CATEGORIES, CATEGORY_BY_CODE, TYPE_CATEGORY, TYPE_LABELS
 from vault.core.db import db_session
-from vault.core.errors import NotFound, owned_or_404
+from vault.core.errors import owned_or_404
 from vault.core.extensions import get_keyring
 from vault.core.forms import EmptyForm
 from vault.documents import service as documents
@@ -273,19 +273,17 @@ def share_document(document_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
         return _render_share_document(owner, document, form, counsellors), 400
     days, until_release = form.days()
     db = db_session()
-    try:
-        sharing.share_document(
-            db,
-            get_keyring(),
-            owner,
-            document,
-            uuid.UUID(form.counsellor.data),
-            days=days,
-            until_release=until_release,
-        )
-    except NotFound:
-        # The assignment ended between the page and the click.
-        abort(404)
+    # NotFound (the assignment ended between the page and the click) is the
+    # core handler's 404.
+    sharing.share_document(
+        db,
+        get_keyring(),
+        owner,
+        document,
+        uuid.UUID(form.counsellor.data),
+        days=days,
+        until_release=until_release,
+    )
     db.commit()
     flash(_("The document is shared. You can stop sharing at any time."), "success")
     return redirect(url_for("documents.show", document_id=document.id))

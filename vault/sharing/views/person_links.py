@@ -21,7 +21,7 @@ from vault.core.extensions import get_keyring
 from vault.core.forms import EmptyForm
 from vault.documents.opened import own_document, unlocked_vault
 from vault.journal.text import recipient_phrase
-from vault.models import Document, ExternalLink, Role
+from vault.models import Document, ExternalLink, LinkPolicy, Role
 from vault.sharing import links
 from vault.sharing.forms import LinkForm
 from vault.sharing.views.person import bp, document_title
@@ -109,7 +109,7 @@ def create_link(document_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     db = db_session()
     policy = links.policy_for(db, owner.user)
     form = LinkForm()
-    if policy == "off":
+    if policy == LinkPolicy.OFF:
         return _render_link_form(owner, document, form, policy), 403
     valid = form.validate_on_submit()
     if document.category == SENSITIVE_CATEGORY and not form.understood.data:
@@ -134,7 +134,7 @@ def create_link(document_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     except PolicyError as e:
         db.rollback()
         status = 403 if "policy_off" in e.problems else 400
-        policy = "off" if status == 403 else policy
+        policy = LinkPolicy.OFF if status == 403 else policy
         document = own_document(owner, document_id)
         return _render_link_form(owner, document, form, policy), status
     # The token exists nowhere else: keep it, encrypted with this session, until

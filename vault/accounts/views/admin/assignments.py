@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import abort, flash, redirect, url_for
+from flask import flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy.orm import Session
@@ -13,17 +13,16 @@ from werkzeug.wrappers import Response as BaseResponse
 from vault.accounts import auth
 from vault.accounts.followups import end_followup
 from vault.accounts.views.admin.account_pages import assignable, render_account
-from vault.accounts.views.admin.blueprint import bp, get_user
+from vault.accounts.views.admin.blueprint import bp
 from vault.core.db import db_session
+from vault.core.errors import owned_or_404
 from vault.core.forms import AssignCounsellorsForm
 from vault.models import Role, User
 from vault.sharing import service as sharing
 
 
 def _person(db: Session, user_id: uuid.UUID) -> User:
-    person = get_user(db, user_id)
-    if person.role != Role.PERSON:
-        abort(404)
+    person = owned_or_404(db, User, user_id, role=Role.PERSON)
     return person
 
 

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort
+from flask import Blueprint
 from sqlalchemy.orm import Session
 
+from vault.core.errors import owned_or_404
 from vault.models import User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def get_user(db: Session, user_id: uuid.UUID) -> User:
-    user = db.get(User, user_id)
-    if user is None:
-        abort(404)
+    user = owned_or_404(db, User, user_id)
     return user

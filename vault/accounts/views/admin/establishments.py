@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -16,13 +16,14 @@ from werkzeug.wrappers import Response as BaseResponse
 from vault.accounts import auth
 from vault.accounts.views.admin.blueprint import bp
 from vault.core.db import db_session
+from vault.core.errors import owned_or_404
 from vault.core.forms import EXTERNAL_LINK_POLICIES, EstablishmentForm, LinkPolicyForm
-from vault.models import Establishment, Lifecycle, PersonProfile, Role, User
+from vault.models import Establishment, Lifecycle, LinkPolicy, PersonProfile, Role, User
 
 LINK_POLICY_LABELS: dict[str, LazyString] = {
-    "off": _l("Not allowed"),
-    "approval": _l("With the approval of a counsellor"),
-    "on": _l("Allowed"),
+    LinkPolicy.OFF: _l("Not allowed"),
+    LinkPolicy.APPROVAL: _l("With the approval of a counsellor"),
+    LinkPolicy.ON: _l("Allowed"),
 }
 
 
@@ -76,14 +77,12 @@ def establishments() -> tuple[str, int] | BaseResponse:
 @auth.role_required(Role.ADMINISTRATOR)
 def establishment(establishment_id: uuid.UUID) -> tuple[str, int] | BaseResponse:
     db = db_session()
-    place = db.get(Establishment, establishment_id)
-    if place is None:
-        abort(404)
+    place = owned_or_404(db, Establishment, establishment_id)
     form = LinkPolicyForm(data={"external_links": place.external_links})
     status = 200
     if request.method == "POST":
         if form.validate_on_submit() and form.external_links.data in EXTERNAL_LINK_POLICIES:
-            place.external_links = form.external_links.data
+            place.external_links = LinkPolicy(form.external_links.data)
             db.commit()
             # Links already waiting for approval stay so: a counsellor decides them.
             flash(
