@@ -56,7 +56,7 @@ class GrantPayload:
 
 def share_context(share: Share, document_id: uuid.UUID) -> bytes:
     """The HPKE context of `share`'s key for `document_id`."""
-    until = share.expires_at.isoformat() if share.expires_at else "release"
+    until = envelope.share_until(share.expires_at)
     return envelope.share_context(share.id, document_id, share.counsellor_id, until)
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session, joinedload
 
 from crypto import CryptoError, unwrap_key, wrap_key
-from vault.core.envelope import UserKey, session_aad
+from vault.core.envelope import SESSION_PENDING, SESSION_USER_KEY, UserKey, session_aad
 from vault.models import ServerSession, User
 from vault.models.base import utcnow
 
@@ -60,7 +60,7 @@ def start(
         ServerSession(
             id=row_id,
             user_id=user.id,
-            sealed_key=wrap_key(key, user_key, session_aad(row_id, b"key")),
+            sealed_key=wrap_key(key, user_key, session_aad(row_id, SESSION_USER_KEY)),
             created_at=now,
             last_seen_at=now,
             expires_at=now + timedelta(hours=absolute_hours),
@@ -99,7 +99,9 @@ def resume(
         db.flush()
         return None
     try:
-        user_key = UserKey(unwrap_key(ticket.key, row.sealed_key, session_aad(row.id, b"key")))
+        user_key = UserKey(
+            unwrap_key(ticket.key, row.sealed_key, session_aad(row.id, SESSION_USER_KEY))
+        )
     except (CryptoError, ValueError):
         return None
     touched = now - row.last_seen_at > TOUCH_EVERY
@@ -138,7 +140,9 @@ def purge_expired(db: Session, *, now: datetime | None = None) -> int:
 
 def set_pending(row: ServerSession, ticket: SessionTicket, data: dict[str, Any]) -> None:
     """Keep short-lived secrets (a code to print) for this session only, encrypted."""
-    row.pending = wrap_key(ticket.key, json.dumps(data).encode(), session_aad(row.id, b"pending"))
+    row.pending = wrap_key(
+        ticket.key, json.dumps(data).encode(), session_aad(row.id, SESSION_PENDING)
+    )
 
 
 def get_pending(row: ServerSession, ticket: SessionTicket) -> dict[str, Any]:
@@ -146,7 +150,7 @@ def get_pending(row: ServerSession, ticket: SessionTicket) -> dict[str, Any]:
         return {}
     try:
         data: dict[str, Any] = json.loads(
-            unwrap_key(ticket.key, row.pending, session_aad(row.id, b"pending"))
+            unwrap_key(ticket.key, row.pending, session_aad(row.id, SESSION_PENDING))
         )
     except (CryptoError, ValueError):
         return {}

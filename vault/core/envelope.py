@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from datetime import datetime
 from typing import NewType
 
 from crypto import blob_aad
@@ -83,8 +84,14 @@ def escrow_context(user_id: uuid.UUID) -> bytes:
     return LABELS["escrow"] + user_id.bytes
 
 
+SESSION_USER_KEY = b"key"
+"""What a session row wraps under its cookie's key: the account's user key..."""
+SESSION_PENDING = b"pending"
+"""...and what waits between two steps of a form (an activation, a recovery)."""
+
+
 def session_aad(row_id: str, what: bytes) -> bytes:
-    """A key held by a session row, wrapped under the session's cookie token."""
+    """A key held by a session row (`what`: SESSION_USER_KEY or SESSION_PENDING)."""
     return LABELS["session"] + row_id.encode() + b"|" + what
 
 
@@ -139,6 +146,11 @@ def title_index_aad(vault_id: uuid.UUID) -> bytes:
 # --- sharing ----------------------------------------------------------------------------
 
 
+def share_until(expires_at: datetime | None) -> str:
+    """The end of a share as its context binds it: ISO 8601, or "release" for "until release"."""
+    return expires_at.isoformat() if expires_at else "release"
+
+
 def share_context(
     share_id: uuid.UUID, document_id: uuid.UUID, counsellor_id: uuid.UUID, until: str
 ) -> bytes:
@@ -153,8 +165,14 @@ def share_context(
     )
 
 
+DEPOSIT_META = b"meta"
+"""A deposit's sealed metadata (title, file name), sealed for the person..."""
+DEPOSIT_DEK = b"dek"
+"""...and its data key, until the person's next request takes it in."""
+
+
 def deposit_context(document_id: uuid.UUID, version: int, what: bytes) -> bytes:
-    """The HPKE context of a counsellor's deposit, sealed for the person."""
+    """The HPKE context of a counsellor's deposit (`what`: DEPOSIT_META or DEPOSIT_DEK)."""
     return LABELS["deposit"] + what + b"|" + document_id.bytes + _u32(version)
 
 

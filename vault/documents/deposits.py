@@ -21,7 +21,14 @@ from crypto import KeyRing, derive_keypair, generate_data_key, load_public_key, 
 from vault.access import grants
 from vault.access.assignments import active_assignment
 from vault.accounts.keys import Unlocked
-from vault.core.envelope import DataKey, content_aad, deposit_context, deposit_dek_aad
+from vault.core.envelope import (
+    DEPOSIT_DEK,
+    DEPOSIT_META,
+    DataKey,
+    content_aad,
+    deposit_context,
+    deposit_dek_aad,
+)
 from vault.core.errors import NotFound
 from vault.documents.blobs import blob_row, write_content
 from vault.documents.index import update_index
@@ -32,7 +39,6 @@ from vault.models import Document, DocumentVersion, Role, User
 from vault.models.base import utcnow
 
 # What a deposit's HPKE context names: the sealed metadata, or a version's key.
-META, DEK = b"meta", b"dek"
 
 
 def deposit_document(
@@ -77,7 +83,7 @@ def deposit_document(
         current_version=1,
         mime=mime,
         size=counter.size,
-        meta=seal(vault_public, meta_json(meta), deposit_context(document_id, 1, META)),
+        meta=seal(vault_public, meta_json(meta), deposit_context(document_id, 1, DEPOSIT_META)),
         meta_sealed=True,
         deposited_by_id=depositor.id,
         created_at=now,
@@ -96,7 +102,7 @@ def deposit_document(
         size=counter.size,
         wrapped_dek=None,
         sealed_dek=ring.wrap(
-            seal(vault_public, dek, deposit_context(document_id, 1, DEK)),
+            seal(vault_public, dek, deposit_context(document_id, 1, DEPOSIT_DEK)),
             deposit_dek_aad(document_id),
         ),
         created_by_id=depositor.id,
@@ -131,7 +137,9 @@ def take_in_deposits(db: Session, ring: KeyRing, owner: Unlocked) -> int:
         return 0
     keypair = derive_keypair(owner.key)
     for document in documents:
-        raw_meta = open_sealed(keypair, document.meta, deposit_context(document.id, 1, META))
+        raw_meta = open_sealed(
+            keypair, document.meta, deposit_context(document.id, 1, DEPOSIT_META)
+        )
         for version in db.execute(
             select(DocumentVersion).where(
                 DocumentVersion.document_id == document.id, DocumentVersion.sealed_dek.is_not(None)
@@ -140,7 +148,9 @@ def take_in_deposits(db: Session, ring: KeyRing, owner: Unlocked) -> int:
             assert version.sealed_dek is not None
             sealed = ring.unwrap(version.sealed_dek, deposit_dek_aad(document.id))
             dek = DataKey(
-                open_sealed(keypair, sealed, deposit_context(document.id, version.version, DEK))
+                open_sealed(
+                    keypair, sealed, deposit_context(document.id, version.version, DEPOSIT_DEK)
+                )
             )
             version.wrapped_dek = wrap_dek(ring, owner, document.id, version, dek)
             version.sealed_dek = None

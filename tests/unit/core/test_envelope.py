@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,8 @@ KNOWN = [
     ("slot_aad(A, 'passphrase')", "7661756c742f736c6f747c00112233445566778899aabbccddeeff7c70617373706872617365"),
     ("escrow_context(A)", "657363726f777c00112233445566778899aabbccddeeff"),
     ("session_aad('ab12', b'user')", "7661756c742f73657373696f6e7c616231327c75736572"),
+    ("session_aad('ab12', SESSION_USER_KEY)", "7661756c742f73657373696f6e7c616231327c6b6579"),
+    ("session_aad('ab12', SESSION_PENDING)", "7661756c742f73657373696f6e7c616231327c70656e64696e67"),
     ("meta_aad(A, B)", "7661756c742f6d6574617c00112233445566778899aabbccddeeffffeeddccbbaa99887766554433221100"),
     ("dek_aad(A, B, 3)", "7661756c742f64656b7c00112233445566778899aabbccddeeffffeeddccbbaa9988776655443322110000000003"),
     ("version_dek_aad(A)", "7661756c742f76657273696f6e2d64656b7c00112233445566778899aabbccddeeff"),
@@ -35,6 +38,10 @@ KNOWN = [
     ("preview_aad(A, B, 3)", "767366317c00112233445566778899aabbccddeeffffeeddccbbaa99887766554433221100000000037c70726576696577"),
     ("title_index_aad(A)", "7661756c742f7469746c652d696e6465787c00112233445566778899aabbccddeeff"),
     ("deposit_context(A, 2, b'dek')", "7661756c742f6465706f7369747c64656b7c00112233445566778899aabbccddeeff00000002"),
+    ("deposit_context(A, 2, DEPOSIT_DEK)", "7661756c742f6465706f7369747c64656b7c00112233445566778899aabbccddeeff00000002"),
+    ("deposit_context(A, 1, DEPOSIT_META)", "7661756c742f6465706f7369747c6d6574617c00112233445566778899aabbccddeeff00000001"),
+    ("share_until(None).encode()", "72656c65617365"),
+    ("share_until(datetime(2027, 1, 2, 3, 4, 5, tzinfo=timezone.utc)).encode()", "323032372d30312d30325430333a30343a30352b30303a3030"),
     ("deposit_dek_aad(A)", "7661756c742f6465706f7369742d64656b7c00112233445566778899aabbccddeeff"),
     ("request_message_context(A, B)", "7661756c742f726571756573742d6d6573736167657c00112233445566778899aabbccddeeffffeeddccbbaa99887766554433221100"),
     ("link_aad(A)", "7661756c742f6c696e6b7c00112233445566778899aabbccddeeff"),
@@ -54,7 +61,7 @@ KNOWN = [
 def test_each_builder_returns_the_bytes_stored_data_was_sealed_with(
     call: str, expected: str
 ) -> None:
-    names = {"A": A, "B": B, "C": C, **vars(envelope)}
+    names = {"A": A, "B": B, "C": C, "datetime": datetime, "timezone": timezone, **vars(envelope)}
     assert eval(call, names).hex() == expected  # the literal calls of KNOWN above
 
 
