@@ -32,6 +32,9 @@ from vault.journal import service as journal
 from vault.models import AccountStatus, Document, PersonProfile, Role, SlotKind, User
 from vault.models.base import utcnow
 
+# A recovery code can be shown (and printed) for this long after it was issued.
+RECOVERY_CODE_SHOWN_FOR = timedelta(minutes=15)
+
 ACTIVATION_DIGITS = 16
 
 

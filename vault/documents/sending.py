@@ -108,3 +108,14 @@ def damaged_page() -> tuple[str, int]:
         "errors/error.html", status=500, title=DAMAGED_TITLE, message=DAMAGED_MESSAGE
     )
     return page, 500
+
+
+def send_sheet(pdf: bytes, filename: str) -> Response:
+    """A sheet the vault printed (activation, recovery kit): a PDF to download, never cached.
+
+    Not a stored document: it goes out as rendered, without the document CSP.
+    """
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -33,8 +33,8 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from vault.accounts import auth, devices, sessions
 from vault.accounts import service as accounts
+from vault.accounts.opening import RECOVERY_CODE_SHOWN_FOR
 from vault.accounts.passphrases import generate_passphrase
-from vault.accounts.sheets import RECOVERY_CODE_SHOWN_FOR, pdf_response
 from vault.core.db import db_session
 from vault.core.envelope import UserKey
 from vault.core.errors import PolicyError, SignInRefused, Throttled
@@ -42,6 +42,7 @@ from vault.core.extensions import get_escrow_key, get_keyring
 from vault.core.forms import ChoosePassphraseForm, EmptyForm
 from vault.core.messages import passphrase_problems, too_many_attempts
 from vault.core.pdf.render import render_pdf
+from vault.documents.sending import send_sheet
 from vault.models import RecoveryRequest, Role, User
 from vault.models.base import utcnow
 from vault.recovery import service as recovery
@@ -218,7 +219,7 @@ def kit_pdf() -> Response:
         recovery_code=pending[0],
         issued_on=format_date(pending[1], "long"),
     )
-    return pdf_response(pdf, "feuille-de-secours.pdf")
+    return send_sheet(pdf, "feuille-de-secours.pdf")
 
 
 # --- the counsellor's approval ----------------------------------------------------------

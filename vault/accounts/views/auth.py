@@ -23,17 +23,15 @@ from werkzeug.wrappers import Response as BaseResponse
 from vault.access import networks
 from vault.accounts import auth, devices, sessions
 from vault.accounts import service as accounts
+from vault.accounts.opening import RECOVERY_CODE_SHOWN_FOR
 from vault.accounts.passphrases import generate_passphrase
-
-# Re-exported under their old home for views that have not moved to accounts/sheets.py yet.
-from vault.accounts.sheets import RECOVERY_CODE_SHOWN_FOR as RECOVERY_CODE_SHOWN_FOR
-from vault.accounts.sheets import pdf_response as pdf_response
 from vault.core.db import db_session
 from vault.core.errors import PolicyError, SignInRefused, Throttled
 from vault.core.extensions import get_keyring
 from vault.core.forms import ActivationForm, ChoosePassphraseForm, EmptyForm, SignInForm
 from vault.core.messages import passphrase_problems, too_many_attempts
 from vault.core.pdf.render import render_pdf
+from vault.documents.sending import send_sheet
 from vault.lifecycle import retention
 from vault.models import AccountStatus, User
 from vault.models.base import utcnow
@@ -242,7 +240,7 @@ def recovery_kit_pdf() -> Response:
         recovery_code=code,
         issued_on=format_date(user.activated_at or None, "long"),
     )
-    return pdf_response(pdf, "feuille-de-secours.pdf")
+    return send_sheet(pdf, "feuille-de-secours.pdf")
 
 
 @bp.post("/activer/termine")

@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import SelectChoice
 
-from vault.accounts import auth
-from vault.accounts.followups import end_followup
+from vault.accounts import auth, followups
 from vault.core.db import db_session
 from vault.core.errors import owned_or_404
 from vault.core.extensions import get_settings
+from vault.core.forms import EmptyForm
 from vault.lifecycle import service as lifecycle
 from vault.lifecycle.forms import FollowupForm, ReleaseForm, TransferForm
 from vault.lifecycle.views.common import LIFECYCLE_LABELS, bp, refusal, today
@@ -204,5 +204,10 @@ def followup(person_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
 def end_assignment(person_id: uuid.UUID, assignment_id: uuid.UUID) -> BaseResponse:
     db = db_session()
     person = _person(db, person_id)
-    end_followup(db, person, assignment_id)
+    assignment = followups.followup_of(db, person, assignment_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    message, category = followups.end_followup(db, person, assignment, by=auth.signed_in_user())
+    db.commit()
+    flash(message, category)
     return redirect(url_for("lifecycle.person", person_id=person.id))

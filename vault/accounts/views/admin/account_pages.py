@@ -22,13 +22,13 @@ from wtforms import SelectChoice
 from vault.accounts import auth, sessions
 from vault.accounts import service as accounts
 from vault.accounts.labels import role_label, status_label
-from vault.accounts.sheets import pdf_response
 from vault.accounts.views.admin.blueprint import bp, get_user
 from vault.core.db import db_session
 from vault.core.errors import NotFound, PolicyError
 from vault.core.extensions import get_escrow_key, get_keyring, get_settings
 from vault.core.forms import AssignCounsellorsForm, EmptyForm, NewAccountForm
 from vault.core.pdf.render import render_pdf
+from vault.documents.sending import send_sheet
 from vault.models import (
     AccountStatus,
     Assignment,
@@ -307,7 +307,7 @@ def activation_sheet(user_id: uuid.UUID) -> Response:
         establishment=user.establishment.name if user.establishment else None,
         role_label=role_label(user.role),
     )
-    return pdf_response(pdf, f"feuille-activation-{user.username}.pdf")
+    return send_sheet(pdf, f"feuille-activation-{user.username}.pdf")
 
 
 def assignable(db: Session, person: User) -> list[User]:

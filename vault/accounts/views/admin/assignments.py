@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import uuid
 
-from flask import flash, redirect, url_for
+from flask import abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
-from vault.accounts import auth
-from vault.accounts.followups import end_followup
+from vault.accounts import auth, followups
 from vault.accounts.views.admin.account_pages import assignable, render_account
 from vault.accounts.views.admin.blueprint import bp
 from vault.core.db import db_session
 from vault.core.errors import owned_or_404
-from vault.core.forms import AssignCounsellorsForm
+from vault.core.forms import AssignCounsellorsForm, EmptyForm
 from vault.models import Role, User
 from vault.sharing import service as sharing
 
@@ -66,5 +65,10 @@ def assign(user_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
 def end_assignment(user_id: uuid.UUID, assignment_id: uuid.UUID) -> BaseResponse:
     db = db_session()
     person = _person(db, user_id)
-    end_followup(db, person, assignment_id)
+    assignment = followups.followup_of(db, person, assignment_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    message, category = followups.end_followup(db, person, assignment, by=auth.signed_in_user())
+    db.commit()
+    flash(message, category)
     return redirect(url_for("admin.account", user_id=person.id))
