@@ -36,7 +36,7 @@ from vault.documents.opened import unlocked_vault
 from vault.export import service as export
 from vault.journal.text import describe
 from vault.lifecycle import retention
-from vault.lifecycle.checklist import Status
+from vault.lifecycle.checklist import Status, document_status
 from vault.models import JournalEvent, Role, User
 
 log = logging.getLogger(__name__)
@@ -196,13 +196,14 @@ def summary_pdf(summary: export.Summary, sign_in_url: str) -> bytes:
     expiries = []
     for item in dated:
         assert item.expiry_date is not None
-        days = (item.expiry_date - today).days
+        # The checklist's rule, so that the summary and the checklist agree.
+        status = document_status(item.expiry_date, today)
         expiries.append(
             {
                 "title": item.title,
                 "type": type_label(item.doc_type),
                 "date": format_date(item.expiry_date, DATE_FORMAT),
-                "state": "expired" if days < 0 else "expiring" if days <= 90 else "",
+                "state": status.value if status in (Status.EXPIRED, Status.EXPIRING) else "",
             }
         )
     checklist = summary.checklist

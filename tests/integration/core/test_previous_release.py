@@ -12,21 +12,30 @@ Any change to a stored byte or an associated-data label breaks it.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from sqlalchemy import text
 
+from crypto import derive_keypair, open_sealed
 from tests.conftest import make_settings
 from tests.factories import csrf_token
 from vault import create_app
+from vault.accounts import keys
+from vault.accounts.keys import Unlocked
 from vault.core import migrate
-from vault.core.db import get_database, make_engine
-from vault.core.extensions import get_store
+from vault.core.db import db_session, get_database, make_engine
+from vault.core.envelope import UserKey, escrow_context, slot_aad
+from vault.core.extensions import get_keyring, get_store
+from vault.documents.deposits import take_in_deposits
+from vault.documents.keys import document_meta
+from vault.models import Document, SlotKind, User
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "previous_release"
 EXPECTED = json.loads((FIXTURE / "expected.json").read_text())
@@ -112,3 +121,31 @@ def test_the_previous_releases_links_open_with_their_token_and_pin(old_vault: Fl
 def test_the_previous_releases_journal_verifies(old_vault: Flask) -> None:
     result = old_vault.test_cli_runner().invoke(args=["journal", "verify"])
     assert result.exit_code == 0, result.output
+
+
+def test_the_previous_releases_escrow_slot_opens_with_its_escrow_secret(old_vault: Flask) -> None:
+    """The escrow slot's two labels (slot under the ring, HPKE context) kept their bytes.
+
+    What `vault escrow recover` does first, with the secret the fixture was
+    written under: the user key it opens matches the account's public key
+    and opens the person's document titles, the pending deposit's included.
+    """
+    person_id = uuid.UUID(EXPECTED["person"]["id"])
+    with old_vault.app_context():
+        db = db_session()
+        user = db.get(User, person_id)
+        slot = keys.get_slot(db, person_id, SlotKind.ESCROW)
+        assert user is not None and slot is not None
+        sealed = get_keyring().unwrap(slot.data, slot_aad(person_id, SlotKind.ESCROW))
+        secret = base64.b64decode(EXPECTED["escrow_secret"])
+        user_key = UserKey(open_sealed(derive_keypair(secret), sealed, escrow_context(person_id)))
+        assert keys.matches_public_key(user, user_key)
+        owner = Unlocked(user, keys.vault_key_of(user_key))
+        # The deposit not yet taken in is sealed for the person (its own two
+        # labels): taken in as the person's next request would.
+        assert take_in_deposits(db, get_keyring(), owner) == 1
+        titles = {
+            document_meta(owner, db.get(Document, uuid.UUID(document_id))).title
+            for document_id in EXPECTED["ids"].values()
+        }
+        assert titles == set(EXPECTED["documents"])

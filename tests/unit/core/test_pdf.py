@@ -22,7 +22,8 @@ from markupsafe import Markup
 
 from tests.conftest import make_settings
 from vault import create_app
-from vault.core.pdf.render import AssetRefused, PdfError, StaticOnlyFetcher, qr_svg, render_pdf
+from vault.core.pdf.fetcher import StaticOnlyFetcher
+from vault.core.pdf.render import AssetRefused, PdfError, qr_svg, render_pdf
 
 ACTIVATION: dict[str, Any] = {
     "display_name": "Marie-Christine Benali-Lefèvre de la Fontaine",
@@ -282,10 +283,10 @@ def test_fetcher_refuses_anything_but_our_static_files(static_root: Path, url: s
 @pytest.mark.parametrize(
     "path",
     [
-        "../vault/pdf.py",
-        "icons/../../vault/pdf.py",
+        "../vault/core/pdf/render.py",
+        "icons/../../vault/core/pdf/render.py",
         "icons/../css/pdf.css",  # lands inside static/, refused all the same
-        "icons/%2e%2e/%2e%2e/vault/pdf.py",
+        "icons/%2e%2e/%2e%2e/vault/core/pdf/render.py",
         "css/pdf.css?x=1",
         "css/pdf.css%00.png",
         "icons/no-such-icon.svg",
@@ -319,8 +320,8 @@ def test_fetcher_refuses_symbolic_links_leading_out(tmp_path: Path) -> None:
         "<style>@import url('{base}/import.css');</style>",
         "<style>body {{ background: url('{base}/background.png') }}</style>",
         '<img src="file:///etc/passwd">',
-        '<img src="../vault/pdf.py">',
-        '<img src="icons/../../vault/pdf.py">',
+        '<img src="../vault/core/pdf/render.py">',
+        '<img src="icons/../../vault/core/pdf/render.py">',
     ],
 )
 def test_a_sheet_asking_for_anything_else_fails_without_fetching(

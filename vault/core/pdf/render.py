@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from pathlib import Path
-from typing import Any
 
 import segno
 from flask import current_app, render_template
@@ -51,15 +50,6 @@ def _check_plain(name: str, value: object) -> None:
             _check_plain(name, item)
     elif not isinstance(value, _PLAIN):
         raise PdfError(f"context value {name!r} is a {type(value).__name__}, not a plain value")
-
-
-def __getattr__(name: str) -> Any:
-    # `vault.core.pdf.render.StaticOnlyFetcher` without importing WeasyPrint up front.
-    if name == "StaticOnlyFetcher":
-        from vault.core.pdf.fetcher import StaticOnlyFetcher
-
-        return StaticOnlyFetcher
-    raise AttributeError(name)
 
 
 def render_pdf(template_name: str, **context: object) -> bytes:
