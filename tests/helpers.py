@@ -18,8 +18,8 @@ from vault.core.db import db_session
 from vault.models import User
 
 
-def pdf_text(data: bytes) -> str:
-    """The text of every page of a PDF, pages joined by newlines."""
+def pdf_pages_text(data: bytes) -> list[str]:
+    """The text of each page of a PDF."""
     document = pdfium.PdfDocument(data)
     try:
         texts = []
@@ -29,9 +29,14 @@ def pdf_text(data: bytes) -> str:
             texts.append(textpage.get_text_range())
             textpage.close()
             page.close()
-        return "\n".join(texts)
+        return texts
     finally:
         document.close()
+
+
+def pdf_text(data: bytes) -> str:
+    """The text of every page of a PDF, pages joined by newlines."""
+    return "\n".join(pdf_pages_text(data))
 
 
 def text_of(response: object) -> str:

@@ -21,6 +21,7 @@ from jinja2 import ChoiceLoader, DictLoader
 from markupsafe import Markup
 
 from tests.conftest import make_settings
+from tests.helpers import pdf_pages_text
 from vault import create_app
 from vault.core.pdf.fetcher import StaticOnlyFetcher
 from vault.core.pdf.render import AssetRefused, PdfError, qr_svg, render_pdf
@@ -83,21 +84,6 @@ def http_server() -> Iterator[tuple[str, list[str]]]:
         server.shutdown()
         server.server_close()
         thread.join()
-
-
-def pdf_pages_text(pdf: bytes) -> list[str]:
-    document = pdfium.PdfDocument(pdf)
-    try:
-        texts = []
-        for index in range(len(document)):
-            page = document[index]
-            textpage = page.get_textpage()
-            texts.append(textpage.get_text_range())
-            textpage.close()
-            page.close()
-        return texts
-    finally:
-        document.close()
 
 
 def squashed(text: str) -> str:
