@@ -198,6 +198,8 @@ class Intake:
         self.mime = ""
         self.filename = ""
         self._chunks: Iterator[bytes] | None = None
+        # The blobs the stored rows name, until they are committed.
+        self._written: list[tuple[str, str]] = []
 
     @classmethod
     def open(
@@ -328,21 +330,36 @@ class Intake:
             result = save(recording, self._chunks)
             self.upload.finish()
         except UploadError as e:
-            self._undo(recording)
+            self._undo(recording.written)
             raise IntakeRefused.from_error(e, self._quota_binds) from None
         except storage.StorageError:
             log.warning("%s failed: blob store unavailable (vault %s)", kind, self.vault_id)
-            self._undo(recording)
+            self._undo(recording.written)
             raise IntakeRefused("storage", 503) from None
         except QuotaExceeded:
             # Another upload filled the vault while this one streamed.
-            self._undo(recording)
+            self._undo(recording.written)
             raise IntakeRefused("quota", 413) from None
         except BaseException:
-            self._undo(recording)
+            self._undo(recording.written)
             raise
+        self._written = list(recording.written)
         return result
 
-    def _undo(self, recording: _RecordingStore) -> None:
+    def commit(self) -> None:
+        """Commit what `add`, `replace` or `deposit` stored; if the commit fails, remove its blobs.
+
+        The view decides when (after its own checks): this is its commit,
+        which leaves no blob behind that no row names.
+        """
+        try:
+            self._db.commit()
+        except BaseException:
+            log.warning("upload to vault %s not committed: its blobs are removed", self.vault_id)
+            self._undo(self._written)
+            raise
+        self._written = []
+
+    def _undo(self, written: list[tuple[str, str]]) -> None:
         self._db.rollback()
-        delete_blobs(self._store, recording.written)
+        delete_blobs(self._store, written)

@@ -15,6 +15,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from tests.factories import (
     Account,
@@ -428,3 +430,39 @@ def test_search_follows_renames_deletions_and_a_lost_index(app: Flask, person: A
     with app.app_context():
         row = db_session().get(VaultIndex, person.user.id)
         assert row is not None and b"Bulletin" not in row.sealed  # sealed, not in clear
+
+
+def test_an_upload_whose_commit_fails_leaves_no_blob_behind(
+    app: Flask, person: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The intake's commit: a database lost at the commit leaves no blob that no row names.
+
+    The fault is injected at the commit only (the upload itself streamed,
+    encrypted and stored its blob): the person gets the French "try again"
+    page, and neither a row nor a stored file stays.
+    """
+    client = signed_in(app, person)
+    before = counts(app)
+    real_commit = Session.commit
+    store = get_store(app)
+    real_put = store.put
+    blob_stored = False
+
+    def put(*args: object, **kwargs: object) -> object:
+        nonlocal blob_stored
+        info = real_put(*args, **kwargs)  # type: ignore[arg-type]
+        blob_stored = True
+        return info
+
+    def commit(self: Session) -> None:
+        if blob_stored:
+            raise OperationalError("COMMIT", {}, ConnectionError("the database went away"))
+        real_commit(self)
+
+    monkeypatch.setattr(store, "put", put)
+    monkeypatch.setattr(Session, "commit", commit)
+    response = upload(client, pdf_bytes(), "carte.pdf")
+    assert response.status_code == 503  # type: ignore[attr-defined]
+    monkeypatch.undo()
+    assert counts(app) == before
+    assert upload(client, pdf_bytes(), "carte.pdf").status_code == 302  # type: ignore[attr-defined]

@@ -100,7 +100,7 @@ def upload(person_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     except IntakeRefused as refused:
         db.rollback()
         return _render(person, details, [MESSAGES[refused.code]()]), refused.status
-    db.commit()
+    intake.commit()
     log.info("deposit %s into vault %s by %s", document.id, person.id, depositor.id)
     flash(
         _(

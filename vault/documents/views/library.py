@@ -179,7 +179,7 @@ def upload() -> str | BaseResponse | tuple[str, int]:
     except IntakeRefused as refused:
         db.rollback()
         return _render_add(form, [UPLOAD_MESSAGES[refused.code]()]), refused.status
-    db.commit()
+    intake.commit()
     flash(_("Your document is saved in your vault."), "success")
     return after_upload(url_for("documents.show", document_id=document.id))
 
@@ -258,7 +258,7 @@ def replace(document_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
         db.rollback()
         document = own_document(owner, document_id)
         return _render_replace(owner, document, [UPLOAD_MESSAGES[refused.code]()]), refused.status
-    db.commit()
+    intake.commit()
     flash(_("The new version is saved. The previous one is kept."), "success")
     return after_upload(url_for("documents.show", document_id=document.id))
 
