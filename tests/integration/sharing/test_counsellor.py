@@ -22,6 +22,7 @@ from flask import Flask, template_rendered
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from tests.conftest import make_settings
@@ -938,3 +939,33 @@ def test_checklist_reads_every_document_of_the_vault(
     assert a["cv"] == a["bank_details"] == Status.PRESENT
     assert a["identity"] == Status.EXPIRING
     assert lists[people.b.user.id].done == 0
+
+
+def test_a_deposit_whose_commit_fails_leaves_no_blob_behind(
+    app: Flask, people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deposit goes through the same intake: a commit that fails removes what it stored."""
+    client = signed_in(app, people.cpip)
+    before = counts(app)
+    store = get_store(app)
+    real_put, real_commit = store.put, Session.commit
+    blob_stored = False
+
+    def put(*args: object, **kwargs: object) -> object:
+        nonlocal blob_stored
+        info = real_put(*args, **kwargs)  # type: ignore[arg-type]
+        blob_stored = True
+        return info
+
+    def commit(self: Session) -> None:
+        if blob_stored:
+            raise OperationalError("COMMIT", {}, ConnectionError("the database went away"))
+        real_commit(self)
+
+    monkeypatch.setattr(store, "put", put)
+    monkeypatch.setattr(Session, "commit", commit)
+    response = deposit(client, people.a.user.id, pdf_bytes())
+    assert response.status_code == 503
+    monkeypatch.undo()
+    assert counts(app) == before
+    assert events(app, people.a.user.id, "document.deposited") == []
