@@ -27,6 +27,16 @@ def test_home_page_in_a_real_browser(
             "el => getComputedStyle(el).backgroundColor"
         )
         assert background == "rgb(31, 78, 153)"
+        # Two ways in, large enough for a finger (44 px at least), each one tap away.
+        for name in ("Ouvrir mon coffre", "Première fois ? Activer mon coffre"):
+            box = page.get_by_role("link", name=name).bounding_box()
+            assert box is not None and box["height"] >= 44 and box["width"] >= 44, name
+        page.get_by_role("link", name="Première fois ? Activer mon coffre").click()
+        page.wait_for_url(live_server + "/activer")
+        page.go_back()
+        page.get_by_role("link", name="Ouvrir mon coffre").click()
+        page.wait_for_url(live_server + "/connexion")
+        page.go_back()
         # Nothing wider than the screen: readable on a phone without side-scrolling.
         scroll_width = page.evaluate("document.documentElement.scrollWidth")
         assert scroll_width <= width

@@ -21,6 +21,15 @@ def test_home_page_is_french(client: FlaskClient) -> None:
     assert "Coffre-fort numérique" in page
 
 
+def test_the_home_page_is_a_front_door_to_sign_in_and_activation(client: FlaskClient) -> None:
+    """A newcomer need not know /connexion or /activer: two buttons lead there."""
+    page = client.get("/").get_data(as_text=True)
+    assert 'href="/connexion"' in page and "Ouvrir mon coffre" in page
+    assert 'href="/activer"' in page and "Première fois ? Activer mon coffre" in page
+    for path in ("/connexion", "/activer"):
+        assert client.get(path).status_code == 200
+
+
 def test_security_headers_on_every_page(client: FlaskClient) -> None:
     for path in ("/", "/missing-page"):
         response = client.get(path)
