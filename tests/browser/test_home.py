@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 
 
 @pytest.mark.browser
@@ -37,6 +38,10 @@ def test_home_page_in_a_real_browser(
         page.get_by_role("link", name="Ouvrir mon coffre").click()
         page.wait_for_url(live_server + "/connexion")
         page.go_back()
+        # axe-core, in the page as the person sees it: no serious or critical problem.
+        violations = Axe().run(page).response["violations"]
+        serious = [v["id"] for v in violations if v["impact"] in ("serious", "critical")]
+        assert serious == [], serious
         # Nothing wider than the screen: readable on a phone without side-scrolling.
         scroll_width = page.evaluate("document.documentElement.scrollWidth")
         assert scroll_width <= width
