@@ -11,8 +11,12 @@ import html
 import secrets
 
 import pypdfium2 as pdfium
+import pytest
 from flask.testing import FlaskClient
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
+from storage import BlobStore
 from tests.factories import Account, csrf_token
 from vault.core.db import db_session
 from vault.models import User
@@ -64,3 +68,28 @@ def user(account: Account) -> User:
     found = db_session().get(User, account.user.id)
     assert found is not None
     return found
+
+
+def fail_commits_once_a_blob_is_stored(monkeypatch: pytest.MonkeyPatch, store: BlobStore) -> None:
+    """From the first blob `store` writes on, every database commit fails (the database is gone).
+
+    The fault lands after the upload streamed, encrypted and stored its blob:
+    what is left to prove is that no blob stays that no row names.
+    `monkeypatch.undo()` ends it.
+    """
+    real_put, real_commit = store.put, Session.commit
+    blob_stored = False
+
+    def put(*args: object, **kwargs: object) -> object:
+        nonlocal blob_stored
+        info = real_put(*args, **kwargs)  # type: ignore[arg-type]
+        blob_stored = True
+        return info
+
+    def commit(self: Session) -> None:
+        if blob_stored:
+            raise OperationalError("COMMIT", {}, ConnectionError("the database went away"))
+        real_commit(self)
+
+    monkeypatch.setattr(store, "put", put)
+    monkeypatch.setattr(Session, "commit", commit)

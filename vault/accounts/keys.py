@@ -28,13 +28,8 @@ from crypto import (
     unwrap_key,
     wrap_key,
 )
-from vault.core.envelope import UserKey, VaultKey
-
-# Re-exported under their old home for code not yet importing vault.core directly.
-from vault.core.envelope import escrow_context as escrow_context
-from vault.core.envelope import slot_aad as slot_aad
-from vault.core.throttle import HashingBusy as HashingBusy
-from vault.core.throttle import hashing_slot as hashing_slot
+from vault.core.envelope import UserKey, VaultKey, escrow_context, slot_aad
+from vault.core.throttle import hashing_slot
 from vault.models import KeySlot, SlotKind, User
 
 

@@ -6,8 +6,9 @@ The code lives in focused modules; new code imports those directly:
 - `opening`: opening an account, activation codes, the first passphrase, recovery kits;
 - `policy`: what a chosen passphrase must respect;
 - `signin`: sign-in, activation attempts, passphrase changes and fresh checks;
-- `staff`: disabling and enabling staff accounts;
-- `vault.core.throttle`: the per-username delays every secret check shares.
+- `staff`: disabling and enabling staff accounts.
+
+The per-username delays every secret check shares are `vault.core.throttle`'s.
 """
 
 from __future__ import annotations
@@ -41,25 +42,11 @@ from vault.accounts.staff import (
     enable_account,
 )
 from vault.accounts.users import USERNAME_ATTEMPTS, administrators_exist, find_user, make_username
-from vault.core.envelope import THROTTLE_KEY_INFO
-from vault.core.throttle import (
-    FORGET_AFTER,
-    FREE_FAILURES,
-    MAX_DELAY_SECONDS,
-    delay_after,
-    derive_throttle_secret,
-    throttle_key,
-    throttle_secret,
-)
 
 __all__ = [
     "ACTIVATION_DIGITS",
     "DECOY_SLOT_BYTES",
-    "FORGET_AFTER",
-    "FREE_FAILURES",
-    "MAX_DELAY_SECONDS",
     "STAFF_ROLES",
-    "THROTTLE_KEY_INFO",
     "USERNAME_ATTEMPTS",
     "AccountDisabled",
     "DisabledAccount",
@@ -73,8 +60,6 @@ __all__ = [
     "clean_passphrase",
     "complete_activation",
     "confirm_passphrase",
-    "delay_after",
-    "derive_throttle_secret",
     "disable_account",
     "enable_account",
     "find_user",
@@ -87,6 +72,4 @@ __all__ = [
     "personal_words",
     "reissue_activation",
     "sign_in",
-    "throttle_key",
-    "throttle_secret",
 ]

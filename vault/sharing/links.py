@@ -42,6 +42,7 @@ from vault.accounts.keys import Unlocked
 from vault.core.envelope import DataKey, link_id, link_key
 from vault.core.envelope import link_aad as link_aad  # the ring rotation re-wraps by it
 from vault.core.errors import NotFound, PolicyError, ServiceError, Throttled, owned_or_404
+from vault.core.throttle import hashing_slot
 from vault.documents.keys import document_meta, version_dek
 from vault.documents.service import current_version, get_document
 from vault.journal import service as journal
@@ -86,7 +87,7 @@ def _seal(ring: KeyRing, link_id: uuid.UUID, token: str, payload: bytes, pin: st
     inner = payload
     if pin is not None:
         # A PIN has far less entropy than a passphrase: it gets at least the same cost.
-        with keys.hashing_slot():
+        with hashing_slot():
             inner = PassphraseSlot.create(payload, pin, aad, params=keys.SLOT_PARAMS).to_bytes()
     return ring.wrap(wrap_key(link_key(token), inner, aad), aad)
 
@@ -374,7 +375,7 @@ def open_link(
         except FormatError:
             raise NotFound() from None
         try:
-            with keys.hashing_slot():
+            with hashing_slot():
                 payload = slot.open(pin or "", link_aad(link.id))
         except (WrongKeyError, FormatError):  # FormatError: an empty or overlong PIN
             _wrong_pin(db, link, now)

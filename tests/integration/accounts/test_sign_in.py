@@ -16,6 +16,7 @@ from tests.helpers import post_form
 from vault.accounts import service as accounts
 from vault.accounts.limits import ADDRESS_PER_MINUTE
 from vault.core.db import db_session
+from vault.core.throttle import throttle_key, throttle_secret
 from vault.models import AccountStatus, KeySlot, ServerSession, SignInThrottle, User
 from vault.models.base import utcnow
 
@@ -381,7 +382,6 @@ def test_a_stolen_sheet_session_dies_when_the_owner_activates(app: Flask) -> Non
 
 
 def test_a_reissued_code_ends_what_the_old_one_opened(app: Flask) -> None:
-    from vault.accounts import service as accounts
     from vault.core.extensions import get_escrow_key, get_keyring
 
     new = open_pending(app)
@@ -501,9 +501,9 @@ def test_throttle_rows_are_keyed_by_a_secret_hmac_not_a_plain_hash(app: Flask) -
     # The key is an HMAC under a secret of the server: the same name under
     # another secret gives another row, so a dictionary of names opens nothing.
     with app.app_context():
-        ours = accounts.throttle_key(accounts.throttle_secret(db_session()), "signin", typed)
+        ours = throttle_key(throttle_secret(db_session()), "signin", typed)
     assert keys == {ours}
-    assert accounts.throttle_key(b"another secret" * 3, "signin", typed) != ours
+    assert throttle_key(b"another secret" * 3, "signin", typed) != ours
     # Throttling still works on the keyed rows.
     throttled = post_form(client, "/connexion", {"username": typed, "passphrase": "encore faux"})
     assert throttled.status_code == 429

@@ -26,6 +26,7 @@ from vault.accounts import keys
 from vault.core import rotation
 from vault.core.config import Settings
 from vault.core.db import db_session, get_database
+from vault.core.envelope import slot_aad
 from vault.core.extensions import get_keyring, get_store
 from vault.documents import service as documents
 from vault.documents.service import Unlocked
@@ -191,7 +192,7 @@ def test_rotate_then_drop_the_old_version(
         # The escrow slot still opens under the new outer layer.
         slot = keys.get_slot(db, user.id, SlotKind.ESCROW)
         assert slot is not None
-        ring.unwrap(slot.data, keys.slot_aad(user.id, SlotKind.ESCROW))
+        ring.unwrap(slot.data, slot_aad(user.id, SlotKind.ESCROW))
         assert journal.verify(db, ring=ring)[1] == []
     # Sign-in (password slot) and taking in the deposit (sealed DEK) work too.
     client = signed_in(after, vault.person)

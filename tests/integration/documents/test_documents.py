@@ -15,8 +15,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 
 from tests.factories import (
     Account,
@@ -27,6 +25,7 @@ from tests.factories import (
     png_bytes,
     signed_in,
 )
+from tests.helpers import fail_commits_once_a_blob_is_stored
 from vault.core.db import db_session, get_database
 from vault.core.extensions import get_store
 from vault.models import Blob, Document, DocumentVersion, JournalEvent
@@ -443,24 +442,7 @@ def test_an_upload_whose_commit_fails_leaves_no_blob_behind(
     """
     client = signed_in(app, person)
     before = counts(app)
-    real_commit = Session.commit
-    store = get_store(app)
-    real_put = store.put
-    blob_stored = False
-
-    def put(*args: object, **kwargs: object) -> object:
-        nonlocal blob_stored
-        info = real_put(*args, **kwargs)  # type: ignore[arg-type]
-        blob_stored = True
-        return info
-
-    def commit(self: Session) -> None:
-        if blob_stored:
-            raise OperationalError("COMMIT", {}, ConnectionError("the database went away"))
-        real_commit(self)
-
-    monkeypatch.setattr(store, "put", put)
-    monkeypatch.setattr(Session, "commit", commit)
+    fail_commits_once_a_blob_is_stored(monkeypatch, get_store(app))
     response = upload(client, pdf_bytes(), "carte.pdf")
     assert response.status_code == 503  # type: ignore[attr-defined]
     monkeypatch.undo()

@@ -22,7 +22,6 @@ from flask import Flask, template_rendered
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from tests.conftest import make_settings
@@ -36,6 +35,7 @@ from tests.factories import (
     png_bytes,
     signed_in,
 )
+from tests.helpers import fail_commits_once_a_blob_is_stored
 from tests.helpers import user as _user
 from tests.integration.served_app import fresh_postgresql
 from vault import create_app
@@ -947,23 +947,7 @@ def test_a_deposit_whose_commit_fails_leaves_no_blob_behind(
     """A deposit goes through the same intake: a commit that fails removes what it stored."""
     client = signed_in(app, people.cpip)
     before = counts(app)
-    store = get_store(app)
-    real_put, real_commit = store.put, Session.commit
-    blob_stored = False
-
-    def put(*args: object, **kwargs: object) -> object:
-        nonlocal blob_stored
-        info = real_put(*args, **kwargs)  # type: ignore[arg-type]
-        blob_stored = True
-        return info
-
-    def commit(self: Session) -> None:
-        if blob_stored:
-            raise OperationalError("COMMIT", {}, ConnectionError("the database went away"))
-        real_commit(self)
-
-    monkeypatch.setattr(store, "put", put)
-    monkeypatch.setattr(Session, "commit", commit)
+    fail_commits_once_a_blob_is_stored(monkeypatch, get_store(app))
     response = deposit(client, people.a.user.id, pdf_bytes())
     assert response.status_code == 503
     monkeypatch.undo()
