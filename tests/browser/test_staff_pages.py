@@ -72,7 +72,7 @@ def test_a_counsellor_reads_a_shared_letter_page_by_page(
     browser: Any, live_server: str, live_app: Flask, contexts: list[Any], viewport: dict[str, int]
 ) -> None:
     tag = uuid.uuid4().hex[:6]
-    person, cpip, _document = followed_person_with_a_shared_letter(live_app, tag)
+    _person, cpip, _document = followed_person_with_a_shared_letter(live_app, tag)
     findings = Findings(STAFF_TARGETS)
     page = screen(browser, contexts, live_server, viewport)
     findings.watch(page, "counsellor")
