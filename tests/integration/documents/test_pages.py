@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
+import pytest
 from flask import Flask
 from PIL import Image
 from sqlalchemy import select
 
 from tests.factories import Account, make_account, make_document, png_bytes, signed_in
 from vault.core.db import db_session
+from vault.documents import pages
 from vault.documents.pages import PAGE_CAP
 from vault.models import DocumentVersion, JournalEvent
 
@@ -118,3 +121,26 @@ def test_a_document_that_breaks_the_renderer_is_remembered(app: Flask) -> None:
         assert version.preview_failed_at is not None
     html = client.get(f"/documents/{document.id}").get_data(as_text=True)
     assert page_images(html) == []
+
+
+def test_renders_beyond_the_budget_are_refused_until_it_refills(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pages, "PAGE_RATE", "2 per minute")
+    person = make_account(app)
+    document = make_document(app, person, png_bytes((60, 40)), mime="image/png")
+    client = signed_in(app, person)
+    path = f"/documents/{document.id}/page/1"
+    assert [client.get(path).status_code for _ in range(3)] == [200, 200, 429]
+    # Another person's budget is their own.
+    other = make_account(app, first="Bruno", last="Barre")
+    theirs = make_document(app, other, png_bytes((60, 40)), mime="image/png")
+    assert signed_in(app, other).get(f"/documents/{theirs.id}/page/1").status_code == 200
+
+
+def test_the_page_budget_and_cap_are_the_documented_ones() -> None:
+    operations = Path(__file__).parents[3] / "docs" / "operations.md"
+    text = " ".join(operations.read_text(encoding="utf-8").split())
+    assert pages.PAGE_RATE == "60 per minute;600 per hour"
+    assert "60 a minute and 600 an hour per user" in text
+    assert pages.PAGE_CAP == 20 and "At most 20 pages are shown" in text
