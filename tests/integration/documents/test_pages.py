@@ -12,6 +12,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from tests.factories import Account, make_account, make_document, png_bytes, signed_in
+from tests.integration.documents.test_downloads import blob_path, flip
 from vault.core.db import db_session
 from vault.documents import pages
 from vault.documents.pages import PAGE_CAP
@@ -144,3 +145,28 @@ def test_the_page_budget_and_cap_are_the_documented_ones() -> None:
     assert pages.PAGE_RATE == "60 per minute;600 per hour"
     assert "60 a minute and 600 an hour per user" in text
     assert pages.PAGE_CAP == 20 and "At most 20 pages are shown" in text
+
+
+def test_a_damaged_document_shows_no_page_and_the_failure_is_journaled(app: Flask) -> None:
+    person = make_account(app)
+    document = make_document(app, person, pdf_of(2))
+    flip(blob_path(app, document.id), 5)  # a byte of the salt: nothing decrypts
+    client = signed_in(app, person)
+    html = client.get(f"/documents/{document.id}").get_data(as_text=True)
+    assert page_images(html) == []  # the count could not be made: no page offered
+    response = client.get(f"/documents/{document.id}/page/1")
+    assert response.status_code == 500
+    assert not response.data.startswith(b"\x89PNG")
+    assert "Document abîmé" in response.get_data(as_text=True)
+    with app.app_context():
+        [event] = (
+            db_session()
+            .execute(
+                select(JournalEvent).where(
+                    JournalEvent.vault_id == person.user.id,
+                    JournalEvent.action == "document.viewed",
+                )
+            )
+            .scalars()
+        )
+        assert event.outcome == "failed" and '"reason":"integrity"' in event.details
