@@ -48,6 +48,9 @@ def test_each_page_is_an_image_with_its_number_and_nothing_is_stored(app: Flask)
     html = client.get(f"/documents/{document.id}").get_data(as_text=True)
     images = page_images(html)
     assert [alt for _src, alt in images] == ["Page 1 sur 3", "Page 2 sur 3", "Page 3 sur 3"]
+    # The first page comes at once; the others as they are scrolled to.
+    tags = re.findall(r"<img [^>]*/page/\d+[^>]*>", html)
+    assert ["lazy" in tag for tag in tags] == [False, True, True]
     colours = []
     for src, _alt in images:
         response = client.get(src)
