@@ -96,8 +96,9 @@ def test_an_account_from_opening_to_a_filed_document(
         filename="carte.pdf",
     )
 
-    # The preview, rendered by the server from the encrypted document, is shown.
-    preview = phone.locator("figure.preview img")
+    # The preview, rendered by the server from the encrypted document, is shown:
+    # page 1 of the document, drawn by the server (D-100): "Page 1 sur 1".
+    preview = phone.get_by_role("img", name="Page 1 sur 1")
     preview.scroll_into_view_if_needed()
     phone.wait_for_function(
         "img => img.complete && img.naturalWidth > 0", arg=preview.element_handle()

@@ -352,7 +352,8 @@ def test_accounts_upload_share_counsellor_download_and_exit_pack(
         content=content,
         filename="vitale.pdf",
     )
-    preview = phone.locator("figure.preview img")
+    # Page 1 of the document, drawn by the server (D-100): "Page 1 sur 1".
+    preview = phone.get_by_role("img", name="Page 1 sur 1")
     preview.scroll_into_view_if_needed()
     phone.wait_for_function(
         "img => img.complete && img.naturalWidth > 0", arg=preview.element_handle()

@@ -1,7 +1,9 @@
 """Sandboxed preview worker: untrusted document bytes on stdin, a clean PNG on stdout.
 
-Run only by `vault.documents.previews.render_preview`, as a short-lived child process
-(`python -I -B <this file> <mime> <max_side>`). Parsing a hostile PDF or image is
+Run only by `vault.documents.previews`, as a short-lived child process
+(`python -I -B <this file> <mime> <max_side> [<page>]`). With a page number, stdout
+is the page count (4 bytes, big-endian) then that page as a PNG (page 0: the count
+alone). Parsing a hostile PDF or image is
 the riskiest thing the vault does, so it happens here, with nothing to steal
 (minimal environment, no keys, no database) and, before the first byte is read,
 inside a sandbox (`enter_sandbox`: resource limits, undumpable, its own user
@@ -21,18 +23,42 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import io
+import importlib.util
 import os
 import resource
+import struct
 import sys
 import sysconfig
 import termios
-import warnings
+from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from landlockpy import Ruleset
-    from PIL.Image import Image as PILImage
+
+
+def _load_rendering() -> ModuleType:
+    """The decoders (preview_render.py, beside this file), loaded by path.
+
+    The worker runs with `-I`, outside the package, and must not import
+    `vault` (the app); loaded now, before the sandbox closes the file system.
+    """
+    path = Path(__file__).with_name("preview_render.py")
+    spec = importlib.util.spec_from_file_location("vault_preview_render", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+rendering = _load_rendering()
+# What the worker runs on the document, named here so that tests can replace it.
+render = rendering.render
+page_count = rendering.page_count
+InvalidInput: type[Exception] = rendering.InvalidInput
+TooLarge: type[Exception] = rendering.TooLarge
+MIME_TYPES: frozenset[str] = rendering.MIME_TYPES
 
 # Exit statuses understood by vault.documents.previews (anything else is a crash).
 EXIT_OK = 0
@@ -41,6 +67,7 @@ EXIT_INVALID = 3  # not a readable file of the claimed type, encrypted PDF, empt
 EXIT_TOO_LARGE = 4  # decompression bomb or absurd page size
 EXIT_NO_MEMORY = 5
 EXIT_SANDBOX = 6  # the sandbox could not be entered: nothing was parsed
+EXIT_NO_PAGE = 7  # the page asked for is past the document's last page
 
 # Limits. The address space is generous because pdfium reserves memory for
 # its allocators and rasterises large embedded images; 1 GiB still keeps one
@@ -56,27 +83,10 @@ CPU_SECONDS = 4
 # Enough for stdin/stdout/stderr, shared libraries opened while importing and
 # the fonts pdfium looks up; a parser has no business holding more.
 OPEN_FILES = 32
-# Pillow raises DecompressionBombError above twice this and warns above it;
-# the warning is turned into an error below. 50 megapixels is a 8660x5773
-# photo, more than any phone or scanner produces for a document.
-MAX_IMAGE_PIXELS = 50_000_000
-# A PDF page larger than this (in points, 1/72 in) is refused: A0 is 2384.
-MAX_PAGE_POINTS = 14_400
 
 # Bounds on the requested size; the parent checks them too.
 MIN_SIDE = 16
 MAX_SIDE = 2048
-
-PIL_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG"}
-MIME_TYPES = frozenset({"application/pdf", *PIL_FORMATS})
-
-
-class InvalidInput(Exception):
-    """The input is not a readable document of the claimed type."""
-
-
-class TooLarge(Exception):
-    """The input would decode to more pixels than a preview may cost."""
 
 
 def apply_limits() -> None:
@@ -323,105 +333,18 @@ def _allow(seccomp: Any, syscall_filter: Any, name: str, *args: Any) -> None:
     syscall_filter.add_rule(seccomp.ALLOW, number, *args)
 
 
-def _open_pil(data: bytes, mime: str) -> PILImage:
-    from PIL import Image, UnidentifiedImageError
-
-    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
-    warnings.simplefilter("error", Image.DecompressionBombWarning)
-    try:
-        # `formats` stops Pillow from trying every other parser on the bytes.
-        img = Image.open(io.BytesIO(data), formats=[PIL_FORMATS[mime]])
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise TooLarge from e
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
-        raise InvalidInput from e
-    return img
-
-
-def _render_image(data: bytes, mime: str, max_side: int) -> PILImage:
-    from PIL import Image, ImageOps
-
-    img = _open_pil(data, mime)
-    try:
-        if img.format == "JPEG":
-            # Let libjpeg decode at 1/2, 1/4 or 1/8 scale: less memory and CPU.
-            img.draft("RGB", (max_side, max_side))
-        # Orientation lives in EXIF, which is dropped below: apply it first.
-        img = ImageOps.exif_transpose(img)
-        img = _to_rgb(img)
-        img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise TooLarge from e
-    except (OSError, ValueError, SyntaxError, EOFError) as e:
-        # Truncated or corrupt data surfaces while decoding, not while opening.
-        raise InvalidInput from e
-    return img
-
-
-def _to_rgb(img: PILImage) -> PILImage:
-    """Bring any mode to RGB or RGBA, the two the PNG encoder is given."""
-    if img.mode in ("RGB", "RGBA"):
-        return img
-    if img.mode.startswith("I;16") or img.mode in ("I", "F"):
-        # 16/32-bit grey: scale to 8 bits rather than clip everything to white.
-        img = img.convert("F").point(lambda v: v / 256).convert("L")
-    has_alpha = img.mode in ("LA", "La", "PA", "RGBa") or "transparency" in img.info
-    return img.convert("RGBA" if has_alpha else "RGB")
-
-
-def _render_pdf(data: bytes, max_side: int) -> PILImage:
-    import pypdfium2 as pdfium
-
-    try:
-        # pdfium reads from the bytes in memory; no file is involved. Forms are
-        # not initialised and pdfium runs no JavaScript when rendering.
-        pdf = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError as e:
-        raise InvalidInput from e
-    try:
-        if len(pdf) < 1:
-            raise InvalidInput
-        page = pdf[0]
-        width, height = page.get_size()
-        if not (0 < width <= MAX_PAGE_POINTS and 0 < height <= MAX_PAGE_POINTS):
-            raise TooLarge
-        scale = max_side / max(width, height)
-        bitmap = page.render(scale=scale, may_draw_forms=False)
-        img: PILImage = bitmap.to_pil()
-        return img
-    except pdfium.PdfiumError as e:
-        raise InvalidInput from e
-    finally:
-        pdf.close()
-
-
-def render(data: bytes, mime: str, max_side: int) -> bytes:
-    """Return `data` (a document of type `mime`) as a PNG of at most `max_side` px a side.
-
-    Raises InvalidInput or TooLarge. Meant to run inside the worker process,
-    after `apply_limits`.
-    """
-    from PIL import Image
-
-    if mime == "application/pdf":
-        img = _render_pdf(data, max_side)
-    else:
-        img = _render_image(data, mime, max_side)
-    img = _to_rgb(img)
-    # Rebuild the image from its pixels alone: no EXIF, XMP, ICC profile,
-    # comment or text chunk can ride along into the preview.
-    clean = Image.frombytes(img.mode, img.size, img.tobytes())
-    out = io.BytesIO()
-    clean.save(out, "PNG")
-    return out.getvalue()
-
-
 def main(argv: list[str]) -> int:
-    """Worker entry point: `argv` is `[mime, max_side]`; returns the exit status."""
+    """Worker entry point: `argv` is `[mime, max_side]` or `[mime, max_side, page]`.
+
+    Returns the exit status.
+    """
     apply_limits()
-    if len(argv) != 2 or argv[0] not in MIME_TYPES or not argv[1].isdigit():
+    if len(argv) not in (2, 3) or argv[0] not in MIME_TYPES:
+        return EXIT_USAGE
+    if not all(arg.isdigit() for arg in argv[1:]):
         return EXIT_USAGE
     mime, max_side = argv[0], int(argv[1])
+    page = int(argv[2]) if len(argv) == 3 else None
     if not MIN_SIDE <= max_side <= MAX_SIDE:
         return EXIT_USAGE
     try:
@@ -430,7 +353,13 @@ def main(argv: list[str]) -> int:
         return EXIT_SANDBOX
     data = sys.stdin.buffer.read()
     try:
-        png = render(data, mime, max_side)
+        if page is None:
+            png = render(data, mime, max_side)
+        else:
+            png = struct.pack(">I", count := page_count(data, mime))
+            if page > count:
+                return EXIT_NO_PAGE
+            png += render(data, mime, max_side, page) if page else b""
     except InvalidInput:
         return EXIT_INVALID
     except TooLarge:

@@ -1,7 +1,9 @@
 """Previews and thumbnails of documents, rendered in a sandboxed child process.
 
 `render_preview` turns the plaintext bytes of a document (PDF, JPEG or PNG)
-into a small PNG, which the caller encrypts and stores like any other blob.
+into a small PNG, which the caller encrypts and stores like any other blob;
+`render_page` renders one page at a readable size and `count_pages` counts
+them (the page viewer, vault/documents/pages.py).
 The untrusted bytes are parsed only in `vault.documents.preview_worker`, a short-lived
 process with resource limits and a bare environment, confined before it reads
 a byte (its own user when started as root, Landlock, seccomp: see the worker
@@ -42,6 +44,9 @@ log = logging.getLogger(__name__)
 PREVIEW_MIME = "image/png"
 PREVIEW_SIDE = 800
 THUMBNAIL_SIDE = 200
+# Pages shown in full (the page viewer, D-100): an A4 page 1400 px high is
+# 990 px wide, about 120 dpi, where the small print of a letter stays legible.
+PAGE_SIDE = 1400
 MIME_TYPES = worker.MIME_TYPES
 
 _WORKER_PATH = Path(worker.__file__).resolve()
@@ -114,6 +119,10 @@ class PreviewError(Exception):
         self.permanent = permanent
 
 
+class NoSuchPage(PreviewError):
+    """The page asked for is past the document's last page (not the document's fault)."""
+
+
 class _DeadlinePassed(PreviewError):
     """The worker was still running at its deadline."""
 
@@ -147,6 +156,50 @@ def render_preview(
     """
     if not worker.MIN_SIDE <= max_side <= worker.MAX_SIDE:
         raise ValueError(f"max_side must be between {worker.MIN_SIDE} and {worker.MAX_SIDE}")
+    output = _render(data, mime, [str(max_side)], _max_output(max_side), timeout, slot_wait)
+    _check_png(output, max_side)
+    return output
+
+
+def count_pages(data: bytes, mime: str, *, slot_wait: float = SLOT_WAIT) -> int:
+    """How many pages the document in `data` has (an image has one).
+
+    A PDF is opened by the sandboxed worker (page 0: the count, no render);
+    an image is never parsed for it. Raises PreviewError as `render_preview`.
+    """
+    if mime in MIME_TYPES and mime != "application/pdf":
+        return 1
+    output = _render(data, mime, [str(worker.MIN_SIDE), "0"], 4, RENDER_DEADLINE, slot_wait)
+    if len(output) != 4:
+        raise PreviewError("preview worker sent no page count", permanent=True)
+    count: int = struct.unpack(">I", output)[0]
+    return count
+
+
+def render_page(
+    data: bytes, mime: str, page: int, *, max_side: int = PAGE_SIDE, slot_wait: float = SLOT_WAIT
+) -> tuple[int, bytes]:
+    """Page `page` (from 1) of the document in `data` as a PNG, with the page count.
+
+    An image is its own single page. Raises NoSuchPage past the last page,
+    PreviewError as `render_preview` otherwise; ValueError for a page below 1
+    or a `max_side` out of range.
+    """
+    if page < 1 or not worker.MIN_SIDE <= max_side <= worker.MAX_SIDE:
+        raise ValueError("page must be 1 or more and max_side within the worker's bounds")
+    limit = 4 + _max_output(max_side)
+    output = _render(data, mime, [str(max_side), str(page)], limit, RENDER_DEADLINE, slot_wait)
+    if len(output) < 4:
+        raise PreviewError("preview worker sent no page count", permanent=True)
+    count: int = struct.unpack(">I", output[:4])[0]
+    _check_png(output[4:], max_side)
+    return count, output[4:]
+
+
+def _render(
+    data: bytes, mime: str, args: list[str], limit: int, timeout: float, slot_wait: float
+) -> bytes:
+    """Run one worker on `data` with `args` after the type; its output once it exited cleanly."""
     log_sandbox()
     try:
         if mime not in MIME_TYPES:
@@ -155,18 +208,17 @@ def render_preview(
             raise PreviewError("preview workers busy")
         try:
             deadline = time.monotonic() + timeout
-            returncode, output = _run_worker(
-                _worker_command(mime, max_side), data, deadline, _max_output(max_side)
-            )
+            returncode, output = _run_worker(_worker_command(mime, args), data, deadline, limit)
         finally:
             _WORKER_SLOTS.release()
+        if returncode == worker.EXIT_NO_PAGE:
+            raise NoSuchPage("no such page")
         if returncode != worker.EXIT_OK:
             # Usage and sandbox failures are ours or the machine's, not the document's.
             permanent = returncode not in (worker.EXIT_USAGE, worker.EXIT_SANDBOX)
             raise PreviewError(
                 f"preview worker failed: {_describe_exit(returncode)}", permanent=permanent
             )
-        _check_png(output, max_side)
     except PreviewError as e:
         # Only our own fixed message: the worker's stderr is never logged.
         log.warning("preview not made: %s", e)
@@ -174,13 +226,13 @@ def render_preview(
     return output
 
 
-def _worker_command(mime: str, max_side: int) -> list[str]:
+def _worker_command(mime: str, args: list[str]) -> list[str]:
     # -I (isolated): PYTHON* variables, the user site and the script's and
     # current directories are all ignored, so only the venv is importable. The
     # worker imports nothing from the app, so running it by path needs no
     # PYTHONPATH and works from any directory. -B: it may not write files, so
     # it should not even try to cache bytecode.
-    return [sys.executable, "-I", "-B", str(_WORKER_PATH), mime, str(max_side)]
+    return [sys.executable, "-I", "-B", str(_WORKER_PATH), mime, *args]
 
 
 def _worker_env() -> dict[str, str]:

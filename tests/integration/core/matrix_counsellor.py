@@ -53,4 +53,10 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
         only(ADMIN, 404),
     ),
     "admin.establishment": ("GET", f"/admin/etablissements/{NOWHERE}", only(ADMIN, 404)),
+    # A page of a shared document, shown inline (D-101): the counsellor it is shared with only.
+    "counsellor.page": (
+        "GET",
+        "/suivi/{person}/documents/{doc}/page/1",
+        only(COUNSELLOR, 200),
+    ),
 }

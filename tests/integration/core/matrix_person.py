@@ -32,4 +32,6 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "sharing.revoke_link": ("POST", "/liens/{link}/retirer", person_only(302, 404)),
     "public_links.show": ("GET", "/lien/{token}", everyone(200)),
     "public_links.download": ("POST", "/lien/{token}", everyone(200)),
+    # The page viewer (D-100): a page of one's own document only.
+    "documents.page": ("GET", "/documents/{doc}/page/1", person_only(200, 404)),
 }

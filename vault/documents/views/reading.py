@@ -21,7 +21,7 @@ from vault.core.catalog import CATEGORIES, CATEGORY_BY_CODE, DOCUMENT_TYPES, TYP
 from vault.core.db import db_session
 from vault.core.extensions import get_keyring, get_store
 from vault.core.forms import DocumentDetailsForm
-from vault.documents import downloads
+from vault.documents import downloads, pages
 from vault.documents import service as documents
 from vault.documents.downloads import Damaged, Recipient, journal_failure
 from vault.documents.opened import own_document, unlocked_vault
@@ -72,6 +72,30 @@ def show(document_id: uuid.UUID) -> str:
         document_types=DOCUMENT_TYPES,
         # Known to have none: say so rather than ask the browser for an image.
         preview_possible=current.preview_failed_at is None and current.size <= PREVIEW_MAX_BYTES,
+        pages=pages.pages_of(
+            get_store(),
+            current,
+            documents.version_dek(get_keyring(), owner, current),
+            vault_id=owner.vault_id,
+            viewer=owner.user,
+        ),
+    )
+
+
+@bp.get("/<uuid:document_id>/page/<int:number>")
+@auth.role_required(Role.PERSON)
+def page(document_id: uuid.UUID, number: int) -> Response | tuple[str, int]:
+    owner = unlocked_vault()
+    db = db_session()
+    document = own_document(owner, document_id)
+    version = documents.current_version(db, document)
+    return pages.send_page(
+        db,
+        get_store(),
+        version,
+        documents.version_dek(get_keyring(), owner, version),
+        recipient=Recipient(owner.vault_id, document.id, owner.user, "document.viewed"),
+        number=number,
     )
 
 

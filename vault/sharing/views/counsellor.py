@@ -27,6 +27,7 @@ from vault.core.catalog import CATEGORY_BY_CODE, TYPE_CATEGORY, TYPE_LABELS
 from vault.core.db import db_session
 from vault.core.extensions import get_store
 from vault.core.forms import DocumentRequestForm, EmptyForm
+from vault.documents import pages
 from vault.documents.downloads import Recipient
 from vault.documents.sending import send_document
 from vault.journal import service as journal
@@ -43,6 +44,7 @@ from vault.models import (
     User,
 )
 from vault.models.base import utcnow
+from vault.recovery import service as recovery
 from vault.sharing import links
 from vault.sharing import service as sharing
 
@@ -157,6 +159,7 @@ def index() -> str:
         rows=rows,
         q=query,
         pending_links=len(links.pending_for_counsellor(db, me)),
+        pending_recoveries=len(recovery.approvals_for(db, me)),
         Status=checklist.Status,
     )
 
@@ -230,6 +233,7 @@ def document(person_id: uuid.UUID, document_id: uuid.UUID) -> str:
     me, followed, opened = _opened(person_id, document_id)
     db = db_session()
     doc = opened.document
+    # This line stands for the pages shown below too, which are not journaled one by one.
     journal.append(db, vault_id=followed.id, action="document.viewed", actor=me, document_id=doc.id)
     db.commit()
     depositor = db.get(User, doc.deposited_by_id) if doc.deposited_by_id else None
@@ -243,6 +247,25 @@ def document(person_id: uuid.UUID, document_id: uuid.UUID) -> str:
         depositor=depositor,
         category=CATEGORY_BY_CODE.get(doc.category),
         type_label=TYPE_LABELS.get(doc.doc_type, ""),
+        pages=pages.pages_of(
+            get_store(), opened.version, opened.dek, vault_id=followed.id, viewer=me
+        ),
+    )
+
+
+@bp.get("/<uuid:person_id>/documents/<uuid:document_id>/page/<int:number>")
+@auth.role_required(Role.COUNSELLOR)
+def page(person_id: uuid.UUID, document_id: uuid.UUID, number: int) -> Response | tuple[str, int]:
+    """One page of a shared document, shown inline: only through an active share (D-101)."""
+    me, followed, opened = _opened(person_id, document_id)
+    return pages.send_page(
+        db_session(),
+        get_store(),
+        opened.version,
+        opened.dek,
+        recipient=Recipient(followed.id, opened.document.id, me, "document.viewed"),
+        number=number,
+        journal_first_page=False,
     )
 
 

@@ -278,7 +278,10 @@ def reissue(user_id: uuid.UUID) -> BaseResponse:
     else:
         _remember_code(user.id, code)
         db.commit()
-        flash(_("A new activation code is ready. The previous sheet no longer works."), "success")
+        flash(
+            _("A new activation sheet is ready: print it now. The previous sheet no longer works."),
+            "success",
+        )
     return redirect(url_for("admin.account", user_id=user.id))
 
 
@@ -311,21 +314,29 @@ def activation_sheet(user_id: uuid.UUID) -> Response:
 
 
 def assignable(db: Session, person: User) -> list[User]:
-    """Counsellor accounts that may be assigned to `person` now (not already, not disabled)."""
+    """Counsellor accounts that may be assigned to `person` now (not already, not disabled).
+
+    Only counsellors of the person's establishment, and those attached to none
+    (a service or an association working across establishments): a list of
+    every counsellor of the country invites the wrong name (D-103). A person
+    with no establishment (released, or none recorded) may get any counsellor.
+    """
     current = select(Assignment.counsellor_id).where(
         Assignment.person_id == person.id, Assignment.ended_at.is_(None)
     )
-    return list(
-        db.execute(
-            select(User)
-            .where(
-                User.role == Role.COUNSELLOR,
-                User.status != AccountStatus.DISABLED,
-                User.id.not_in(current),
-            )
-            .order_by(func.lower(User.display_name), User.username)
-        ).scalars()
+    query = select(User).where(
+        User.role == Role.COUNSELLOR,
+        User.status != AccountStatus.DISABLED,
+        User.id.not_in(current),
     )
+    if person.establishment_id is not None:
+        query = query.where(
+            or_(
+                User.establishment_id == person.establishment_id,
+                User.establishment_id.is_(None),
+            )
+        )
+    return list(db.execute(query.order_by(func.lower(User.display_name), User.username)).scalars())
 
 
 def _names(db: Session, assignments: list[Assignment]) -> dict[uuid.UUID, str]:
