@@ -1,0 +1,102 @@
+"""Reminders for the person's first screen: papers out of date, soon out of date, or missing.
+
+Read from the classification metadata kept in clear (type and expiry date,
+docs/architecture.md §2.2), as the release checklist reads it: no key is
+needed and no title is opened. Two sources:
+
+- expiry: for each document type, the paper that lasts longest decides. An
+  identity card that expired is no reminder once a newer one is in the vault;
+  the newest one expired, or expiring within the checklist's 90 days, is, with
+  the document to replace.
+- the release checklist in force (`checklist.get_checklist`): an item with no
+  document at all is a paper to add, in the category of its first type.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from flask_babel.speaklater import LazyString
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vault.core.catalog import TYPE_CATEGORY, TYPE_LABELS
+from vault.lifecycle import checklist
+from vault.lifecycle.checklist import Status, document_status
+from vault.models import Document
+
+
+class Kind(StrEnum):
+    # In the order the panel shows them: what is already late first.
+    EXPIRED = "expired"
+    EXPIRING = "expiring"
+    MISSING = "missing"
+
+
+@dataclass(frozen=True)
+class Reminder:
+    kind: Kind
+    # The type the sentence names (expiry) or the first type of the checklist
+    # item (missing), and its category: the add form opens there.
+    doc_type: str
+    category: str
+    label: LazyString | str
+    expiry_date: date | None = None
+    # The paper to replace (expired or expiring ones).
+    document_id: uuid.UUID | None = None
+    # Days left before the expiry date (0 on the day, negative once past).
+    days: int | None = None
+
+
+def for_person(db: Session, person_id: uuid.UUID, *, today: date) -> list[Reminder]:
+    """The reminders of `person_id`'s vault on `today` (the interface's day), in panel order."""
+    rows = db.execute(
+        select(Document.id, Document.doc_type, Document.category, Document.expiry_date).where(
+            Document.vault_id == person_id
+        )
+    ).all()
+    # Per type, the paper valid longest: no expiry date beats any date.
+    best: dict[str, tuple[uuid.UUID, str, date | None]] = {}
+    for document_id, doc_type, category, expiry_date in rows:
+        known = best.get(doc_type)
+        if known is None or _lasts_longer(expiry_date, known[2]):
+            best[doc_type] = (document_id, category, expiry_date)
+    dated: list[Reminder] = []
+    for doc_type, (document_id, category, expiry_date) in best.items():
+        if expiry_date is None:
+            continue
+        status = document_status(expiry_date, today)
+        if status not in (Status.EXPIRED, Status.EXPIRING):
+            continue
+        dated.append(
+            Reminder(
+                kind=Kind.EXPIRED if status == Status.EXPIRED else Kind.EXPIRING,
+                doc_type=doc_type,
+                category=category,
+                label=TYPE_LABELS.get(doc_type, doc_type),
+                expiry_date=expiry_date,
+                document_id=document_id,
+                days=(expiry_date - today).days,
+            )
+        )
+    dated.sort(key=lambda r: (r.kind != Kind.EXPIRED, r.expiry_date))
+    missing = [
+        Reminder(
+            kind=Kind.MISSING,
+            doc_type=state.item.doc_types[0],
+            category=TYPE_CATEGORY.get(state.item.doc_types[0], "other"),
+            label=state.item.label,
+        )
+        for state in checklist.for_person(db, person_id, today=today).items
+        if state.status == Status.MISSING and state.item.doc_types
+    ]
+    return dated + missing
+
+
+def _lasts_longer(candidate: date | None, current: date | None) -> bool:
+    if current is None:
+        return False
+    return candidate is None or candidate > current
