@@ -109,8 +109,7 @@ def test_papers_missing_for_release_each_with_an_add_button(app: Flask, person: 
     said = sentences(html)
     assert (
         "Utile à la sortie, pas encore dans votre coffre : "
-        "Carte d'identité, passeport ou titre de séjour."
-        in said
+        "Carte d'identité, passeport ou titre de séjour." in said
     )
     assert not any(s.endswith(": CV.") for s in said)  # the CV is there
     section = panel(html)
