@@ -28,6 +28,11 @@ from vault.lifecycle import checklist
 from vault.lifecycle.checklist import Status, document_status
 from vault.models import Document
 
+# Missing papers shown on the first screen; the others are one link away (the
+# release page's checklist): eight lines of "missing" for a new vault would push
+# the person's own documents off a phone's screen.
+MISSING_SHOWN = 3
+
 
 class Kind(StrEnum):
     # In the order the panel shows them: what is already late first.
@@ -94,6 +99,14 @@ def for_person(db: Session, person_id: uuid.UUID, *, today: date) -> list[Remind
         if state.status == Status.MISSING and state.item.doc_types
     ]
     return dated + missing
+
+
+def first_screen(reminders: list[Reminder]) -> tuple[list[Reminder], int]:
+    """The reminders the panel shows (every dated one, the first missing ones) and how
+    many missing papers it leaves to the release page."""
+    missing = [r for r in reminders if r.kind == Kind.MISSING]
+    dated = [r for r in reminders if r.kind != Kind.MISSING]
+    return dated + missing[:MISSING_SHOWN], max(0, len(missing) - MISSING_SHOWN)
 
 
 def _lasts_longer(candidate: date | None, current: date | None) -> bool:

@@ -115,9 +115,34 @@ def test_papers_missing_for_release_each_with_an_add_button(app: Flask, person: 
     section = panel(html)
     # The add form opens in the category of the item's first type.
     assert 'href="/documents/ajouter?categorie=identity"' in section
+    assert 'href="/documents/ajouter?categorie=health"' in section
     assert 'href="/documents/ajouter?categorie=benefits"' in section
-    assert 'href="/documents/ajouter?categorie=work"' in section  # employment registration
-    assert section.count(" Ajouter<span") == 7  # 8 items, the CV present
+    # Three on the first screen; the four others (8 items, the CV present) one link away.
+    assert section.count(" Ajouter<span") == 3
+    more = re.search(r'<a href="/ma-sortie">([^<]*)</a>', section)
+    assert more and more.group(1) == "4 autres papiers utiles à la sortie : voir la liste"
+
+
+def test_dated_reminders_all_show_before_the_missing_ones(app: Flask, person: Account) -> None:
+    kinds = [("passport", -1), ("id_card", 10), ("residence_permit", 20), ("cv", 30)]
+    for doc_type, days in kinds:
+        category = "work" if doc_type == "cv" else "identity"
+        make_document(
+            app,
+            person,
+            title=doc_type,
+            category=category,
+            doc_type=doc_type,
+            expiry_date=TODAY + timedelta(days=days),
+        )
+    said = sentences(text_of(signed_in(app, person).get("/documents/")))
+    assert [s.split(" :")[0] for s in said[:4]] == [
+        "Passeport",
+        "Carte d'identité",
+        "Titre de séjour",
+        "CV",
+    ]
+    assert len(said) == 4 + 3  # then three of the six missing papers
 
 
 def test_the_panel_is_on_the_first_screen_only(app: Flask, person: Account) -> None:

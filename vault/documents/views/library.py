@@ -100,7 +100,9 @@ def index() -> str | BaseResponse:
 
     return render_template(
         "documents/index.html",
-        reminders=reminders.for_person(db, owner.vault_id, today=day) if first_screen else [],
+        reminders=reminders.first_screen(
+            reminders.for_person(db, owner.vault_id, today=day) if first_screen else []
+        ),
         Kind=reminders.Kind,
         items=items,
         total=total,
