@@ -55,7 +55,8 @@ def test_the_reminders_panel_on_the_first_screen(
 ) -> None:
     from playwright.sync_api import expect
 
-    person = make_account(live_app, first="Rémi", last=f"Rappel {size}", passphrase=PASSPHRASE)
+    first = {"kiosk": "Rémi", "phone": "Rose"}[size]  # two people: one live app for both
+    person = make_account(live_app, first=first, last="Rappel", passphrase=PASSPHRASE)
     expiry = local_today() + timedelta(days=60)
     card = make_document(live_app, person, title="Ma carte d'identité", expiry_date=expiry)
     make_document(live_app, person, title="Mon CV", category="work", doc_type="cv")
