@@ -92,6 +92,23 @@ def test_show_hide_use_the_idea_and_kept_phrases(
     page.get_by_role("button", name="Utiliser cette idée").click()
     expect(phrase).to_have_value(idea)
     expect(again).to_have_value(idea)
+    # Shown while typing, but sent from password fields: the browser keeps no
+    # phrase among its suggestions for text fields (D-092).
+    toggle.click()
+    expect(phrase).to_have_attribute("type", "text")
+    types_when_sent = page.evaluate(
+        """() => {
+            const form = document.getElementById("passphrase").form;
+            let types = null;
+            form.addEventListener("submit", (event) => {
+                event.preventDefault();
+                types = [...form.querySelectorAll("#passphrase, #confirm")].map((f) => f.type);
+            }, { once: true });
+            form.requestSubmit();
+            return types;
+        }"""
+    )
+    assert types_when_sent == ["password", "password"], types_when_sent
     page.get_by_role("button", name="Enregistrer ma phrase secrète").click()
     page.wait_for_url(re.compile(r"/activer/feuille-de-secours$"))
     findings.audit(page)

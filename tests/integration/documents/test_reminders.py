@@ -151,6 +151,21 @@ def test_the_panel_is_on_the_first_screen_only(app: Flask, person: Account) -> N
     assert panel(text_of(client.get("/documents/")))
     assert not panel(text_of(client.get("/documents/?q=carte")))
     assert not panel(text_of(client.get("/documents/?categorie=identity")))
+    for i in range(20):  # a second page
+        make_document(app, person, title=f"Papier {i}", category="other", doc_type="other")
+    assert panel(text_of(client.get("/documents/")))
+    assert not panel(text_of(client.get("/documents/?page=2")))
+
+
+def test_the_day_is_the_interfaces(
+    app: Flask, person: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 23:30 UTC on 28 February is already 1 March in Paris: a card valid until
+    # 28 February is out of date on the page.
+    monkeypatch.setattr(library, "utcnow", lambda: datetime(2030, 2, 28, 23, 30, tzinfo=UTC))
+    make_document(app, person, expiry_date=date(2030, 2, 28))
+    said = sentences(text_of(signed_in(app, person).get("/documents/")))
+    assert said[0] == "Carte d'identité : plus valable depuis le 28 février 2030."
 
 
 def test_another_persons_papers_make_no_reminder(app: Flask, person: Account) -> None:
