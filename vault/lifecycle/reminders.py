@@ -20,7 +20,7 @@ from datetime import date
 from enum import StrEnum
 
 from flask_babel.speaklater import LazyString
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vault.core.catalog import TYPE_CATEGORY, TYPE_LABELS
@@ -57,46 +57,66 @@ class Reminder:
 
 
 def for_person(db: Session, person_id: uuid.UUID, *, today: date) -> list[Reminder]:
-    """The reminders of `person_id`'s vault on `today` (the interface's day), in panel order."""
-    rows = db.execute(
-        select(Document.id, Document.doc_type, Document.category, Document.expiry_date).where(
-            Document.vault_id == person_id
+    """The reminders of `person_id`'s vault on `today` (the interface's day), in panel order.
+
+    Every first page of the documents list asks for them: one grouped query
+    (a row per document type, whatever the size of the vault), then the few
+    late papers' ids.
+    """
+    # Per type, the paper valid longest: no expiry date beats any date, so a
+    # type with an undated paper is never late.
+    per_type = db.execute(
+        select(
+            Document.doc_type,
+            func.max(Document.expiry_date),
+            func.count() - func.count(Document.expiry_date),
         )
+        .where(Document.vault_id == person_id)
+        .group_by(Document.doc_type)
     ).all()
-    # Per type, the paper valid longest: no expiry date beats any date.
-    best: dict[str, tuple[uuid.UUID, str, date | None]] = {}
-    for document_id, doc_type, category, expiry_date in rows:
-        known = best.get(doc_type)
-        if known is None or _lasts_longer(expiry_date, known[2]):
-            best[doc_type] = (document_id, category, expiry_date)
+    late: dict[str, date] = {}
+    for doc_type, latest, undated in per_type:
+        valid_longest = latest if undated == 0 else None
+        if valid_longest and document_status(valid_longest, today) != Status.PRESENT:
+            late[doc_type] = valid_longest
     dated: list[Reminder] = []
-    for doc_type, (document_id, category, expiry_date) in best.items():
-        if expiry_date is None:
-            continue
-        status = document_status(expiry_date, today)
-        if status not in (Status.EXPIRED, Status.EXPIRING):
-            continue
-        dated.append(
-            Reminder(
-                kind=Kind.EXPIRED if status == Status.EXPIRED else Kind.EXPIRING,
-                doc_type=doc_type,
-                category=category,
-                label=TYPE_LABELS.get(doc_type, doc_type),
-                expiry_date=expiry_date,
-                document_id=document_id,
-                days=(expiry_date - today).days,
+    if late:
+        papers = db.execute(
+            select(Document.id, Document.doc_type, Document.category, Document.expiry_date)
+            .where(Document.vault_id == person_id, Document.doc_type.in_(sorted(late)))
+            .order_by(Document.id)
+        ).all()
+        chosen: dict[str, tuple[uuid.UUID, str]] = {}
+        for document_id, doc_type, category, expiry_date in papers:
+            if expiry_date == late[doc_type] and doc_type not in chosen:
+                chosen[doc_type] = (document_id, category)
+        for doc_type, (document_id, category) in chosen.items():
+            expiry_date = late[doc_type]
+            expired = document_status(expiry_date, today) == Status.EXPIRED
+            dated.append(
+                Reminder(
+                    kind=Kind.EXPIRED if expired else Kind.EXPIRING,
+                    doc_type=doc_type,
+                    category=category,
+                    label=TYPE_LABELS.get(doc_type, doc_type),
+                    expiry_date=expiry_date,
+                    document_id=document_id,
+                    days=(expiry_date - today).days,
+                )
             )
-        )
     dated.sort(key=lambda r: (r.kind != Kind.EXPIRED, r.expiry_date))
+    # Presence is all a missing item depends on: one pair per type present.
+    present = [(doc_type, None) for doc_type, _latest, _undated in per_type]
+    state = checklist.evaluate(present, today=today, items=checklist.get_checklist(db))
     missing = [
         Reminder(
             kind=Kind.MISSING,
-            doc_type=state.item.doc_types[0],
-            category=TYPE_CATEGORY.get(state.item.doc_types[0], "other"),
-            label=state.item.label,
+            doc_type=item.item.doc_types[0],
+            category=TYPE_CATEGORY.get(item.item.doc_types[0], "other"),
+            label=item.item.label,
         )
-        for state in checklist.for_person(db, person_id, today=today).items
-        if state.status == Status.MISSING and state.item.doc_types
+        for item in state.items
+        if item.status == Status.MISSING and item.item.doc_types
     ]
     return dated + missing
 
@@ -107,9 +127,3 @@ def first_screen(reminders: list[Reminder]) -> tuple[list[Reminder], int]:
     missing = [r for r in reminders if r.kind == Kind.MISSING]
     dated = [r for r in reminders if r.kind != Kind.MISSING]
     return dated + missing[:MISSING_SHOWN], max(0, len(missing) - MISSING_SHOWN)
-
-
-def _lasts_longer(candidate: date | None, current: date | None) -> bool:
-    if current is None:
-        return False
-    return candidate is None or candidate > current
