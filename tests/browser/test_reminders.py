@@ -100,7 +100,7 @@ def test_the_reminders_panel_on_the_first_screen(
 
     # « Ajouter » for the bank details: the add form, in the category "money".
     panel.locator("li", has_text="RIB").get_by_role("link", name=re.compile("^Ajouter")).click()
-    page.wait_for_url(re.compile(r"/documents/ajouter\?categorie=benefits$"))
+    page.wait_for_url(re.compile(r"/documents/ajouter\?categorie=benefits&type=bank_details$"))
     # Read as the form would send it (radio tiles or a list alike).
     chosen = page.evaluate(
         "() => new FormData(document.querySelector('[name=category]').form).get('category')"

@@ -113,10 +113,11 @@ def test_papers_missing_for_release_each_with_an_add_button(app: Flask, person: 
     )
     assert not any(s.endswith(": CV.") for s in said)  # the CV is there
     section = panel(html)
-    # The add form opens in the category of the item's first type.
-    assert 'href="/documents/ajouter?categorie=identity"' in section
-    assert 'href="/documents/ajouter?categorie=health"' in section
-    assert 'href="/documents/ajouter?categorie=benefits"' in section
+    # The add form opens in the category of the item's first type, and names
+    # the type too (the add form's `type` argument, once it reads one).
+    assert 'href="/documents/ajouter?categorie=identity&type=id_card"' in section
+    assert 'href="/documents/ajouter?categorie=health&type=social_security_card"' in section
+    assert 'href="/documents/ajouter?categorie=benefits&type=bank_details"' in section
     # Three on the first screen; the four others (8 items, the CV present) one link away.
     assert section.count(" Ajouter<span") == 3
     more = re.search(r'<a href="/ma-sortie">([^<]*)</a>', section)
