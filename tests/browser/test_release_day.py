@@ -396,8 +396,7 @@ def test_release_day_checklist_release_exit_pack_and_sign_in_from_outside(
     phone.wait_for_url(re.compile(r"/journal/$"))
     lines = journal_lines(phone)
     expected_lines = [
-        "Vous avez téléchargé tous vos documents (dossier de sortie) et une nouvelle "
-        "feuille de secours.",
+        "Vous avez téléchargé tous vos documents (dossier de sortie).",
         f"L'administrateur {ADMINISTRATOR_NAME} a enregistré votre sortie.",
         "Une connexion avec votre phrase secrète depuis l'extérieur de l'établissement "
         "a été refusée.",

@@ -18,6 +18,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.widgets import PasswordInput
 
 from vault.core.catalog import CATEGORIES, CATEGORY_BY_CODE, DOCUMENT_TYPES
 from vault.models import LinkPolicy, Role
@@ -35,9 +36,18 @@ class ActivationForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     code = StringField(_l("Activation code"), [DataRequired(REQUIRED), Length(max=64)])
 
 
+# A new phrase comes back in its fields after a mismatch or a refused phrase
+# (issue 13, finding 8): typing four words again on a touch screen is where
+# people give up. Only on the pages that choose a new phrase, answered no-store;
+# a phrase that opens something (sign-in, current phrase) is never sent back.
+KEPT_PASSPHRASE = PasswordInput(hide_value=False)
+
+
 class ChoosePassphraseForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
-    passphrase = PasswordField(_l("Your secret phrase"), [DataRequired(REQUIRED)])
-    confirm = PasswordField(_l("Type it again"), [DataRequired(REQUIRED)])
+    passphrase = PasswordField(
+        _l("Your secret phrase"), [DataRequired(REQUIRED)], widget=KEPT_PASSPHRASE
+    )
+    confirm = PasswordField(_l("Type it again"), [DataRequired(REQUIRED)], widget=KEPT_PASSPHRASE)
 
     def validate_confirm(self, field: PasswordField) -> None:
         if field.data != self.passphrase.data:

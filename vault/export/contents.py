@@ -51,7 +51,6 @@ class Summary:
     files: list[ExportFile]
     counsellors: list[str]
     checklist: checklist.Checklist
-    recovery_code: str
     retention_years: int
 
 

@@ -4,7 +4,8 @@ What the person takes with them (issue 6, docs/architecture.md §5): every docum
 folder of its category, then ``manifest.json`` (metadata and SHA-256 of every
 file), ``journal.json`` (the hash chain, with the plain-words sentences) and
 ``resume.pdf`` (inventory, expiry dates, missing papers, counsellors, how to
-sign in from outside, the retention rule and a fresh recovery kit).
+sign in from outside, the retention rule, and where the recovery sheet stands:
+the export never makes a new one, D-090).
 
 The feature's public face; the work is done in:
 

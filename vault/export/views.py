@@ -2,7 +2,8 @@
 
 The person types their secret phrase again before the archive streams: an
 open session at an unattended kiosk must not be enough to carry a whole vault
-away (nor to replace the recovery kit that the summary prints).
+away. The export leaves the recovery kit alone (D-090): a new sheet is the
+person's own request (vault.recovery.views, "renew").
 """
 
 from __future__ import annotations
@@ -222,5 +223,4 @@ def summary_pdf(summary: export.Summary, sign_in_url: str) -> bytes:
         counsellors=summary.counsellors,
         sign_in_url=sign_in_url,
         retention=retention_rule(summary.retention_years),
-        recovery_code=summary.recovery_code,
     )

@@ -9,9 +9,9 @@ checked there against the one sealed in the document's metadata.
 
 An error in the middle (a blob failing its tag, a store going away) raises
 out of the generator: the server then cuts the response, and the archive has
-no central directory, so no reader takes it for a complete one. The new
-recovery kit is issued only once every document has streamed and verified,
-so a failed export leaves the previous kit working.
+no central directory, so no reader takes it for a complete one. An export
+never touches the recovery kit (D-090): the person's printed sheet keeps
+working, however many times they export.
 """
 
 from __future__ import annotations
@@ -32,9 +32,7 @@ from stream_zip import NO_COMPRESSION_64, ZIP_64, ZIP_AUTO, MemberFile, stream_z
 
 import storage
 from crypto import KeyRing
-from vault.accounts import service as accounts
 from vault.accounts.keys import Unlocked
-from vault.core.envelope import UserKey
 from vault.export.contents import ExportFile, Renderers, Summary
 from vault.export.prefetch import Prefetch, Progress
 from vault.export.verify import (
@@ -85,8 +83,7 @@ def archive(
 
     The one service that commits: its work happens while the response
     streams, after the view has returned. Once every document has streamed
-    and verified, it issues the new recovery kit and journals
-    "export.created" in one transaction; if anything fails before, it
+    and verified, it journals "export.created"; if anything fails before, it
     journals the failure (best effort) and raises, so the download breaks.
     """
     exported_at = (now or utcnow()).replace(microsecond=0)
@@ -106,11 +103,8 @@ def archive(
                 else ZIP_AUTO(item.size, level=DOCUMENT_LEVEL),
                 prefetch.content(index, item, progress),
             )
-        # Every document is out and verified: the kit can replace the old one.
-        # The summary that prints it is rendered before the commit, so a
-        # rendering failure leaves the previous kit working.
-        # A person's user key is their vault key (accounts.keys.vault_key_of).
-        code = accounts.issue_recovery_kit(db, ring, owner.user, UserKey(owner.key))
+        # Every document is out and verified. The summary is rendered before
+        # the commit, so a rendering failure journals no export.
         journal.append(
             db,
             vault_id=owner.vault_id,
@@ -127,7 +121,6 @@ def archive(
                 files=files,
                 counsellors=[c.display_name for c in sharing.counsellors_of(db, owner.vault_id)],
                 checklist=checklist.for_person(db, owner.vault_id, today=exported_at.date()),
-                recovery_code=code,
                 retention_years=retention_years,
             )
         )

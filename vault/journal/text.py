@@ -181,7 +181,9 @@ def _by_you(action: str, w: _Words, refused: bool) -> str:
                     "(wrong secret phrase or an error)."
                 )
             )
-        return str(_("You downloaded all your documents (exit pack) and a new recovery sheet."))
+        return str(_("You downloaded all your documents (exit pack)."))
+    if action == "recovery_kit.issued" and refused:
+        return str(_("An attempt to get a new recovery sheet failed (wrong secret phrase)."))
     if action == "recovery_kit.issued":
         return str(_("A new recovery sheet was made for you; the previous one no longer works."))
     if action == "link.created" and w.status == LinkStatus.PENDING:

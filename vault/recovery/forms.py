@@ -7,7 +7,14 @@ from datetime import date, timedelta
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    DateField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from vault.core.forms import REQUIRED
@@ -30,6 +37,12 @@ class RecoveryForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     username = StringField(_l("Username"), [DataRequired(REQUIRED), Length(max=64)])
     # Generous: spaces, dashes and full-width digits are normalised by the service.
     code = StringField(_l("Recovery code"), [DataRequired(REQUIRED), Length(max=200)])
+
+
+class RenewKitForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
+    """A new recovery sheet on the person's request: their current phrase first (D-090)."""
+
+    passphrase = PasswordField(_l("Your secret phrase"), [DataRequired(REQUIRED), Length(max=1024)])
 
 
 class OfficerSearchForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped

@@ -42,6 +42,8 @@ from vault.core.extensions import get_escrow_key, get_keyring
 from vault.core.forms import ChoosePassphraseForm, EmptyForm
 from vault.core.messages import passphrase_problems, too_many_attempts
 from vault.core.pdf.render import render_pdf
+from vault.core.throttle import HashingBusy
+from vault.documents.opened import unlocked_vault
 from vault.documents.sending import send_sheet
 from vault.models import RecoveryRequest, Role, User
 from vault.models.base import utcnow
@@ -51,6 +53,7 @@ from vault.recovery.forms import (
     IdentityCheckForm,
     OfficerSearchForm,
     RecoveryForm,
+    RenewKitForm,
 )
 from vault.sharing import service as sharing
 
@@ -202,7 +205,53 @@ def kit() -> str | BaseResponse:
     pending = _pending_kit()
     if pending is None:
         return redirect(auth.home_url(auth.signed_in_user()))
-    return render_template("recovery/kit.html", code=pending[0])
+    renewed = sessions.get_pending(auth.open_session().row, auth.current_ticket()).get("renewed")
+    return render_template("recovery/kit.html", code=pending[0], renewed=renewed is True)
+
+
+@bp.route("/nouvelle-feuille", methods=["GET", "POST"])
+@auth.role_required(Role.PERSON)
+def renew() -> str | BaseResponse | tuple[str, int]:
+    """A new recovery sheet when the person asks for one: the only way, besides a recovery,
+    that the code changes (an export leaves it alone, D-090)."""
+    form = RenewKitForm()
+    problems: list[str] = []
+    status = 200
+    if form.validate_on_submit():
+        owner = unlocked_vault()
+        db = db_session()
+        try:
+            # Fresh sign-in: an unattended session must not replace the sheet.
+            accounts.confirm_passphrase(
+                db,
+                get_keyring(),
+                owner,
+                form.passphrase.data or "",
+                action="recovery_kit.issued",
+            )
+        except SignInRefused:
+            db.commit()  # the failure count and the journal line
+            problems, status = [_("Your secret phrase is not right.")], 400
+        except Throttled as e:
+            db.commit()
+            problems, status = [too_many_attempts(e.retry_after)], 429
+        except HashingBusy:
+            db.rollback()
+            problems = [_("The vault is busy. Please try again in a minute.")]
+            status = 503
+        else:
+            # A person's user key is their vault key (accounts.keys.vault_key_of).
+            code = accounts.issue_recovery_kit(db, get_keyring(), owner.user, UserKey(owner.key))
+            # Added to what the session keeps already (a link's address to show).
+            opened, ticket = auth.open_session(), auth.current_ticket()
+            pending = sessions.get_pending(opened.row, ticket)
+            pending |= {"recovery_code": code, "issued": utcnow().isoformat(), "renewed": True}
+            sessions.set_pending(opened.row, ticket, pending)
+            db.commit()
+            return redirect(url_for("recovery.kit"))
+    elif request.method == "POST":
+        status = 400
+    return render_template("recovery/renew.html", form=form, problems=problems), status
 
 
 @bp.get("/feuille-de-secours.pdf")

@@ -20,6 +20,7 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "recovery.choose_passphrase": ("GET", "/recuperation/nouvelle-phrase", everyone(302)),
     "recovery.kit": ("GET", "/recuperation/feuille-de-secours", person_only(302)),
     "recovery.kit_pdf": ("GET", "/recuperation/feuille-de-secours.pdf", person_only(404)),
+    "recovery.renew": ("GET", "/recuperation/nouvelle-feuille", person_only(200)),
     "recovery.approvals": ("GET", "/recuperation/approbations", only(COUNSELLOR, 200)),
     "recovery.approve": (
         "POST",

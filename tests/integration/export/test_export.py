@@ -97,14 +97,6 @@ def verify(app: Flask, path: Path) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def recovery_code_in(summary: bytes) -> str:
-    squashed = re.sub(r"\s+", "", pdf_text(summary))
-    # The code is the only long run of digits on the sheet (8 groups of 4 digits).
-    match = re.search(r"\d{32}", squashed)
-    assert match, "no recovery code in the summary"
-    return match.group(0)
-
-
 def opens_recovery_slot(app: Flask, account: Account, code: str) -> bool:
     with app.app_context():
         slot = keys.get_slot(db_session(), account.user.id, SlotKind.RECOVERY)
@@ -245,7 +237,8 @@ def test_exit_pack_holds_every_document_under_safe_names_and_verifies(
         events = json.loads(archive.read("journal.json"))["events"]
         assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
         assert events[-1]["action"] == "export.created" and events[-1]["outcome"] == "ok"
-        assert events[-2]["action"] == "recovery_kit.issued"
+        # An export issues no recovery kit (D-090).
+        assert "recovery_kit.issued" not in [e["action"] for e in events]
         assert all(e["text"] and e["when"] for e in events)
         assert any("Carte Vitale" in e["text"] for e in events)
 
@@ -254,9 +247,10 @@ def test_exit_pack_holds_every_document_under_safe_names_and_verifies(
     assert account.username in words
     assert "Carted'identité" in words and "ClaireConseil" in words
     assert "http://localhost/connexion" in words
-    new_code = recovery_code_in(summary)
-    assert opens_recovery_slot(app, account, new_code)
-    assert not opens_recovery_slot(app, account, account.recovery_code)
+    # No code on the summary: the printed sheet the person has keeps working.
+    assert not re.search(r"\d{32}", words)
+    assert "Gardezlafeuilledesecoursquevousavezdéjà" in words
+    assert opens_recovery_slot(app, account, account.recovery_code)
     assert journal_actions(app, account)[-1] == ("export.created", "ok")
 
 
@@ -315,7 +309,7 @@ def test_a_blob_failing_its_tag_breaks_the_download(app: Flask, tmp_path: Path) 
     code, output = verify(app, partial)
     assert code == 1 and output.count("\n") == 1 and "FAILED" in output
     assert journal_actions(app, account)[-1] == ("export.created", "failed")
-    # The kit is issued only after every document verified: the old one still works.
+    # An export never replaces the kit, a broken one neither.
     assert opens_recovery_slot(app, account, account.recovery_code)
 
 
@@ -450,7 +444,7 @@ def test_the_fresh_phrase_guards_what_docs_export_says_and_no_more(
 ) -> None:
     """docs/export.md, "Fresh sign-in": what the check protects, and what it does not."""
     promise = (REPO / "docs" / "export.md").read_text(encoding="utf-8")
-    assert "It protects the recovery kit and the one-request archive." in promise
+    assert "It protects the one-request archive." in promise
     assert "It does not make an open session safe." in promise
     assert "no phrase is asked for a single document, on a kiosk or\n  elsewhere" in promise
 

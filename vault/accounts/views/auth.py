@@ -253,7 +253,11 @@ def recovery_kit_done() -> BaseResponse:
     pending = sessions.get_pending(opened.row, ticket)
     pending.pop("recovery_code", None)
     pending.pop("issued", None)
+    renewed = pending.pop("renewed", None) is True
     sessions.set_pending(opened.row, ticket, pending)
     db_session().commit()
-    flash(_("Your vault is ready."), "success")
+    if renewed:
+        flash(_("Your new recovery sheet is ready. The old one no longer works."), "success")
+    else:
+        flash(_("Your vault is ready."), "success")
     return redirect(auth.home_url(auth.signed_in_user()))

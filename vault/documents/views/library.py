@@ -26,6 +26,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import to_user_timezone
 from werkzeug.wrappers import Response as BaseResponse
 
 from vault.accounts import auth
@@ -39,7 +40,9 @@ from vault.documents import service as documents
 from vault.documents.intake import Intake, IntakeRefused, Limits
 from vault.documents.opened import own_document, unlocked_vault
 from vault.documents.uploads import ALLOWED_TYPES, clean_title
+from vault.lifecycle import reminders
 from vault.models import Document, Role
+from vault.models.base import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +93,17 @@ def index() -> str | BaseResponse:
         # an empty list that would say the vault is empty.
         return redirect(list_url(q=query, categorie=category, page=pages if pages > 1 else None))
     labels = catalog.labels()
+    # The reminders belong to the first screen, not to a search or a filtered page.
+    first_screen = page == 1 and not query and not category
+    # The interface's day (Europe/Paris), as the release pages count expiry.
+    day = to_user_timezone(utcnow()).date()
 
     return render_template(
         "documents/index.html",
+        reminders=reminders.first_screen(
+            reminders.for_person(db, owner.vault_id, today=day) if first_screen else []
+        ),
+        Kind=reminders.Kind,
         items=items,
         total=total,
         page=page,
