@@ -35,6 +35,7 @@ import time
 from functools import cache
 from pathlib import Path
 
+from vault.core import metrics
 from vault.documents import preview_worker as worker
 
 log = logging.getLogger(__name__)
@@ -170,8 +171,19 @@ def render_preview(
     except PreviewError as e:
         # Only our own fixed message: the worker's stderr is never logged.
         log.warning("preview not made: %s", e)
+        metrics.PREVIEWS.labels(_outcome(e)).inc()
         raise
+    metrics.PREVIEWS.labels("made").inc()
     return output
+
+
+def _outcome(error: PreviewError) -> str:
+    """The metrics' word for a preview not made (docs/operations.md, "Metrics")."""
+    if error.permanent:
+        return "failed"
+    if isinstance(error, _DeadlinePassed):
+        return "late"
+    return "busy" if str(error) == "preview workers busy" else "error"
 
 
 def _worker_command(mime: str, max_side: int) -> list[str]:
