@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 import storage
 from crypto import KeyRing
 from vault.accounts.keys import Unlocked
-from vault.core import metrics
+from vault.core import logs, metrics
 from vault.core.catalog import TYPE_LABELS, is_valid
 from vault.core.errors import QuotaExceeded, ServiceError
 from vault.core.http import StreamingUpload, UploadError, check_csrf
@@ -238,6 +238,8 @@ class Intake:
         if not form.validate() or not is_valid(category, doc_type):
             raise IntakeRefused("bad_details")
         expiry = data["expiry_date"]
+        # What the person named the document stays out of every log line of this request.
+        logs.mask(str(data["title"]))
         self.details = Details(
             # No control or bidi characters that would make a title show as something else.
             title=clean_title(str(data["title"])),
@@ -258,6 +260,7 @@ class Intake:
         if mime is None:
             raise IntakeRefused("bad_type", 415)
         self.mime, self.filename = mime, clean_filename(file.filename)
+        logs.mask(file.filename, self.filename)
 
     def _title(self) -> tuple[Details, str]:
         details = self.details
