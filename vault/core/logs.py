@@ -142,9 +142,19 @@ def log_format(environ: Mapping[str, str] | None = None) -> str:
     return "json" if value.strip().lower() == "json" else "text"
 
 
+class _RedactingJsonFormatter(JsonFormatter):
+    """JSON lines; a traceback is formatted afresh here (not from exc_text): redacted too."""
+
+    def formatException(self, ei: Any) -> str:
+        return redact(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:
+        return redact(super().formatStack(stack_info))
+
+
 def json_formatter() -> logging.Formatter:
     """One JSON object a line: time, level, logger, message, request_id and any extra field."""
-    return JsonFormatter(
+    return _RedactingJsonFormatter(
         "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
         rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
         datefmt="%Y-%m-%dT%H:%M:%S%z",
