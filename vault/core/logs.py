@@ -145,11 +145,16 @@ def log_format(environ: Mapping[str, str] | None = None) -> str:
 class _RedactingJsonFormatter(JsonFormatter):
     """JSON lines; a traceback is formatted afresh here (not from exc_text): redacted too."""
 
-    def formatException(self, ei: Any) -> str:
-        return redact(super().formatException(ei))
+    # python-json-logger widens logging's return types (a list of lines on request).
+    def formatException(self, ei: Any) -> str | list[str]:  # type: ignore[override]
+        return _redact_all(super().formatException(ei))
 
-    def formatStack(self, stack_info: str) -> str:
-        return redact(super().formatStack(stack_info))
+    def formatStack(self, stack_info: str) -> str | list[str]:  # type: ignore[override]
+        return _redact_all(super().formatStack(stack_info))
+
+
+def _redact_all(text: str | list[str]) -> str | list[str]:
+    return redact(text) if isinstance(text, str) else [redact(line) for line in text]
 
 
 def json_formatter() -> logging.Formatter:
