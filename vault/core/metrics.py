@@ -16,7 +16,14 @@ count where things happen.
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import Counter, Histogram
+
+# A command run beside gunicorn (`vault ...` in the app's container) counts into
+# the same folder; it must exist before the first value is written.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], mode=0o700, exist_ok=True)
 
 # Page loads are tens of milliseconds; uploads and downloads stream for minutes.
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
