@@ -132,7 +132,10 @@ class RequestIdFilter(logging.Filter):
     """Adds `request_id` to every record: the current request's, or "-" outside one."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = REQUEST_ID.get()
+        # gunicorn's access line brings its own (the response header's): the
+        # request is over by then.
+        if not hasattr(record, "request_id"):
+            record.request_id = REQUEST_ID.get()
         return True
 
 
