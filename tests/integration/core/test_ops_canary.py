@@ -168,6 +168,8 @@ def test_no_canary_in_metrics_or_logs_after_a_whole_journey(
     assert re.search(r'vault_uploads_total\{outcome="stored"\} [1-9]', metrics)
     assert re.search(r'vault_downloads_total\{kind="document",outcome="sent"\} [1-9]', metrics)
     assert "vault_database_up 1.0" in metrics and "vault_storage_up 1.0" in metrics
+    assert re.search(r'vault_previews_total\{outcome="made"\} [1-9]', metrics)
+    assert re.search(r'vault_download_bytes_total\{kind="preview"\} [1-9]', metrics)
 
     logs = written.getvalue()
     lines = [json.loads(line) for line in logs.splitlines() if line.strip()]
