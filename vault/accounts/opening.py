@@ -12,8 +12,9 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
 from crypto import (
@@ -180,18 +181,13 @@ def retire_expired_activations(db: Session, now: datetime) -> int:
     administrator issues a new code (`reissue_activation`, which makes a new
     key anyway).
     """
-    slots = list(
-        db.execute(
-            select(KeySlot)
-            .join(User, User.id == KeySlot.user_id)
-            .where(
-                KeySlot.kind == SlotKind.ACTIVATION,
-                User.status == AccountStatus.PENDING,
-                User.activation_expires_at < now,
-            )
-        ).scalars()
+    expired = select(User.id).where(
+        User.status == AccountStatus.PENDING, User.activation_expires_at < now
     )
-    for slot in slots:
-        db.delete(slot)
+    # One statement: a slot an administrator replaces meanwhile is simply not counted.
+    result = db.execute(
+        delete(KeySlot).where(KeySlot.kind == SlotKind.ACTIVATION, KeySlot.user_id.in_(expired)),
+        execution_options={"synchronize_session": False},
+    )
     db.flush()
-    return len(slots)
+    return int(cast(CursorResult[Any], result).rowcount or 0)
