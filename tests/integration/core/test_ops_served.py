@@ -26,6 +26,9 @@ def test_gunicorn_counts_every_worker_and_logs_one_json_object_a_line(tmp_path: 
         with deployment.app() as app:
             person = make_account(app, first="Nadia", last="Ferhat")
         folder = tmp_path / "metrics"
+        folder.mkdir()
+        # A previous run's worker file: gunicorn empties the folder at start.
+        (folder / "counter_999999.db").write_bytes(b"stale")
         server = gunicorn(
             deployment.environment(
                 VAULT_LOG_FORMAT="json",
@@ -65,6 +68,7 @@ def test_gunicorn_counts_every_worker_and_logs_one_json_object_a_line(tmp_path: 
     assert "vault_http_request_duration_seconds_bucket" in metrics
     assert "vault_database_up 1.0" in metrics and "vault_storage_up 1.0" in metrics
     assert len(list(folder.glob("*.db"))) >= 1
+    assert not (folder / "counter_999999.db").exists()
     assert "Quincaillerie" not in metrics and person.username not in metrics
 
     logs = server.logs()
