@@ -1,8 +1,8 @@
 """`vault jobs run`: every job once, under the jobs lock, each journaled in `job_runs`.
 
-A job that fails (database or blob store unreachable) is rolled back and
-recorded as failed with its error's class name; the others still run, and
-the command ends with status 1. A run that finds the lock taken (another
+A job that fails (database or blob store unreachable, or a bug) is rolled
+back and recorded as failed with its error's class name; the others still
+run, and the command ends with status 1. A run that finds the lock taken (another
 machine is running the jobs) records one "skipped" row and does nothing.
 This module commits: like `vault keys rotate`, it is the command's body,
 kept out of vault/cli so the tests and the overview call the same code.
@@ -10,6 +10,7 @@ kept out of vault/cli so the tests and the overview call the same code.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from vault.jobs import lock
 from vault.jobs.steps import JOBS, Context, Done
 from vault.models import JobOutcome, JobRun
 from vault.models.base import utcnow
+
+log = logging.getLogger(__name__)
 
 # The row a run writes when another run held the lock.
 ALL = "all"
@@ -79,8 +82,11 @@ def run_due(
             try:
                 done = job.run(context)
                 result = Result(job.name, JobOutcome.OK, done.items, done.summary)
-            except (SQLAlchemyError, storage.StorageError) as e:
+            except Exception as e:  # any failure is recorded, and the next job runs
                 db.rollback()
+                if not isinstance(e, SQLAlchemyError | storage.StorageError):
+                    # Not an outage: a bug, with its traceback (the log filter redacts it).
+                    log.exception("job %s failed", job.name)
                 done = Done(0, "")
                 result = Result(job.name, JobOutcome.FAILED, 0, f"failed: {type(e).__name__}")
             metrics.JOB_DURATION.labels(job.name).observe(time.monotonic() - clock)

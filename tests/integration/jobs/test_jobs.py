@@ -280,3 +280,24 @@ def test_two_runs_at_once_on_postgresql_do_the_work_once(make_app: object, tmp_p
                 handled[result.job] = handled.get(result.job, 0) + result.items
         assert handled == EXPECTED
         check_done(app, due)
+
+
+def test_a_job_that_breaks_is_recorded_and_logged_and_the_others_run(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    due = make_due_work(app)
+
+    def broken(*_args: object) -> int:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(links, "forget_finished", broken)
+    code, output = run_cli(app, "run")
+    assert code == 1
+    assert "links: failed (failed: RuntimeError)" in output
+    assert "job links failed" in caplog.text
+    check_shares = "shares: ok (1 expired share(s)"
+    assert check_shares in output and "storage: ok" in output
+    with app.app_context():
+        db = db_session()
+        assert db.get(ExternalLink, due.link_id).wrapped is not None  # type: ignore[union-attr]
+        assert runner.last_runs(db)["links"].outcome == JobOutcome.FAILED
