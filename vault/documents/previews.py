@@ -177,15 +177,6 @@ def render_preview(
     return output
 
 
-def _outcome(error: PreviewError) -> str:
-    """The metrics' word for a preview not made (docs/operations.md, "Metrics")."""
-    if error.permanent:
-        return "failed"
-    if isinstance(error, _DeadlinePassed):
-        return "late"
-    return "busy" if str(error) == "preview workers busy" else "error"
-
-
 def _worker_command(mime: str, max_side: int) -> list[str]:
     # -I (isolated): PYTHON* variables, the user site and the script's and
     # current directories are all ignored, so only the venv is importable. The
@@ -337,3 +328,12 @@ def _check_png(output: bytes, max_side: int) -> None:
     width, height = struct.unpack(">II", output[16:24])
     if not (0 < width <= max_side and 0 < height <= max_side):
         raise PreviewError("preview worker output has the wrong size", permanent=True)
+
+
+def _outcome(error: PreviewError) -> str:
+    """The metrics' word for a preview not made (docs/operations.md, "Metrics")."""
+    if error.permanent:
+        return "failed"
+    if isinstance(error, _DeadlinePassed):
+        return "late"
+    return "busy" if str(error) == "preview workers busy" else "error"
