@@ -14,16 +14,38 @@ ifneq ($(origin PYTEST_ARGS),file)
 COVERAGE_GATES :=
 endif
 
-.PHONY: install translations run test test-fast lint bench clean
+.PHONY: install translations run test test-fast lint lock bench clean
+
+# The lock files (pip-compile, with hashes): what CI tests is what the image runs.
+# requirements/runtime.txt: the image; requirements/dev.txt: the same pins plus
+# the tools and test libraries. Refresh them with `make lock` after changing
+# pyproject.toml's dependencies (`make lock LOCK_ARGS=--upgrade` to take newer
+# releases); commit both.
+LOCKS := requirements/runtime.txt requirements/dev.txt
+PIP_COMPILE = $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
 
 install: $(STAMP)
 
-# Re-installs only when the project's metadata changed; running it twice is a no-op.
-$(STAMP): pyproject.toml
+# Re-installs only when the project's metadata or the locks changed; running it
+# twice is a no-op. Every package comes from the lock, its hash checked; the
+# project itself, with no dependency of its own (--no-deps), is built by the
+# locked setuptools (--no-build-isolation). `pip check` then fails when
+# pyproject.toml names a dependency the lock lacks: run `make lock`.
+$(STAMP): pyproject.toml $(LOCKS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check || { echo "make install: the lock misses a dependency of pyproject.toml: run make lock" >&2; exit 1; }
 	touch $(STAMP)
+
+# Needs only pip-tools, so that it works while the lock is behind pyproject.toml.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/pip-compile || $(BIN)/python -m pip install --quiet 'pip-tools>=7.4,<8'
+	$(PIP_COMPILE) --output-file requirements/runtime.txt pyproject.toml
+	$(PIP_COMPILE) --extra dev --constraint requirements/runtime.txt \
+		--output-file requirements/dev.txt pyproject.toml
 
 # Compiled catalogues (.mo) are build products, not committed.
 translations: install
@@ -57,6 +79,8 @@ test-fast: install translations
 # pyproject.toml ([tool.importlinter]: layers, views, services); --no-cache
 # leaves no cache folder in the tree. scripts/check_shape.py: no cycles, no
 # module over 450 lines, none loose in vault/, no private names across modules.
+# scripts/audit_lock.py: pip-audit on the lock (one SKIPPED line when the
+# advisory service cannot be reached; a known vulnerability fails).
 lint: install
 	@status=0; \
 	$(BIN)/ruff check . || status=1; \
@@ -65,6 +89,7 @@ lint: install
 	$(BIN)/mypy --strict crypto || status=1; \
 	$(BIN)/lint-imports --no-cache || status=1; \
 	$(BIN)/python scripts/check_shape.py || status=1; \
+	$(BIN)/python scripts/audit_lock.py || status=1; \
 	exit $$status
 
 bench: install

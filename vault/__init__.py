@@ -58,7 +58,7 @@ def _build(settings: Settings) -> Flask:
     from vault.accounts import auth
     from vault.cli.groups import register_commands
     from vault.core import error_pages as errors
-    from vault.core import extensions, security, templating
+    from vault.core import extensions, monitoring, security, templating
     from vault.core.http import VaultRequest
 
     app = Flask(
@@ -87,6 +87,7 @@ def _build(settings: Settings) -> Flask:
     extensions.init_app(app, settings)
     auth.init_app(app)
     security.init_app(app, settings)
+    monitoring.init_app(app, settings)
     errors.init_app(app)
     templating.init_app(app)
     _register_views(app)
@@ -153,4 +154,4 @@ def _configure_logging(settings: Settings) -> None:
     # log (`vault run`) and the app's own (gunicorn's: docker/gunicorn.conf.py).
     from vault.core import logs
 
-    logs.install()
+    logs.install(json=settings.log_format == "json")

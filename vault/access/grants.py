@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
@@ -148,6 +149,24 @@ def revoke_share(db: Session, share: Share) -> None:
     share.revoked_at = utcnow()
     db.execute(delete(ShareKey).where(ShareKey.share_id == share.id))
     db.flush()
+
+
+def drop_expired_share_keys(db: Session, now: datetime) -> int:
+    """Delete the keys of shares whose end date passed; return how many shares had some.
+
+    `share_is_active` already refuses an expired share; its sealed keys
+    (a data key and the title, for the counsellor) are no use any more, and
+    kept they would open the document for whoever later holds the
+    counsellor's key. The share row stays, expired, for the person's list.
+    """
+    expired = select(Share.id).where(Share.expires_at.is_not(None), Share.expires_at <= now)
+    share_ids = set(
+        db.execute(select(ShareKey.share_id).where(ShareKey.share_id.in_(expired))).scalars()
+    )
+    if share_ids:
+        db.execute(delete(ShareKey).where(ShareKey.share_id.in_(share_ids)))
+        db.flush()
+    return len(share_ids)
 
 
 def forget_document(db: Session, document_id: uuid.UUID) -> None:

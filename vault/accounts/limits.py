@@ -19,11 +19,12 @@ import hashlib
 import hmac
 
 from flask import Flask, request
-from flask_limiter import Limiter
+from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
 
 from vault.accounts import devices
 from vault.accounts.users import find_user
+from vault.core import metrics
 from vault.core.db import db_session
 from vault.core.envelope import limit_message
 from vault.core.extensions import get_throttle_secret
@@ -38,11 +39,18 @@ def limit_signins(app: Flask, *endpoints: str) -> None:
     limiter: Limiter = app.extensions["vault.limiter"]
     for endpoint in endpoints:
         view = app.view_functions[endpoint]
-        limited = limiter.limit(SIGNIN_RATE, key_func=_address_and_subject, methods=["POST"])(view)
-        limited = limiter.limit(ADDRESS_CEILING, methods=["POST"], exempt_when=_owner_browser)(
-            limited
-        )
+        limited = limiter.limit(
+            SIGNIN_RATE, key_func=_address_and_subject, methods=["POST"], on_breach=_counted
+        )(view)
+        limited = limiter.limit(
+            ADDRESS_CEILING, methods=["POST"], exempt_when=_owner_browser, on_breach=_counted
+        )(limited)
         app.view_functions[endpoint] = limited  # type: ignore[assignment]
+
+
+def _counted(_limit: RequestLimit) -> None:
+    """Count the refusal (the limiter answers it as usual: None keeps its response)."""
+    metrics.SIGNIN_THROTTLED.labels("address").inc()
 
 
 def _subject() -> str:

@@ -11,9 +11,10 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
 from crypto import (
@@ -29,7 +30,7 @@ from vault.accounts.users import insert_with_free_username
 from vault.core.envelope import UserKey
 from vault.core.errors import NotFound, PolicyError, SignInRefused
 from vault.journal import service as journal
-from vault.models import AccountStatus, Document, PersonProfile, Role, SlotKind, User
+from vault.models import AccountStatus, Document, KeySlot, PersonProfile, Role, SlotKind, User
 from vault.models.base import utcnow
 
 # A recovery code can be shown (and printed) for this long after it was issued.
@@ -169,3 +170,24 @@ def issue_recovery_kit(db: Session, ring: KeyRing, user: User, user_key: UserKey
     )
     journal.append(db, vault_id=user.id, action="recovery_kit.issued", actor=user)
     return format_recovery_code(code)
+
+
+def retire_expired_activations(db: Session, now: datetime) -> int:
+    """Delete the activation slots of codes past their date; return how many.
+
+    Sign-in already refuses an expired code (`signin`); its slot, an Argon2id
+    wrap of the user key under a code printed on paper, is only an offline
+    guessing target once the sheet is lost. The account stays pending: the
+    administrator issues a new code (`reissue_activation`, which makes a new
+    key anyway).
+    """
+    expired = select(User.id).where(
+        User.status == AccountStatus.PENDING, User.activation_expires_at < now
+    )
+    # One statement: a slot an administrator replaces meanwhile is simply not counted.
+    result = db.execute(
+        delete(KeySlot).where(KeySlot.kind == SlotKind.ACTIVATION, KeySlot.user_id.in_(expired)),
+        execution_options={"synchronize_session": False},
+    )
+    db.flush()
+    return int(cast(CursorResult[Any], result).rowcount or 0)

@@ -20,8 +20,9 @@ from vault.accounts.keys import Unlocked
 from vault.accounts.opening import normalize_activation_code
 from vault.accounts.policy import check_policy, clean_passphrase
 from vault.accounts.users import find_user
+from vault.core import metrics
 from vault.core.envelope import UserKey
-from vault.core.errors import ServiceError, SignInRefused
+from vault.core.errors import ServiceError, SignInRefused, Throttled
 from vault.core.throttle import (
     check_throttle,
     count_failure,
@@ -82,7 +83,11 @@ def _attempt(
     scope = "activation" if kind == SlotKind.ACTIVATION else "signin"
     bucket = "trusted" if trusted else "untrusted"
     row = lock_throttle(db, throttle_key(throttle_secret(db), scope, username, bucket), now)
-    check_throttle(row, now)
+    try:
+        check_throttle(row, now)
+    except Throttled:
+        metrics.SIGNIN_THROTTLED.labels("name").inc()
+        raise
     user = find_user(db, username)
     # A disabled staff account keeps its slots (it can be enabled again): its
     # passphrase is checked like an active one's, and only the right one
@@ -119,6 +124,7 @@ def _attempt(
     db.flush()
     if user is not None:
         journal.append(db, vault_id=user.id, action=f"signin.{kind}", actor=None, outcome="refused")
+    metrics.SIGNIN_FAILURES.labels(kind.value).inc()
     raise SignInRefused()
 
 

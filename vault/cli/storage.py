@@ -4,23 +4,19 @@ from __future__ import annotations
 
 import io
 import secrets
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from itertools import islice
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 import storage
 from vault.cli.common import fail
 from vault.core.db import db_session
 from vault.core.extensions import get_store
-from vault.models import Blob
+from vault.documents import blobs
 
 PROBE_PREFIX = "probes"
-GC_BATCH = 500
 
 
 @click.group("storage", help="Blob store.")
@@ -61,7 +57,7 @@ def storage_gc(grace_hours: int, delete: bool) -> None:
     cutoff = datetime.now(UTC) - timedelta(hours=grace_hours)
     count = size = 0
     try:
-        for info in _orphans(store, cutoff):
+        for info in blobs.orphans(db_session(), store, cutoff):
             count += 1
             size += info.size
             if delete:
@@ -78,21 +74,6 @@ def storage_gc(grace_hours: int, delete: bool) -> None:
         raise fail(f"storage gc: FAILED: database: {type(e).__name__}") from None
     verb = "deleted" if delete else "would delete (dry run; pass --delete)"
     click.echo(f"storage gc: {verb} {count} blob(s), {size} bytes, older than {grace_hours} h")
-
-
-def _orphans(store: storage.BlobStore, cutoff: datetime) -> Iterator[storage.BlobInfo]:
-    """Blobs older than `cutoff` that no `blobs` row references, in batches."""
-    # Probes of `storage check` and the health probe are the app's own too.
-    candidates = (info for info in store.list() if info.modified < cutoff)
-    session = db_session()
-    while batch := list(islice(candidates, GC_BATCH)):
-        keys = [info.key for info in batch]
-        known = set(
-            session.execute(
-                select(Blob.key).where(Blob.store == store.name, Blob.key.in_(keys))
-            ).scalars()
-        )
-        yield from (info for info in batch if info.key not in known)
 
 
 commands: list[click.Command] = [storage_group]

@@ -91,6 +91,10 @@ class Settings:
     # After a release without follow-up, counsellors keep access this long.
     counsellor_grace_days: int = 30
     log_level: str = "INFO"
+    # "text" or "json" (one object a line, with the request id); the image sets json.
+    log_format: str = "text"
+    # Who may read /metrics (networks); empty: nobody, the page is a 404 to all.
+    metrics_allow: tuple[str, ...] = ()
     uses_dev_secrets: bool = False
 
     @property
@@ -144,6 +148,10 @@ class Settings:
         retention_years = _int(env_map, "VAULT_RETENTION_YEARS", 3, low=1, high=30)
         grace_days = _int(env_map, "VAULT_COUNSELLOR_GRACE_DAYS", 30, low=0, high=365)
         log_level = _log_level(env_map)
+        log_format = env_map.get("VAULT_LOG_FORMAT", "text").strip().lower() or "text"
+        if log_format not in {"text", "json"}:
+            raise ConfigError("VAULT_LOG_FORMAT", "must be text or json")
+        metrics_allow = _networks(env_map, "VAULT_METRICS_ALLOW")
         escrow_public_key = _read(env_map, "VAULT_ESCROW_PUBLIC_KEY")
         if escrow_public_key:
             _check_public_key(escrow_public_key)
@@ -189,6 +197,8 @@ class Settings:
             retention_years=retention_years,
             counsellor_grace_days=grace_days,
             log_level=log_level,
+            log_format=log_format,
+            metrics_allow=metrics_allow,
             uses_dev_secrets=uses_dev,
         )
 

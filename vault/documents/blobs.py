@@ -12,8 +12,11 @@ import contextlib
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
 
 from isal import isal_zlib
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import storage
@@ -96,6 +99,28 @@ def delete_blobs(store: storage.BlobStore, blobs: list[tuple[str, str]]) -> None
         if name == store.name:
             with contextlib.suppress(storage.StorageError):
                 store.delete(key)
+
+
+# Orphans are looked up in the database this many keys at a time.
+ORPHAN_BATCH = 500
+
+
+def orphans(db: Session, store: storage.BlobStore, cutoff: datetime) -> Iterator[storage.BlobInfo]:
+    """Blobs older than `cutoff` that no `blobs` row references, in batches.
+
+    Younger ones may belong to a request still in flight (written before its
+    row commits). Probes of `storage check` and the health probe are the
+    app's own too, and leave no row.
+    """
+    candidates = (info for info in store.list() if info.modified < cutoff)
+    while batch := list(islice(candidates, ORPHAN_BATCH)):
+        keys = [info.key for info in batch]
+        known = set(
+            db.execute(
+                select(Blob.key).where(Blob.store == store.name, Blob.key.in_(keys))
+            ).scalars()
+        )
+        yield from (info for info in batch if info.key not in known)
 
 
 # --- previews ---------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 import storage
 from crypto import CryptoError, decrypt_iter, plaintext_length
+from vault.core import metrics
 from vault.core.envelope import DataKey, content_aad
 from vault.journal import service as journal
 from vault.models import DocumentVersion, User
@@ -159,7 +160,9 @@ def verified_body(
             for chunk in exactly(plaintext.chunks, plaintext.length):
                 yield chunk
                 sent += len(chunk)
+        metrics.DOWNLOADS.labels("document", "sent").inc()
     except (CryptoError, storage.StorageError) as e:
+        metrics.DOWNLOADS.labels("document", "failed").inc()
         reason = "storage" if isinstance(e, storage.StorageError) else "integrity"
         log.error(
             "download of document %s broken after %d of %d bytes: %s",
@@ -172,6 +175,8 @@ def verified_body(
         # Raised on: the server then cuts the connection short of
         # Content-Length, which every client reports as a failed download.
         raise
+    finally:
+        metrics.DOWNLOAD_BYTES.labels("document").inc(sent)
 
 
 def journal_failure(db: Session, recipient: Recipient, reason: str) -> None:

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 import storage
 from crypto import KeyRing
 from vault.accounts.keys import Unlocked
+from vault.core import logs, metrics
 from vault.core.catalog import TYPE_LABELS, is_valid
 from vault.core.errors import QuotaExceeded, ServiceError
 from vault.core.http import StreamingUpload, UploadError, check_csrf
@@ -76,6 +77,8 @@ class IntakeRefused(ServiceError):
     def __init__(self, code: str, status: int = 400) -> None:
         super().__init__(code)
         self.code, self.status = code, status
+        # Each refused upload raises exactly one: counted here, whichever step refused it.
+        metrics.UPLOADS.labels("failed" if code == "storage" else "refused").inc()
 
     @classmethod
     def from_error(cls, e: UploadError, quota_binds: bool) -> IntakeRefused:
@@ -200,6 +203,8 @@ class Intake:
         self._chunks: Iterator[bytes] | None = None
         # The blobs the stored rows name, until they are committed.
         self._written: list[tuple[str, str]] = []
+        # Plaintext bytes stored (for the metrics).
+        self._size = 0
 
     @classmethod
     def open(
@@ -233,6 +238,8 @@ class Intake:
         if not form.validate() or not is_valid(category, doc_type):
             raise IntakeRefused("bad_details")
         expiry = data["expiry_date"]
+        # What the person named the document stays out of every log line of this request.
+        logs.mask(str(data["title"]))
         self.details = Details(
             # No control or bidi characters that would make a title show as something else.
             title=clean_title(str(data["title"])),
@@ -253,6 +260,7 @@ class Intake:
         if mime is None:
             raise IntakeRefused("bad_type", 415)
         self.mime, self.filename = mime, clean_filename(file.filename)
+        logs.mask(file.filename, self.filename)
 
     def _title(self) -> tuple[Details, str]:
         details = self.details
@@ -326,8 +334,15 @@ class Intake:
         """Run `save` on the file, then read the rest of the body; undo everything on failure."""
         assert self._chunks is not None, "receive_file first"
         recording = _RecordingStore(self._store)
+        chunks = self._chunks
+
+        def counted() -> Iterator[bytes]:
+            for chunk in chunks:
+                self._size += len(chunk)
+                yield chunk
+
         try:
-            result = save(recording, self._chunks)
+            result = save(recording, counted())
             self.upload.finish()
         except UploadError as e:
             self._undo(recording.written)
@@ -356,9 +371,12 @@ class Intake:
             self._db.commit()
         except BaseException:
             log.warning("upload to vault %s not committed: its blobs are removed", self.vault_id)
+            metrics.UPLOADS.labels("failed").inc()
             self._undo(self._written)
             raise
         self._written = []
+        metrics.UPLOADS.labels("stored").inc()
+        metrics.UPLOAD_BYTES.inc(self._size)
 
     def _undo(self, written: list[tuple[str, str]]) -> None:
         self._db.rollback()

@@ -37,6 +37,7 @@ import time
 from functools import cache
 from pathlib import Path
 
+from vault.core import metrics
 from vault.documents import preview_worker as worker
 
 log = logging.getLogger(__name__)
@@ -222,7 +223,9 @@ def _render(
     except PreviewError as e:
         # Only our own fixed message: the worker's stderr is never logged.
         log.warning("preview not made: %s", e)
+        metrics.PREVIEWS.labels(_outcome(e)).inc()
         raise
+    metrics.PREVIEWS.labels("made").inc()
     return output
 
 
@@ -377,3 +380,12 @@ def _check_png(output: bytes, max_side: int) -> None:
     width, height = struct.unpack(">II", output[16:24])
     if not (0 < width <= max_side and 0 < height <= max_side):
         raise PreviewError("preview worker output has the wrong size", permanent=True)
+
+
+def _outcome(error: PreviewError) -> str:
+    """The metrics' word for a preview not made (docs/operations.md, "Metrics")."""
+    if error.permanent:
+        return "failed"
+    if isinstance(error, _DeadlinePassed):
+        return "late"
+    return "busy" if str(error) == "preview workers busy" else "error"

@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 import storage
+from vault.core import metrics
 from vault.core.db import db_session
 from vault.core.envelope import DataKey
 from vault.documents.downloads import (
@@ -68,6 +69,7 @@ def send_document(
             document_id=recipient.document_id,
         )
     except Damaged:
+        metrics.DOWNLOADS.labels("document", "failed").inc()
         log.error("document %s not sent: it fails its integrity check", recipient.document_id)
         db.rollback()
         journal_failure(db, recipient, "integrity")
@@ -96,6 +98,8 @@ def send_document(
 
 def send_preview(image: bytes, mime: str) -> Response:
     """A document's preview image, shown in the page (inline), in the same sandbox."""
+    metrics.DOWNLOADS.labels("preview", "sent").inc()
+    metrics.DOWNLOAD_BYTES.labels("preview").inc(len(image))
     response = Response(image, mimetype=mime)
     response.headers["Content-Disposition"] = "inline"
     response.headers["Content-Security-Policy"] = DOCUMENT_CSP
@@ -115,6 +119,8 @@ def send_sheet(pdf: bytes, filename: str) -> Response:
 
     Not a stored document: it goes out as rendered, without the document CSP.
     """
+    metrics.DOWNLOADS.labels("sheet", "sent").inc()
+    metrics.DOWNLOAD_BYTES.labels("sheet").inc(len(pdf))
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"

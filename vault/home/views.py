@@ -10,10 +10,9 @@ from werkzeug.wrappers import Response as BaseResponse
 from vault.accounts import auth
 from vault.core.db import db_session
 from vault.core.extensions import get_store
+from vault.core.monitoring import HEALTH_PROBE_KEY
 
 bp = Blueprint("main", __name__)
-
-HEALTH_PROBE_KEY = "health/probe"
 
 
 @bp.get("/")

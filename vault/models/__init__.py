@@ -16,6 +16,7 @@ from vault.models.account import (
 from vault.models.base import Base
 from vault.models.blob import Blob
 from vault.models.document import Document, DocumentVersion, VaultIndex
+from vault.models.jobs import JobOutcome, JobRun
 from vault.models.journal import JournalEvent, JournalHead
 from vault.models.lifecycle import (
     NoticeStatus,
@@ -47,6 +48,8 @@ __all__ = [
     "DocumentVersion",
     "Establishment",
     "ExternalLink",
+    "JobOutcome",
+    "JobRun",
     "JournalEvent",
     "JournalHead",
     "KeySlot",

@@ -24,8 +24,9 @@ from vault.accounts.policy import check_policy, clean_passphrase
 from vault.accounts.recovery_requests import APPROVED, CANCELLED, COMPLETED, KIT, PENDING, REFUSED
 from vault.accounts.signin import burn_time
 from vault.accounts.users import find_user
+from vault.core import metrics
 from vault.core.envelope import UserKey
-from vault.core.errors import NotFound, ServiceError, SignInRefused
+from vault.core.errors import NotFound, ServiceError, SignInRefused, Throttled
 from vault.core.throttle import (
     check_throttle,
     count_failure,
@@ -139,7 +140,11 @@ def check_kit(
     bucket = "trusted" if trusted else "untrusted"
     key = throttle_key(throttle_secret(db), THROTTLE_SCOPE, username, bucket)
     row = lock_throttle(db, key, now)
-    check_throttle(row, now)
+    try:
+        check_throttle(row, now)
+    except Throttled:
+        metrics.SIGNIN_THROTTLED.labels("name").inc()
+        raise
     user = find_user(db, username)
     usable = user is not None and user.role == Role.PERSON and user.status == AccountStatus.ACTIVE
     slot = keys.get_slot(db, user.id, SlotKind.RECOVERY) if user is not None and usable else None
@@ -162,6 +167,7 @@ def check_kit(
             journal.append(
                 db, vault_id=user.id, action="recovery.kit", actor=None, outcome="refused", now=now
             )
+        metrics.SIGNIN_FAILURES.labels("recovery").inc()
         raise SignInRefused()
     db.delete(row)
     _expire_stale(db, user.id, now)

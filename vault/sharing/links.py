@@ -24,7 +24,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from crypto import (
@@ -264,6 +264,31 @@ def state(link: ExternalLink, now: datetime | None = None) -> str:
     if link.max_downloads is not None and link.downloads >= link.max_downloads:
         return "used_up"
     return "active"
+
+
+def forget_finished(db: Session, now: datetime) -> int:
+    """Delete the sealed key of every link that expired or reached its cap; return how many.
+
+    Such a link opens nothing any more (`state`); without its key it could
+    not, even for whoever holds the token and the ring. Like `_stop`, but the
+    link is not marked stopped: it still reads "expired" or "used up".
+    """
+    finished = list(
+        db.execute(
+            select(ExternalLink).where(
+                ExternalLink.wrapped.is_not(None),
+                ExternalLink.revoked_at.is_(None),
+                or_(
+                    ExternalLink.expires_at <= now,
+                    ExternalLink.downloads >= ExternalLink.max_downloads,
+                ),
+            )
+        ).scalars()
+    )
+    for link in finished:
+        link.wrapped = None
+    db.flush()
+    return len(finished)
 
 
 def find(db: Session, token: str) -> ExternalLink:

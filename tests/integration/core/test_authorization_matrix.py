@@ -43,6 +43,8 @@ from vault.sharing import service as sharing
 MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "main.home": ("GET", "/", signed(200, 302)),
     "main.health": ("GET", "/health", everyone(200)),
+    # No network allowed by default (VAULT_METRICS_ALLOW): a 404 to everyone, signed in or not.
+    "metrics": ("GET", "/metrics", everyone(404)),
     "static": ("GET", "/static/css/vault.css", everyone(200)),
     "auth.sign_in": ("GET", "/connexion", signed(200, 302)),
     "auth.sign_out": ("POST", "/deconnexion", everyone(302)),

@@ -29,7 +29,7 @@ def compose() -> dict[str, Any]:
 
 def test_compose_runs_app_postgres_seaweedfs_and_redis_with_health_checks() -> None:
     services = compose()["services"]
-    assert set(services) == {"app", "postgres", "seaweedfs", "redis"}
+    assert set(services) == {"app", "scheduler", "postgres", "seaweedfs", "redis"}
     assert services["postgres"]["image"] == "postgres:15"
     assert "seaweedfs" in services["seaweedfs"]["image"]
     for name, service in services.items():
@@ -75,3 +75,33 @@ def test_docker_compose_config() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_scheduler_runs_the_jobs_on_a_timer_with_the_apps_configuration() -> None:
+    services = compose()["services"]
+    scheduler, app = services["scheduler"], services["app"]
+    assert scheduler["image"] == app["image"]
+    script = " ".join(scheduler["command"])
+    assert "while true" in script and "vault jobs run" in script and "sleep" in script
+    # The app migrates and opens the first administrator; the scheduler waits for it.
+    assert scheduler["entrypoint"][0] == "/bin/sh"
+    assert scheduler["depends_on"]["app"]["condition"] == "service_healthy"
+    for name in (
+        "VAULT_DATABASE_URL",
+        "VAULT_STORAGE_URL",
+        "VAULT_SERVER_KEYS",
+        "VAULT_SECRET_KEY",
+    ):
+        assert scheduler["environment"][name] == app["environment"][name]
+    assert scheduler["environment"]["VAULT_ENV"] == "production"
+    assert scheduler["read_only"] is True
+
+
+def test_the_image_installs_from_the_lock_with_hashes() -> None:
+    dockerfile = (DOCKER / "Dockerfile").read_text()
+    assert "pip install --require-hashes -r requirements/runtime.txt" in dockerfile
+    assert "pip install --no-deps -e ." in dockerfile
+    lock = (DOCKER.parent / "requirements" / "runtime.txt").read_text()
+    assert "--hash=sha256:" in lock
+    assert "ENV PYTHONDONTWRITEBYTECODE" in dockerfile and "VAULT_LOG_FORMAT=json" in dockerfile
+    assert "PROMETHEUS_MULTIPROC_DIR=/tmp/" in dockerfile  # a tmpfs in compose (read-only root)
