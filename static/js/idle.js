@@ -42,7 +42,14 @@
     var left = Math.ceil((deadline - Date.now()) / 1000);
     if (left <= 0) { blankAndLeave(); return; }
     clock.textContent = String(left);
-    if (left <= WARN_SECONDS && form.hidden) { form.hidden = false; }
+    if (left <= WARN_SECONDS && form.hidden) { show(true); }
+  }
+
+  // The panel is fixed at the bottom of the screen: room below the page keeps
+  // its last lines reachable above it.
+  function show(visible) {
+    form.hidden = !visible;
+    document.body.style.paddingBottom = visible ? form.offsetHeight + "px" : "";
   }
 
   form.addEventListener("submit", function (event) {
@@ -57,7 +64,7 @@
       return response.json();
     }).then(function (answer) {
       setDeadline(answer.seconds_left);
-      form.hidden = true;
+      show(false);
       tick();
     }).catch(function () {
       // Already signed out (or the server is gone): leave as when time is up.
