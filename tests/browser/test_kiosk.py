@@ -237,6 +237,12 @@ def test_nothing_lands_on_the_kiosk(
     expect(page.get_by_role("heading", level=1)).to_have_text("Feuille de secours")
     expect(page.locator("main")).to_contain_text(" ".join(code[:4]))
     findings.audit(page)
+    # On paper: the sheet alone, without the menu, the countdown or the buttons.
+    page.emulate_media(media="print")
+    expect(page.locator(".site-header")).to_be_hidden()
+    expect(page.locator(".print-bar")).to_be_hidden()
+    expect(page.locator("main")).to_contain_text(" ".join(code[4:]))
+    page.emulate_media(media="screen")
     # « Imprimer » opens the browser's print dialog (replaced here, to see it called).
     page.evaluate("() => { window.printed = 0; window.print = () => { window.printed += 1; }; }")
     page.get_by_role("button", name="Imprimer").click()

@@ -30,7 +30,11 @@ from tests.factories import (
 )
 from tests.helpers import post_form
 from vault.core.db import db_session, get_database
-from vault.models import Role, ServerSession
+from vault.core.extensions import get_keyring
+from vault.documents.service import Unlocked
+from vault.models import Document, Role, ServerSession, User
+from vault.sharing import links
+from vault.sharing import service as sharing
 
 KIOSK_NET = "10.20.0.0/16"
 KIOSK = "10.20.3.4"
@@ -217,6 +221,39 @@ def test_documents_are_not_sent_as_files_on_a_kiosk(kiosk_app: Flask) -> None:
     outside = sign_in_at(kiosk_app, account, OUTSIDE)
     sent = outside.get(f"/documents/{document.id}/telecharger")
     assert sent.status_code == 200 and attachment(sent) and sent.data == content
+
+
+def test_no_route_sends_a_document_as_a_file_on_a_kiosk(kiosk_app: Flask) -> None:
+    """A counsellor's download and an external link's answer through the same helper."""
+    person = make_account(kiosk_app)
+    counsellor = make_account(kiosk_app, Role.COUNSELLOR, first="Claire", last="Conseil")
+    admin = make_account(kiosk_app, Role.ADMINISTRATOR, first="Ada", last="Admin")
+    document = make_document(kiosk_app, person, pdf_bytes("partagé"))
+    with kiosk_app.app_context():
+        db = db_session()
+        owner = db.get(User, person.user.id)
+        staff = db.get(User, counsellor.user.id)
+        doc = db.get(Document, document.id)
+        by = db.get(User, admin.user.id)
+        assert owner and staff and doc and by
+        sharing.assign(db, owner, staff, by=by)
+        unlocked = Unlocked(owner, person.key)
+        sharing.share_document(db, get_keyring(kiosk_app), unlocked, doc, staff.id)
+        _link, token = links.create_link(
+            db, get_keyring(kiosk_app), unlocked, doc.id, recipient="employer", days=7
+        )
+        db.commit()
+    path = f"/suivi/{person.user.id}/documents/{document.id}/telecharger"
+    staff_inside = sign_in_at(kiosk_app, counsellor, KIOSK)
+    refused = staff_inside.get(path)
+    assert refused.status_code == 403 and not attachment(refused)
+    assert attachment(sign_in_at(kiosk_app, counsellor, OUTSIDE).get(path))
+    for address, sent in ((KIOSK, False), (OUTSIDE, True)):
+        visitor = client_at(kiosk_app, address)
+        answer = visitor.post(
+            f"/lien/{token}", data={"csrf_token": csrf_token(visitor, f"/lien/{token}")}
+        )
+        assert attachment(answer) is sent, address
 
 
 def activated_at(app: Flask, address: str) -> tuple[FlaskClient, str]:
