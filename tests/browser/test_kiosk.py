@@ -241,6 +241,7 @@ def test_nothing_lands_on_the_kiosk(
     page.emulate_media(media="print")
     expect(page.locator(".site-header")).to_be_hidden()
     expect(page.locator(".print-bar")).to_be_hidden()
+    expect(page.locator(".print-hint")).to_be_hidden()
     expect(page.locator("main")).to_contain_text(" ".join(code[4:]))
     page.emulate_media(media="screen")
     # « Imprimer » opens the browser's print dialog (replaced here, to see it called).
