@@ -7,6 +7,7 @@ changes (the WSGI REMOTE_ADDR, and X-Forwarded-For through the real ProxyFix).
 
 from __future__ import annotations
 
+import base64
 import html
 import io
 import re
@@ -29,10 +30,13 @@ from tests.factories import (
     pdf_bytes,
 )
 from tests.helpers import post_form
+from vault.accounts import sessions
+from vault.accounts.sessions import SessionTicket
 from vault.core.db import db_session, get_database
 from vault.core.extensions import get_keyring
 from vault.documents.service import Unlocked
 from vault.models import Document, Role, ServerSession, User
+from vault.models.base import utcnow
 from vault.sharing import links
 from vault.sharing import service as sharing
 
@@ -285,6 +289,34 @@ def test_the_recovery_sheet_is_a_page_to_print_on_a_kiosk(kiosk_app: Flask) -> N
     outside, _username = activated_at(kiosk_app, OUTSIDE)
     pdf = outside.get("/activer/feuille-de-secours.pdf")
     assert pdf.data.startswith(b"%PDF") and attachment(pdf)
+
+
+def test_the_new_recovery_sheet_after_a_recovery_is_a_page_to_print_on_a_kiosk(
+    kiosk_app: Flask,
+) -> None:
+    account = make_account(kiosk_app)
+    for address, on_screen in ((KIOSK, True), (OUTSIDE, False)):
+        client = sign_in_at(kiosk_app, account, address)
+        # The code a recovery just issued, kept for this session only (as recovery.views does).
+        with client.session_transaction() as cookie:
+            ticket = SessionTicket(cookie["t"], base64.b64decode(cookie["k"]))
+        with kiosk_app.app_context():
+            db = db_session()
+            opened = sessions.resume(db, ticket)
+            assert opened is not None
+            issued = utcnow().isoformat()
+            code = "1111 2222 3333 4444 5555 6666 7777 8888"
+            sessions.set_pending(opened.row, ticket, {"recovery_code": code, "issued": issued})
+            db.commit()
+        sheet = client.get("/recuperation/feuille-de-secours.pdf")
+        assert sheet.status_code == 200
+        assert attachment(sheet) is not on_screen
+        if on_screen:
+            page = text(sheet)
+            assert "Feuille de secours" in page and "1111 2222 3333 4444" in page
+            assert 'href="/recuperation/feuille-de-secours"' in page  # « Retour »
+        else:
+            assert sheet.data.startswith(b"%PDF")
 
 
 def test_the_activation_sheet_is_a_page_to_print_on_a_kiosk(kiosk_app: Flask) -> None:
