@@ -240,6 +240,7 @@ def app_environment(database_url: str, storage_url: str, instance: Path) -> dict
         "VAULT_SECRET_KEY": secrets.token_urlsafe(48),
         "VAULT_SERVER_KEYS": KeyRing.generate_string(),
         "VAULT_ESCROW_PUBLIC_KEY": dev_escrow_pair()["escrow_public_key"],
+        "VAULT_PUBLIC_URL": "https://coffre.example.fr",
         "VAULT_MAX_UPLOAD_MB": "300",
         "VAULT_QUOTA_MB": "100000",
         "VAULT_LOG_LEVEL": "WARNING",

@@ -176,8 +176,9 @@ class Gunicorn(Process):
         environment: dict[str, str],
         scratch: Path,
         certificate: Certificate | None,
+        port: int | None = None,
     ) -> None:
-        self.port = free_port()
+        self.port = port or free_port()
         self.certificate = certificate
         scheme = "https" if certificate else "http"
         self.url = f"{scheme}://127.0.0.1:{self.port}"
@@ -243,9 +244,11 @@ def find_nginx() -> str:
 class Nginx(Process):
     """nginx terminating TLS in front of `upstream`, with the vault's proxy settings."""
 
-    def __init__(self, upstream: str, scratch: Path, certificate: Certificate) -> None:
+    def __init__(
+        self, upstream: str, scratch: Path, certificate: Certificate, port: int | None = None
+    ) -> None:
         executable = find_nginx()
-        self.port = free_port()
+        self.port = port or free_port()
         self.certificate = certificate
         self.url = f"https://127.0.0.1:{self.port}"
         prefix = scratch / "nginx"
@@ -328,8 +331,12 @@ class ProductionSite:
 def start_site(
     mode: str, environment: dict[str, str], scratch: Path, certificate: Certificate
 ) -> ProductionSite:
+    # The address the browser opens is the site's public address
+    # (VAULT_PUBLIC_URL, required in production): links and sheets give it.
+    public_port = free_port()
+    environment = {**environment, "VAULT_PUBLIC_URL": f"https://127.0.0.1:{public_port}"}
     if mode == "tls":
-        app = Gunicorn(environment, scratch, certificate)
+        app = Gunicorn(environment, scratch, certificate, port=public_port)
         processes: list[Process] = [app]
     else:
         app = Gunicorn({**environment, "VAULT_PROXY_HOPS": "1"}, scratch, None)
@@ -339,7 +346,7 @@ def start_site(
         app.wait_ready()
         site.admin_username, site.admin_code = app.first_admin()
         if mode == "proxy":
-            proxy = Nginx(app.url, scratch, certificate)
+            proxy = Nginx(app.url, scratch, certificate, port=public_port)
             processes.append(proxy)
             proxy.wait_ready()
             site.url = proxy.url

@@ -88,6 +88,7 @@ class Deployment:
             "VAULT_SECRET_KEY": self.secret_key,
             "VAULT_SERVER_KEYS": self.server_keys,
             "VAULT_ESCROW_PUBLIC_KEY": TEST_ESCROW["escrow_public_key"],
+            "VAULT_PUBLIC_URL": "https://coffre.example.fr",
             # Everything the app can say, so that nothing hides below the level.
             "VAULT_LOG_LEVEL": "DEBUG",
             **extra,

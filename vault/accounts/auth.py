@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -22,6 +21,7 @@ from werkzeug.wrappers import Response
 
 from vault.accounts import sessions
 from vault.accounts.sessions import OpenSession, SessionTicket
+from vault.core import kiosk
 from vault.core.db import db_session
 from vault.core.envelope import UserKey
 from vault.core.extensions import get_settings
@@ -39,6 +39,13 @@ def init_app(app: Flask) -> None:
     # The session cookie is renewed at sign-in by clearing it (see sign_in);
     # Flask-Login's own "remember me" cookie is never used.
     manager.session_protection = None
+
+    @app.context_processor
+    def idle_context() -> dict[str, int | None]:
+        # Read by base.html's countdown on kiosk networks (docs/kiosk.md).
+        if not request or not current_user.is_authenticated:  # loads the session
+            return {"idle_seconds_left": None}
+        return {"idle_seconds_left": idle_seconds_left()}
 
 
 def cookie_ticket(token_field: str = TOKEN, key_field: str = KEY) -> SessionTicket | None:
@@ -83,16 +90,23 @@ def _unauthorized() -> Response:
 def idle_minutes_for(address: str | None) -> int:
     """Shorter idle timeout on kiosk networks (shared terminals in detention)."""
     settings = get_settings()
-    if address:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            ip = None
-        if ip is not None and any(
-            ip in ipaddress.ip_network(net) for net in settings.kiosk_networks
-        ):
-            return settings.kiosk_idle_minutes
+    if kiosk.in_kiosk_networks(address, settings.kiosk_networks):
+        return settings.kiosk_idle_minutes
     return settings.session_idle_minutes
+
+
+def idle_seconds_left() -> int | None:
+    """Seconds before the signed-in session's idle sign-out, or None when nobody is signed in.
+
+    Counted from the session's own last_seen_at, as `sessions.resume` counts:
+    the countdown a kiosk shows (static/js/idle.js) ends when the server's
+    session does, not when the page was loaded (last_seen_at moves only every
+    TOUCH_EVERY).
+    """
+    opened: OpenSession | None = g.get("open_session")
+    if opened is None:
+        return None
+    return sessions.seconds_left(opened.row)
 
 
 def begin_session(user: User, user_key: UserKey) -> OpenSession:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -109,6 +110,24 @@ def resume(
         row.last_seen_at = now
         db.flush()
     return OpenSession(row, user_key, touched)
+
+
+def seconds_left(row: ServerSession, *, now: datetime | None = None) -> int:
+    """Seconds before `row` ends for idleness or age, rounded up (0 once ended).
+
+    Rounded up so that a countdown shown from it never ends before the
+    server's session does (docs/kiosk.md).
+    """
+    now = now or utcnow()
+    idle_end = row.last_seen_at + timedelta(minutes=row.idle_minutes)
+    left = min(idle_end, row.expires_at) - now
+    return max(0, math.ceil(left.total_seconds()))
+
+
+def keep_alive(db: Session, row: ServerSession, *, now: datetime | None = None) -> None:
+    """The person says they are still there: the idle time starts again now."""
+    row.last_seen_at = now or utcnow()
+    db.flush()
 
 
 def end(db: Session, row_id: str) -> None:

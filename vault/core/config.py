@@ -78,6 +78,11 @@ class Settings:
     kiosk_idle_minutes: int = 10
     session_absolute_hours: int = 12
     kiosk_networks: tuple[str, ...] = ()
+    # The address people reach from the Internet ("https://coffre.example.fr"):
+    # printed on sheets and summaries and given in external links, never the
+    # address a request came in on (a kiosk's is the establishment's own; D-071).
+    # Required in production; elsewhere empty means "the request's own address".
+    public_url: str = ""
     # Number of reverse proxies in front of the app whose X-Forwarded-* to trust.
     proxy_hops: int = 0
     # Where per-address rate limits are counted ("memory://" or "redis://...").
@@ -143,6 +148,11 @@ class Settings:
         absolute_hours = _int(env_map, "VAULT_SESSION_ABSOLUTE_HOURS", 12, low=1, high=168)
         kiosk_networks = _networks(env_map, "VAULT_KIOSK_NETWORKS")
         proxy_hops = _int(env_map, "VAULT_PROXY_HOPS", 0, low=0, high=5)
+        public_url = _public_url(env_map.get("VAULT_PUBLIC_URL", ""))
+        if production and not public_url:
+            raise ConfigError(
+                "VAULT_PUBLIC_URL", "required when VAULT_ENV=production (https://coffre.example.fr)"
+            )
         ratelimit_url = _ratelimit_url(env_map)
         activation_days = _int(env_map, "VAULT_ACTIVATION_DAYS", 30, low=1, high=365)
         retention_years = _int(env_map, "VAULT_RETENTION_YEARS", 3, low=1, high=30)
@@ -191,6 +201,7 @@ class Settings:
             session_absolute_hours=absolute_hours,
             kiosk_networks=kiosk_networks,
             proxy_hops=proxy_hops,
+            public_url=public_url,
             ratelimit_storage_url=ratelimit_url,
             escrow_public_key=escrow_public_key,
             activation_days=activation_days,
@@ -256,6 +267,17 @@ def _networks(env_map: Mapping[str, str], name: str) -> tuple[str, ...]:
         except ValueError as e:
             raise ConfigError(name, f"{item!r} is not a network (e.g. 10.20.0.0/16)") from e
     return tuple(networks)
+
+
+def _public_url(value: str) -> str:
+    """The public address without a trailing slash, checked: http(s), a host, no query."""
+    url = value.strip().rstrip("/")
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError("VAULT_PUBLIC_URL", "must look like https://coffre.example.fr")
+    return url
 
 
 def _ratelimit_url(env_map: Mapping[str, str]) -> str:

@@ -1,4 +1,4 @@
-"""Template helpers every page uses: pictograms from the sprite and French file sizes."""
+"""Template helpers every page uses: pictograms from the sprite, French file sizes, `kiosk`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ from flask import Flask, g, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
+
+from vault.core import kiosk
+from vault.core.pdf.render import sheet_asset
 
 
 def icon(name: str, label: str | None = None, size: str | int | None = None) -> Markup:
@@ -55,3 +58,5 @@ def init_app(app: Flask) -> None:
     """The pictogram helper and the French file size filter, for every template."""
     app.jinja_env.globals["icon"] = icon
     app.jinja_env.filters["filesizeformat"] = filesize
+    app.jinja_env.globals["sheet_asset"] = sheet_asset
+    kiosk.init_app(app)

@@ -22,6 +22,8 @@ import storage
 from vault.core import metrics
 from vault.core.db import db_session
 from vault.core.envelope import DataKey
+from vault.core.kiosk import from_kiosk
+from vault.core.pdf.render import render_pdf, render_sheet_page
 from vault.documents.downloads import (
     Damaged,
     Recipient,
@@ -37,6 +39,12 @@ log = logging.getLogger(__name__)
 # A sandbox for anything we serve from a document: no script, no plugin, no form.
 DOCUMENT_CSP = "default-src 'none'; sandbox"
 
+KIOSK_TITLE = _l("Nothing is saved on a kiosk")
+KIOSK_MESSAGE = _l(
+    "On a kiosk, documents are shown on the screen and never saved: the next person must "
+    "not find them. Open the document to see it. After your release, you can download it "
+    "from any phone or computer."
+)
 DAMAGED_TITLE = _l("Document damaged")
 DAMAGED_MESSAGE = _l(
     "This document did not pass its integrity check: it may be damaged or may have been "
@@ -58,8 +66,13 @@ def send_document(
 
     The blob is bound to the vault and document `recipient` names. Commits
     what the caller recorded in `db` once the first segment verified; rolls
-    it back and journals a failure if it does not.
+    it back and journals a failure if it does not. On a kiosk network nothing
+    is sent as a file (docs/kiosk.md): the page says why, and nothing the
+    caller recorded is kept.
     """
+    if from_kiosk():
+        db.rollback()
+        return kiosk_refusal()
     try:
         plaintext = open_version(
             store,
@@ -106,12 +119,33 @@ def send_preview(image: bytes, mime: str) -> Response:
     return response
 
 
+def kiosk_refusal() -> tuple[str, int]:
+    """The French page for a file asked for on a kiosk: nothing lands on a shared terminal."""
+    page = render_template(
+        "errors/error.html", status=403, title=KIOSK_TITLE, message=KIOSK_MESSAGE
+    )
+    return page, 403
+
+
 def damaged_page() -> tuple[str, int]:
     """The French page for a document that fails its checks (nothing of it was sent)."""
     page = render_template(
         "errors/error.html", status=500, title=DAMAGED_TITLE, message=DAMAGED_MESSAGE
     )
     return page, 500
+
+
+def answer_sheet(
+    template_name: str, filename: str, *, back_url: str, **context: object
+) -> Response | str:
+    """A printed sheet: a PDF to download, or on a kiosk a page the browser prints.
+
+    On a kiosk network a PDF would be saved on the shared terminal, codes
+    included (docs/kiosk.md): the same sheet is shown as a page instead.
+    """
+    if from_kiosk():
+        return render_sheet_page(template_name, back_url=back_url, **context)
+    return send_sheet(render_pdf(template_name, **context), filename)
 
 
 def send_sheet(pdf: bytes, filename: str) -> Response:

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from datetime import date
 
-from flask import Blueprint, Response, render_template, stream_with_context, url_for
+from flask import Blueprint, Response, render_template, stream_with_context
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -24,11 +24,13 @@ from wtforms.validators import DataRequired, Length
 from vault.accounts import auth
 from vault.accounts import service as accounts
 from vault.accounts.keys import Unlocked
+from vault.core.addresses import public_url_for
 from vault.core.catalog import CATEGORY_BY_CODE, TYPE_LABELS
 from vault.core.db import db_session
 from vault.core.errors import SignInRefused, Throttled
 from vault.core.extensions import get_keyring, get_settings, get_store
 from vault.core.forms import REQUIRED
+from vault.core.kiosk import from_kiosk
 from vault.core.messages import too_many_attempts
 from vault.core.pdf.render import render_pdf
 from vault.core.throttle import HashingBusy
@@ -82,8 +84,12 @@ def index() -> str:
 @bp.post("/")
 @auth.role_required(Role.PERSON)
 def download() -> Response | tuple[str, int]:
-    owner = unlocked_vault()
     form = ExportForm()
+    if from_kiosk():
+        # An unencrypted archive of the whole vault never lands on a shared
+        # terminal (docs/kiosk.md); the page explains how to get it.
+        return _render_page(form), 403
+    owner = unlocked_vault()
     if not form.validate_on_submit():
         return _render_page(form), 400
     db = db_session()
@@ -168,7 +174,7 @@ def renderers(owner: Unlocked) -> export.Renderers:
         type_label=_memo(type_label),
         describe_event=describe_event,
         retention_rule=retention_rule,
-        summary_pdf=lambda summary: summary_pdf(summary, url_for("auth.sign_in", _external=True)),
+        summary_pdf=lambda summary: summary_pdf(summary, public_url_for("auth.sign_in")),
     )
 
 

@@ -41,10 +41,9 @@ from vault.core.errors import PolicyError, SignInRefused, Throttled
 from vault.core.extensions import get_escrow_key, get_keyring
 from vault.core.forms import ChoosePassphraseForm, EmptyForm
 from vault.core.messages import passphrase_problems, too_many_attempts
-from vault.core.pdf.render import render_pdf
 from vault.core.throttle import HashingBusy
 from vault.documents.opened import unlocked_vault
-from vault.documents.sending import send_sheet
+from vault.documents.sending import answer_sheet
 from vault.models import RecoveryRequest, Role, User
 from vault.models.base import utcnow
 from vault.recovery import service as recovery
@@ -256,19 +255,20 @@ def renew() -> str | BaseResponse | tuple[str, int]:
 
 @bp.get("/feuille-de-secours.pdf")
 @auth.role_required(Role.PERSON)
-def kit_pdf() -> Response:
+def kit_pdf() -> Response | str:
     pending = _pending_kit()
     if pending is None:
         abort(404)
     user = auth.signed_in_user()
-    pdf = render_pdf(
+    return answer_sheet(
         "pdf/recovery_kit.html",
+        "feuille-de-secours.pdf",
+        back_url=url_for("recovery.kit"),
         display_name=user.display_name,
         username=user.username,
         recovery_code=pending[0],
         issued_on=format_date(pending[1], "long"),
     )
-    return send_sheet(pdf, "feuille-de-secours.pdf")
 
 
 # --- the counsellor's approval ----------------------------------------------------------

@@ -48,6 +48,8 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "static": ("GET", "/static/css/vault.css", everyone(200)),
     "auth.sign_in": ("GET", "/connexion", signed(200, 302)),
     "auth.sign_out": ("POST", "/deconnexion", everyone(302)),
+    # Signed in: the idle time starts again, then home; anonymous: to sign-in.
+    "auth.keep_alive": ("POST", "/session/encore-la", everyone(302)),
     "auth.activate": ("GET", "/activer", everyone(200)),
     "auth.choose_passphrase": ("GET", "/activer/phrase-secrete", everyone(403)),
     "auth.recovery_kit": ("GET", "/activer/feuille-de-secours", everyone(302)),

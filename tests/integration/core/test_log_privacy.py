@@ -152,7 +152,7 @@ def make_link(client: Client, document_id: uuid.UUID, **fields: str) -> str:
     assert response.status == 302, response.status
     location = response.headers["Location"]
     page = client.page(location)
-    match = re.search(r'value="http://[^"]+/lien/([A-Za-z0-9_-]+)"', page)
+    match = re.search(r'value="https?://[^"]+/lien/([A-Za-z0-9_-]+)"', page)
     assert match, "no address on the link's page"
     noted = client.post(location, {"csrf_token": re.search(CSRF, page).group(1)})  # type: ignore[union-attr]
     assert noted.status == 302

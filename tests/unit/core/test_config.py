@@ -24,6 +24,7 @@ PRODUCTION = {
     "VAULT_SECRET_KEY": "x" * 48,
     "VAULT_SERVER_KEYS": KEYS,
     "VAULT_ESCROW_PUBLIC_KEY": ESCROW,
+    "VAULT_PUBLIC_URL": "https://coffre.example.fr",
 }
 
 
@@ -226,3 +227,28 @@ def test_an_older_instance_keeping_the_escrow_secret_moves_it_out_loudly(
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     Settings.from_env({"VAULT_INSTANCE_PATH": str(tmp_path)})
     assert pair["escrow_secret"] not in capsys.readouterr().err
+
+
+def test_production_requires_the_public_address(tmp_path: Path) -> None:
+    env = {k: v for k, v in PRODUCTION.items() if k != "VAULT_PUBLIC_URL"}
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**env, "VAULT_INSTANCE_PATH": str(tmp_path)})
+    assert caught.value.variable == "VAULT_PUBLIC_URL"
+    assert "required when VAULT_ENV=production" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "value", ["coffre.example.fr", "ftp://coffre.example.fr", "https://", "https://x.fr/?a=1"]
+)
+def test_the_public_address_is_checked(value: str, tmp_path: Path) -> None:
+    env = {**PRODUCTION, "VAULT_INSTANCE_PATH": str(tmp_path), "VAULT_PUBLIC_URL": value}
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(env)
+    assert caught.value.variable == "VAULT_PUBLIC_URL"
+
+
+def test_the_public_address_is_kept_without_its_last_slash(tmp_path: Path) -> None:
+    env = {**PRODUCTION, "VAULT_PUBLIC_URL": "https://coffre.example.fr/vault/"}
+    assert Settings.from_env(env).public_url == "https://coffre.example.fr/vault"
+    development = Settings.from_env({"VAULT_INSTANCE_PATH": str(tmp_path)})
+    assert development.public_url == ""

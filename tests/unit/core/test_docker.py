@@ -19,6 +19,7 @@ SECRETS = {
     "VAULT_SECRET_KEY": "k" * 48,
     "VAULT_SERVER_KEYS": "1:" + "A" * 43 + "=",
     "VAULT_ESCROW_PUBLIC_KEY": "escrow-public-key",
+    "VAULT_PUBLIC_URL": "https://coffre.example.fr",
 }
 
 

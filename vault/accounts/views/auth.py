@@ -10,6 +10,7 @@ from flask import (
     abort,
     flash,
     g,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -30,8 +31,7 @@ from vault.core.errors import PolicyError, SignInRefused, Throttled
 from vault.core.extensions import get_keyring
 from vault.core.forms import ActivationForm, ChoosePassphraseForm, EmptyForm, SignInForm
 from vault.core.messages import passphrase_problems, too_many_attempts
-from vault.core.pdf.render import render_pdf
-from vault.documents.sending import send_sheet
+from vault.documents.sending import answer_sheet
 from vault.lifecycle import retention
 from vault.models import AccountStatus, User
 from vault.models.base import utcnow
@@ -117,6 +117,27 @@ def sign_out() -> BaseResponse:
     db_session().commit()
     flash(_("You are signed out. You can leave the terminal."), "info")
     return redirect(url_for("auth.sign_in"))
+
+
+@bp.post("/session/encore-la")
+@auth.role_required(*auth.HOME_BY_ROLE)
+def keep_alive() -> BaseResponse:
+    """« Je suis encore là » on a kiosk's idle countdown: the idle time starts again.
+
+    A POST with the page's CSRF token (D-072): a GET that moved the session on
+    could be fired by any image or prefetch. static/js/idle.js sends it with
+    fetch and reads the seconds left; without the script the countdown is not
+    shown, and a plain submission lands on the person's home.
+    """
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    db = db_session()
+    opened = auth.open_session()
+    sessions.keep_alive(db, opened.row)
+    db.commit()
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(seconds_left=sessions.seconds_left(opened.row))
+    return redirect(auth.home_url(auth.signed_in_user()))
 
 
 @bp.route("/activer", methods=["GET", "POST"])
@@ -228,19 +249,20 @@ def recovery_kit() -> str | BaseResponse:
 
 @bp.get("/activer/feuille-de-secours.pdf")
 @auth.role_required(*auth.HOME_BY_ROLE)
-def recovery_kit_pdf() -> Response:
+def recovery_kit_pdf() -> Response | str:
     code = _pending_recovery_code()
     if code is None:
         abort(404)
     user = auth.signed_in_user()
-    pdf = render_pdf(
+    return answer_sheet(
         "pdf/recovery_kit.html",
+        "feuille-de-secours.pdf",
+        back_url=url_for("auth.recovery_kit"),
         display_name=user.display_name,
         username=user.username,
         recovery_code=code,
         issued_on=format_date(user.activated_at or None, "long"),
     )
-    return send_sheet(pdf, "feuille-de-secours.pdf")
 
 
 @bp.post("/activer/termine")

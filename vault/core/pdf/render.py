@@ -14,12 +14,12 @@ import logging
 from pathlib import Path
 
 import segno
-from flask import current_app, render_template
+from flask import current_app, g, render_template, url_for
 from markupsafe import Markup
 
 from vault.core.pdf.errors import AssetRefused, PdfError
 
-__all__ = ["AssetRefused", "PdfError", "qr_svg", "render_pdf"]
+__all__ = ["AssetRefused", "PdfError", "qr_svg", "render_pdf", "render_sheet_page", "sheet_asset"]
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +52,35 @@ def _check_plain(name: str, value: object) -> None:
         raise PdfError(f"context value {name!r} is a {type(value).__name__}, not a plain value")
 
 
-def render_pdf(template_name: str, **context: object) -> bytes:
-    """Render one of the ``templates/pdf/`` sheets to PDF bytes (needs an app context)."""
+def sheet_asset(path: str) -> str:
+    """Where a sheet finds `path` of static/: relative for WeasyPrint's fetcher, a URL on a page."""
+    return url_for("static", filename=path) if g.get("sheet_on_screen") else path
+
+
+def _check_sheet(template_name: str, context: dict[str, object]) -> None:
     if not template_name.startswith("pdf/") or ".." in template_name.split("/"):
         raise PdfError(f"not a PDF template: {template_name!r}")
     for name, value in context.items():
         _check_plain(name, value)
+
+
+def render_sheet_page(template_name: str, *, back_url: str, **context: object) -> str:
+    """One of the ``templates/pdf/`` sheets as a web page the browser prints (on a kiosk).
+
+    The same template and the same plain-values rule as `render_pdf`; the
+    sheet's base becomes the site's page (templates/sheets/screen.html), with
+    a « Imprimer » button and `back_url` to leave it.
+    """
+    _check_sheet(template_name, context)
+    g.sheet_on_screen = True
+    return render_template(
+        template_name, **context, qr_svg=qr_svg, sheet_on_screen=True, sheet_back_url=back_url
+    )
+
+
+def render_pdf(template_name: str, **context: object) -> bytes:
+    """Render one of the ``templates/pdf/`` sheets to PDF bytes (needs an app context)."""
+    _check_sheet(template_name, context)
     html = render_template(template_name, **context, qr_svg=qr_svg)
     static_folder = current_app.static_folder
     assert static_folder is not None  # the app factory always sets it

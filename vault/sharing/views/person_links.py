@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from vault.accounts import auth, sessions
 from vault.accounts.keys import Unlocked
+from vault.core.addresses import public_url_for
 from vault.core.db import db_session
 from vault.core.errors import PolicyError, owned_or_404
 from vault.core.extensions import get_keyring
@@ -175,7 +176,7 @@ def link_created(link_id: uuid.UUID) -> str | BaseResponse:
     return render_template(
         "links/created.html",
         link=link,
-        url=url_for("public_links.show", token=token, _external=True),
+        url=public_url_for("public_links.show", token=token),
         title=document_title(owner, document) if document else "",
         recipient=recipient_phrase(link.recipient),
         form=EmptyForm(),

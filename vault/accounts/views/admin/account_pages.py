@@ -23,12 +23,12 @@ from vault.accounts import auth, sessions
 from vault.accounts import service as accounts
 from vault.accounts.labels import role_label, status_label
 from vault.accounts.views.admin.blueprint import bp, get_user
+from vault.core.addresses import public_url_for
 from vault.core.db import db_session
 from vault.core.errors import NotFound, PolicyError
 from vault.core.extensions import get_escrow_key, get_keyring, get_settings
 from vault.core.forms import AssignCounsellorsForm, EmptyForm, NewAccountForm
-from vault.core.pdf.render import render_pdf
-from vault.documents.sending import send_sheet
+from vault.documents.sending import answer_sheet
 from vault.models import (
     AccountStatus,
     Assignment,
@@ -287,18 +287,20 @@ def reissue(user_id: uuid.UUID) -> BaseResponse:
 
 @bp.get("/comptes/<uuid:user_id>/feuille-activation.pdf")
 @auth.role_required(Role.ADMINISTRATOR)
-def activation_sheet(user_id: uuid.UUID) -> Response:
+def activation_sheet(user_id: uuid.UUID) -> Response | str:
     user = get_user(db_session(), user_id)
     code = _code_for(user)
     if code is None:
         abort(404)
-    activation_url = url_for("auth.activate", _external=True)
+    activation_url = public_url_for("auth.activate")
     digits = accounts.normalize_activation_code(code)
     # In the fragment, which browsers never send: the code stays out of the
     # server's and any proxy's logs when the QR code is scanned.
     qr_payload = f"{activation_url}#u={quote(user.username, safe='')}&c={digits}"
-    pdf = render_pdf(
+    return answer_sheet(
         "pdf/activation_sheet.html",
+        f"feuille-activation-{user.username}.pdf",
+        back_url=url_for("admin.account", user_id=user.id),
         display_name=user.display_name,
         username=user.username,
         activation_code=code,
@@ -310,7 +312,6 @@ def activation_sheet(user_id: uuid.UUID) -> Response:
         establishment=user.establishment.name if user.establishment else None,
         role_label=role_label(user.role),
     )
-    return send_sheet(pdf, f"feuille-activation-{user.username}.pdf")
 
 
 def assignable(db: Session, person: User) -> list[User]:
