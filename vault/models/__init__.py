@@ -15,6 +15,7 @@ from vault.models.account import (
 )
 from vault.models.base import Base
 from vault.models.blob import Blob
+from vault.models.cv import CvDraft, DraftKind
 from vault.models.document import Document, DocumentVersion, VaultIndex
 from vault.models.journal import JournalEvent, JournalHead
 from vault.models.lifecycle import (
@@ -42,9 +43,11 @@ __all__ = [
     "Assignment",
     "Base",
     "Blob",
+    "CvDraft",
     "Document",
     "DocumentRequest",
     "DocumentVersion",
+    "DraftKind",
     "Establishment",
     "ExternalLink",
     "JournalEvent",
