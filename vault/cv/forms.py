@@ -8,6 +8,7 @@ explains why and proposes neutral wording (D-133).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -18,6 +19,7 @@ from wtforms import (
     Form,
     FormField,
     RadioField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -42,6 +44,21 @@ NO_ESTABLISHMENT = _l(
     "Do not name the prison or say “detention”: write for example “Production workshop”."
 )
 TOO_LONG = _l("This is too long: at most %(max)d characters.")
+
+
+def _choices(pairs: Iterable[tuple[str, Any]]) -> list[SelectChoice]:
+    return [SelectChoice(code, label) for code, label in pairs]
+
+
+NOT_IN_LIST = _l("Choose from the list.")
+
+
+def in_list(_form: Any, field: Field) -> None:
+    """Every value chosen is one of the field's choices (in French, unlike WTForms' own)."""
+    allowed = {choice.value for choice in field.choices}
+    chosen = field.data if isinstance(field.data, list) else [field.data]
+    if any(value not in allowed for value in chosen):
+        raise ValidationError(NOT_IN_LIST)
 
 
 def _length(most: int) -> Length:
@@ -78,7 +95,7 @@ class JobForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
 
 
 class ExperienceItem(Form):  # type: ignore[misc]  # WTForms is untyped
-    title = StringField(_l("Job or task"), [Optional(), _length(120), neutral])
+    title = StringField(_l("Job or task"), [_length(120), neutral])
     place = StringField(_l("Where (without naming the establishment)"), [_length(120), neutral])
     dates = StringField(_l("When"), [_length(40)])
     details = TextAreaField(_l("What you did (optional)"), [_length(600), neutral])
@@ -103,14 +120,15 @@ class TrainingItem(Form):  # type: ignore[misc]  # WTForms is untyped
 
 
 class LanguageItem(Form):  # type: ignore[misc]  # WTForms is untyped
-    name = StringField(_l("Language"), [_length(60)])
+    language = StringField(_l("Language"), [_length(60)])
     level = SelectField(
         _l("Level"),
-        choices=[("", _l("Choose a level")), *LANGUAGE_LEVELS],
-        validate_choice=True,
+        [in_list],
+        choices=_choices([("", _l("Choose a level")), *LANGUAGE_LEVELS]),
+        validate_choice=False,
     )
 
-    def validate_name(self, field: StringField) -> None:
+    def validate_language(self, field: StringField) -> None:
         if not (field.data or "").strip() and self.level.data:
             raise ValidationError(_l("Write the language."))
 
@@ -129,7 +147,7 @@ class LanguagesForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
 
 class SkillsForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     picked = SelectMultipleField(
-        _l("Skills"), choices=[(code, label) for code, label in SKILL_LABELS.items()]
+        _l("Skills"), [in_list], choices=_choices(SKILL_LABELS.items()), validate_choice=False
     )
     other = TextAreaField(
         _l("Other skills, one per line (optional)"), [Optional(), _length(400), neutral]
@@ -137,7 +155,9 @@ class SkillsForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
 
 
 class LicenceForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
-    kinds = SelectMultipleField(_l("Driving licence"), choices=list(LICENCES))
+    kinds = SelectMultipleField(
+        _l("Driving licence"), [in_list], choices=_choices(LICENCES), validate_choice=False
+    )
 
 
 class InterestsForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
@@ -145,8 +165,16 @@ class InterestsForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
 
 
 class FinishForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
-    template = RadioField(_l("Model"), choices=list(TEMPLATES), default="sober")
-    labels = RadioField(_l("Language of the titles"), choices=list(LABEL_LANGUAGES), default="fr")
+    template = RadioField(
+        _l("Model"), [in_list], choices=_choices(TEMPLATES), default="sober", validate_choice=False
+    )
+    labels = RadioField(
+        _l("Language of the titles"),
+        [in_list],
+        choices=_choices(LABEL_LANGUAGES),
+        default="fr",
+        validate_choice=False,
+    )
 
 
 class LetterJobForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped

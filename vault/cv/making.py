@@ -50,9 +50,12 @@ def cv_context(record: Record) -> dict[str, Any]:
     ]
     skills += [s.strip() for s in text(record, "skills", "other").split("\n") if s.strip()]
     languages = [
-        {"name": i.get("name", "").strip(), "level": str(LEVEL_LABELS.get(i.get("level", ""), ""))}
+        {
+            "name": i.get("language", "").strip(),
+            "level": str(LEVEL_LABELS.get(i.get("level", ""), "")),
+        }
         for i in items(record, "languages")
-        if i.get("name", "").strip()
+        if i.get("language", "").strip()
     ]
     licences = [
         str(LICENCE_LABELS[c]) for c in strings(record, "licence", "kinds") if c in LICENCE_LABELS
