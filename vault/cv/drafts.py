@@ -23,9 +23,9 @@ from vault.cv.content import Record, new_record
 from vault.models import CvDraft, DraftKind
 from vault.models.base import utcnow
 
-# The largest record sealed: far above a two-page CV (about 6 KB of JSON), a
-# bound on what one person can make the server seal and store.
-MAX_RECORD_BYTES = 64 * 1024
+# The largest record sealed: above what the forms let through (their length limits,
+# 12 items a list, 4 UTF-8 bytes a character at worst), a bound on what is stored.
+MAX_RECORD_BYTES = 256 * 1024
 
 
 class DraftTooLarge(ValueError):
