@@ -12,11 +12,14 @@ the step's form (test_builder.py drives them without a browser).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
 from flask import Flask
+from werkzeug.serving import make_server
 
 from tests.browser.steps import (
     DESK,
@@ -29,7 +32,9 @@ from tests.browser.steps import (
     sign_out,
 )
 from tests.factories import Account, make_account
-from vault.core.db import db_session
+from vault import create_app
+from vault.core.db import db_session, get_database
+from vault.core.extensions import get_settings, get_store
 from vault.models import Role, User
 from vault.sharing import service as sharing
 
@@ -225,4 +230,70 @@ def test_a_cv_written_left_resumed_made_and_shared(
     )
     _name, letter = download_from(page)
     assert "Je voudrais travailler chez Entrepôt Sud" in pdf_text(letter)
+    assert findings.problems == [], "\n".join(findings.problems)
+
+
+@pytest.fixture(scope="module")
+def kiosk_server(live_app: Flask) -> Iterator[str]:
+    """The live app's database and blobs, served as to a kiosk network (127.0.0.0/8)."""
+    settings = replace(get_settings(live_app), kiosk_networks=("127.0.0.0/8",))
+    app = create_app(settings)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+    server.server_close()
+    get_database(app).dispose()
+    get_store(app).close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("size", [DESK, PHONE], ids=["kiosk", "phone"])
+def test_on_a_kiosk_the_cv_and_the_letter_are_pages_to_print(
+    browser: Any, kiosk_server: str, live_app: Flask, contexts: list[Any], size: dict[str, int]
+) -> None:
+    from playwright.sync_api import expect
+
+    tag = f"k{size['width']}"
+    who = people(live_app, tag)
+    findings = CvFindings()
+    page = new_page(browser, contexts, kiosk_server, viewport=size)
+    findings.watch(page, "person")
+    downloads: list[Any] = []
+    page.on("download", lambda download: downloads.append(download))
+    page.goto("/connexion")
+    sign_in(page, who.person.username, who.person.passphrase, r"/documents/$")
+    page.goto("/cv/etape/identite")
+    page.get_by_label("Prénom").fill("Yanis")
+    page.get_by_label("Nom", exact=True).fill(f"Durand{tag}")
+    next_step(page, findings, "emploi")
+    page.get_by_label("Métier recherché").fill("Cariste")
+    next_step(page, findings, "experience")
+    page.goto("/cv/etape/fin")
+    findings.audit(page)
+    page.get_by_role("button", name="Faire le PDF").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("Mon CV, à imprimer"))
+    expect(page.get_by_role("heading", level=2, name=f"Yanis Durand{tag}")).to_be_visible()
+    # The script shows the Print button; the CV is the page itself.
+    expect(page.get_by_role("button", name="Imprimer")).to_be_visible()
+    expect(page.locator("article.cv-sheet")).to_contain_text(f"Yanis Durand{tag}")
+    expect(page.locator("article.cv-sheet")).to_contain_text("Cariste")
+    findings.audit(page)
+
+    page.goto("/cv/lettre/etape/poste")
+    page.get_by_label("Poste", exact=True).fill("Cariste")
+    page.get_by_label("Employeur", exact=True).fill("Logistique Nord")
+    next_step(page, findings, "vous")
+    next_step(page, findings, "moi")  # the suggested first paragraph, kept
+    page.goto("/cv/lettre/etape/fin")
+    findings.audit(page)
+    page.get_by_role("button", name="Faire le PDF").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        re.compile("Ma lettre de motivation, à imprimer")
+    )
+    expect(page.locator("article.letter-sheet")).to_contain_text("Logistique Nord")
+    findings.audit(page)
+    assert downloads == [], "nothing may be saved to a kiosk"
     assert findings.problems == [], "\n".join(findings.problems)
