@@ -153,7 +153,9 @@ def test_a_cv_written_left_resumed_made_and_shared(
     expect(
         page.get_by_role("group", name="Expérience 2").get_by_label("Poste ou tâche")
     ).to_have_value("Magasinier")
-    next_step(page, findings, "formation")
+    # Enter in a field goes on (the form's first button is "Next", not "Remove").
+    page.get_by_label("Quand").first.press("Enter")
+    page.wait_for_url(re.compile(r"/cv/etape/formation$"))
     page.get_by_label("Diplôme ou formation").fill("CACES 1")
     page.get_by_label("Année").fill("2025")
     next_step(page, findings, "competences")
