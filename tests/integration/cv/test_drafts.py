@@ -45,3 +45,19 @@ def test_a_record_beyond_the_bound_is_refused(app: Flask, db: Session) -> None:
         drafts.save(db, alex, DraftKind.CV, {"v": 1, "x": "é" * drafts.MAX_RECORD_BYTES})
     drafts.forget(db, alex, DraftKind.CV)
     assert not drafts.exists(db, alex, DraftKind.CV)
+
+
+@pytest.mark.parametrize("how", ["closed", "shredded"])
+def test_closing_or_shredding_a_vault_deletes_its_drafts(app: Flask, db: Session, how: str) -> None:
+    from vault.lifecycle import closing
+
+    alex, sam = unlocked(app, db, "Alex"), unlocked(app, db, "Sam")
+    for owner in (alex, sam):
+        drafts.save(db, owner, DraftKind.CV, {"v": 1})
+        drafts.save(db, owner, DraftKind.LETTER, {"v": 1})
+    if how == "closed":
+        closing.close_vault(db, alex)
+    else:
+        closing.shred_vault(db, alex.user, reason="retention")
+    left = db.execute(select(CvDraft.vault_id)).scalars().all()
+    assert left == [sam.vault_id, sam.vault_id]
