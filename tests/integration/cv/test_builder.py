@@ -270,3 +270,15 @@ def test_a_counsellors_request_for_a_cv_offers_to_write_it(
     assert page.count('href="/cv/"') == 2
     assert page.count("Écrire mon CV") == 1
     assert page.count("Ajouter d'abord ce document") == 2
+
+
+def test_a_model_not_offered_is_refused_next_to_the_choice(client: FlaskClient) -> None:
+    write_cv(client)
+    response = make_pdf(client, template="fancy")
+    assert response.status_code == 400
+    assert 'id="template-error">Choisissez dans la liste.' in text_of(response)
+
+
+def test_a_step_that_does_not_exist_is_not_found(client: FlaskClient) -> None:
+    assert client.get("/cv/etape/adresse").status_code == 404
+    assert client.get("/cv/lettre/etape/adresse").status_code == 404
