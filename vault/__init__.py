@@ -105,6 +105,8 @@ def _register_views(app: Flask) -> None:
     from vault.accounts.limits import limit_signins
     from vault.accounts.views import account, admin
     from vault.accounts.views import auth as auth_views
+    from vault.cv.views import builder as cv
+    from vault.cv.views import letter as cv_letter
     from vault.documents.views import deposits
     from vault.documents.views import library as documents
     from vault.export import views as export
@@ -129,6 +131,8 @@ def _register_views(app: Flask) -> None:
         recovery,
         export,
         lifecycle,
+        cv,
+        cv_letter,
     ):
         app.register_blueprint(module.bp)
     limit_signins(app, "auth.sign_in", "auth.activate", "public_links.download", "recovery.start")

@@ -65,6 +65,7 @@ DOCUMENT_TYPES: dict[str, tuple[tuple[str, LazyString], ...]] = {
     ),
     "work": (
         ("cv", _l("CV")),
+        ("cover_letter", _l("Cover letter")),
         ("employment_registration", _l("Employment service registration")),
         ("employment_certificate", _l("Employment certificate")),
         ("payslip", _l("Payslip")),

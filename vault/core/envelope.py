@@ -61,6 +61,7 @@ LABELS: dict[str, bytes] = {
     "device": b"vault/device|",
     "limit": b"limit|",
     "signin_throttle": b"vault/signin-throttle",
+    "cv_draft": b"vault/cv-draft|",
 }
 
 PREVIEW_SUFFIX = b"|preview"
@@ -212,3 +213,11 @@ def escrow_identity_context(request_id: uuid.UUID, person_id: uuid.UUID) -> byte
 def journal_head_aad(vault_id: uuid.UUID, seq: int, digest: str) -> bytes:
     """A vault journal's sealed head (its last sequence number and hash)."""
     return LABELS["journal_head"] + vault_id.bytes + seq.to_bytes(8, "big") + digest.encode()
+
+
+# --- CV and cover letter ----------------------------------------------------------------
+
+
+def cv_draft_aad(vault_id: uuid.UUID, draft_id: uuid.UUID, kind: str) -> bytes:
+    """A CV or cover-letter draft (`kind`) sealed under the vault key (D-131)."""
+    return LABELS["cv_draft"] + vault_id.bytes + draft_id.bytes + b"|" + kind.encode()

@@ -189,7 +189,7 @@ class Intake:
         ring: KeyRing,
         vault_id: uuid.UUID,
         limits: Limits,
-        upload: StreamingUpload,
+        upload: StreamingUpload | None,
         quota_binds: bool,
     ) -> None:
         self._db, self._store, self._ring = db, store, ring
@@ -230,8 +230,45 @@ class Intake:
             raise IntakeRefused("csrf") from None
         return cls(db, store, ring, vault_id, limits, upload, quota_binds)
 
+    @classmethod
+    def generated(
+        cls,
+        db: Session,
+        store: storage.BlobStore,
+        ring: KeyRing,
+        vault_id: uuid.UUID,
+        limits: Limits,
+        content: bytes,
+        *,
+        details: Details,
+        filename: str,
+    ) -> Intake:
+        """A file the vault made for the person (a CV's PDF): the same checks, nothing streamed.
+
+        The view's own form passed Flask-WTF's CSRF check (CSRFProtect: the
+        request is an ordinary form); from there the path is the upload's: the
+        size against the room left, the details against the catalog, the title
+        cleaned, the type sniffed, then `add` or `replace` and `commit`.
+        """
+        limit, quota_binds = room(db, vault_id, limits)
+        if len(content) > limit:
+            raise IntakeRefused("quota" if quota_binds else "too_large", 413)
+        if not is_valid(details.category, details.doc_type):
+            raise IntakeRefused("bad_details")
+        mime = sniff_type(content[:SNIFF_BYTES])
+        if mime is None:
+            raise IntakeRefused("bad_type", 415)
+        intake = cls(db, store, ring, vault_id, limits, None, quota_binds)
+        intake.details = Details(
+            clean_title(details.title), details.category, details.doc_type, details.expiry_date
+        )
+        intake.mime, intake.filename = mime, clean_filename(filename)
+        intake._chunks = iter((content,))
+        return intake
+
     def read_details(self, form: DetailsForm) -> Details:
         """Fill `form` from the fields and check it, before a byte of the file is stored."""
+        assert self.upload is not None, "an upload's details come with its request"
         data = details_data(self.upload.fields)
         form.process(data=data)
         category, doc_type = str(data["category"]), str(data["doc_type"])
@@ -251,6 +288,7 @@ class Intake:
 
     def receive_file(self) -> None:
         """Start the file: its real type from its first bytes, its name cleaned."""
+        assert self.upload is not None, "a generated file needs no receiving"
         try:
             file = self.upload.require_file()
             head, self._chunks = peek(file.chunks(), SNIFF_BYTES)
@@ -343,7 +381,8 @@ class Intake:
 
         try:
             result = save(recording, counted())
-            self.upload.finish()
+            if self.upload is not None:
+                self.upload.finish()
         except UploadError as e:
             self._undo(recording.written)
             raise IntakeRefused.from_error(e, self._quota_binds) from None

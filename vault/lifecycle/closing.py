@@ -23,6 +23,7 @@ from vault.models import (
     AccountStatus,
     Assignment,
     Blob,
+    CvDraft,
     Document,
     DocumentRequest,
     DocumentVersion,
@@ -147,6 +148,8 @@ def _forget_account(db: Session, person: User, *, actor: User | None) -> None:
     db.execute(
         delete(ExternalLink).where(ExternalLink.vault_id == person.id), execution_options=bulk
     )
+    # The CV drafts are sealed under the vault key; their rows go with it.
+    db.execute(delete(CvDraft).where(CvDraft.vault_id == person.id), execution_options=bulk)
     # Without its slots nobody can open the vault key again: this is the shredding.
     db.execute(delete(KeySlot).where(KeySlot.user_id == person.id), execution_options=bulk)
     sessions.end_all(db, person.id)

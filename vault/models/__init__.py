@@ -15,6 +15,7 @@ from vault.models.account import (
 )
 from vault.models.base import Base
 from vault.models.blob import Blob
+from vault.models.cv import CvDraft, DraftKind
 from vault.models.document import Document, DocumentVersion, VaultIndex
 from vault.models.jobs import JobOutcome, JobRun
 from vault.models.journal import JournalEvent, JournalHead
@@ -43,9 +44,11 @@ __all__ = [
     "Assignment",
     "Base",
     "Blob",
+    "CvDraft",
     "Document",
     "DocumentRequest",
     "DocumentVersion",
+    "DraftKind",
     "Establishment",
     "ExternalLink",
     "JobOutcome",
