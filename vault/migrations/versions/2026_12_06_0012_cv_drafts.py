@@ -1,7 +1,7 @@
 """CV and cover-letter drafts, sealed under the vault key (issue 15).
 
-Revision ID: 0011_cv_drafts
-Revises: 0010_sealed_request_texts
+Revision ID: 0012_cv_drafts
+Revises: 0011_job_runs
 Create Date: 2026-12-06
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from vault.models.base import UTCDateTime
 
-revision = "0011_cv_drafts"
-down_revision = "0010_sealed_request_texts"
+revision = "0012_cv_drafts"
+down_revision = "0011_job_runs"
 branch_labels = None
 depends_on = None
 
