@@ -38,12 +38,13 @@ from sqlalchemy.orm import Session
 import storage
 from crypto import KeyRing
 from vault.accounts.keys import Unlocked
-from vault.core.catalog import TYPE_LABELS, is_valid
+from vault.core.catalog import TYPE_LABELS, is_valid, type_within
 from vault.core.errors import QuotaExceeded, ServiceError
 from vault.core.http import StreamingUpload, UploadError, check_csrf
 from vault.documents import deposits
 from vault.documents import service as documents
 from vault.documents.blobs import delete_blobs
+from vault.documents.photos import MAX_PHOTOS, PhotoRefused, photos_to_pdf
 from vault.documents.uploads import (
     SNIFF_BYTES,
     clean_filename,
@@ -63,6 +64,8 @@ T = TypeVar("T")
 
 # The longest title kept from the form (the form's own limit, before cleaning).
 TITLE_FIELD_CHARS = 200
+# The form field whose files are photos of one paper, made into one PDF (D-082).
+PHOTO_FIELD = "photos"
 
 
 class IntakeRefused(ServiceError):
@@ -70,7 +73,8 @@ class IntakeRefused(ServiceError):
 
     Codes: UploadError's ("malformed", "missing_file", "empty", "too_large",
     "too_many_files", "field_too_large", "too_many_fields"), and "quota",
-    "csrf", "bad_details", "bad_type", "storage".
+    "csrf", "bad_details", "bad_date", "bad_type", "storage", and for photos
+    "photos_and_file", "bad_photo", "busy".
     """
 
     def __init__(self, code: str, status: int = 400) -> None:
@@ -127,7 +131,7 @@ def details_data(fields: dict[str, str]) -> dict[str, object]:
         try:
             expiry = date.fromisoformat(raw)
         except ValueError:
-            raise IntakeRefused("bad_details") from None
+            raise IntakeRefused("bad_date") from None
     return {
         "title": fields.get("title", "")[:TITLE_FIELD_CHARS],
         "category": fields.get("category", ""),
@@ -194,6 +198,7 @@ class Intake:
         self._limits = limits
         self.upload = upload
         self._quota_binds = quota_binds
+        self.room = limits.max_upload_bytes  # set by `open`: what this upload may take
         self.details: Details | None = None
         self.mime = ""
         self.filename = ""
@@ -216,20 +221,27 @@ class Intake:
         if limit == 0:
             raise IntakeRefused("quota", 413)
         try:
-            upload = StreamingUpload.from_request(request, max_file_bytes=limit)
+            upload = StreamingUpload.from_request(
+                request, max_file_bytes=limit, photo_field=PHOTO_FIELD, max_photos=MAX_PHOTOS
+            )
         except UploadError as e:
             raise IntakeRefused.from_error(e, quota_binds) from None
         try:
             check_csrf(upload)
         except CSRFError:
             raise IntakeRefused("csrf") from None
-        return cls(db, store, ring, vault_id, limits, upload, quota_binds)
+        intake = cls(db, store, ring, vault_id, limits, upload, quota_binds)
+        intake.room = limit
+        return intake
 
     def read_details(self, form: DetailsForm) -> Details:
         """Fill `form` from the fields and check it, before a byte of the file is stored."""
         data = details_data(self.upload.fields)
+        # A type of another category (left on a default, chosen before the
+        # category changed) becomes the category's "other" type (D-080).
+        category = str(data["category"])
+        doc_type = data["doc_type"] = type_within(category, str(data["doc_type"]))
         form.process(data=data)
-        category, doc_type = str(data["category"]), str(data["doc_type"])
         if not form.validate() or not is_valid(category, doc_type):
             raise IntakeRefused("bad_details")
         expiry = data["expiry_date"]
@@ -243,7 +255,14 @@ class Intake:
         return self.details
 
     def receive_file(self) -> None:
-        """Start the file: its real type from its first bytes, its name cleaned."""
+        """Start the file: its real type from its first bytes, its name cleaned.
+
+        Photos sent instead of a file become one PDF (D-082), built in memory
+        and held to the same room as a file.
+        """
+        if self.upload.photos:
+            self._receive_photos()
+            return
         try:
             file = self.upload.require_file()
             head, self._chunks = peek(file.chunks(), SNIFF_BYTES)
@@ -253,6 +272,21 @@ class Intake:
         if mime is None:
             raise IntakeRefused("bad_type", 415)
         self.mime, self.filename = mime, clean_filename(file.filename)
+
+    def _receive_photos(self) -> None:
+        if self.upload.file is not None:
+            raise IntakeRefused("photos_and_file")
+        try:
+            pdf = photos_to_pdf(self.upload.photos)
+        except PhotoRefused as refused:
+            if refused.code == "busy":
+                raise IntakeRefused("busy", 503) from None
+            raise IntakeRefused("bad_photo", 415) from None
+        self.upload.photos.clear()  # the photos' plaintext goes as soon as the PDF is made
+        if len(pdf) > self.room:
+            raise IntakeRefused("quota" if self._quota_binds else "too_large", 413)
+        self.mime, self.filename = "application/pdf", ""
+        self._chunks = iter([pdf])
 
     def _title(self) -> tuple[Details, str]:
         details = self.details
