@@ -59,7 +59,9 @@ FOCUS_RING_JS = """() => {
   const seen = [];
   for (const selector of ['main a[href]', 'main button', 'main input:not([type=hidden])',
                           'main select', 'header a[href]', 'header button']) {
-    const el = [...document.querySelectorAll(selector)].find(e => e.getClientRects().length);
+    // checkVisibility: a closed <details> keeps boxes for its content (content-visibility).
+    const el = [...document.querySelectorAll(selector)]
+      .find(e => e.getClientRects().length && (!e.checkVisibility || e.checkVisibility()));
     if (!el) continue;
     el.focus();
     const style = getComputedStyle(el);
