@@ -40,6 +40,7 @@ from crypto import KeyRing
 from vault.accounts.keys import Unlocked
 from vault.core.catalog import TYPE_LABELS, is_valid, type_within
 from vault.core.errors import QuotaExceeded, ServiceError
+from vault.core.forms import EARLIEST_DATE, LATEST_DATE
 from vault.core.http import StreamingUpload, UploadError, check_csrf
 from vault.documents import deposits
 from vault.documents import service as documents
@@ -132,6 +133,10 @@ def details_data(fields: dict[str, str]) -> dict[str, object]:
             expiry = date.fromisoformat(raw)
         except ValueError:
             raise IntakeRefused("bad_date") from None
+        # The form's own range check never runs here: WTForms' Optional() stops
+        # the chain for data given without form input, which is how it is given.
+        if not EARLIEST_DATE <= expiry <= LATEST_DATE:
+            raise IntakeRefused("bad_date")
     return {
         "title": fields.get("title", "")[:TITLE_FIELD_CHARS],
         "category": fields.get("category", ""),

@@ -147,9 +147,12 @@ def test_a_requested_type_preselects_category_and_type(app: Flask, person: Accou
 # --- errors next to their field (finding 11) ---------------------------------------------
 
 
-def test_a_bad_date_is_shown_under_the_date_field(app: Flask, person: Account) -> None:
+@pytest.mark.parametrize("expiry", ["31/02/2020", "1899-12-31", "2200-01-02"])
+def test_a_bad_date_is_shown_under_the_date_field(app: Flask, person: Account, expiry: str) -> None:
     client = signed_in(app, person)
-    response = post_add(client, file=pdf_bytes(), expiry="31/02/2020")
+    before = stored(app)
+    response = post_add(client, file=pdf_bytes(), expiry=expiry)
+    assert stored(app) == before
     assert response.status_code == 400  # type: ignore[attr-defined]
     page = text_of(response)
     assert re.search(
