@@ -277,3 +277,49 @@ def test_a_refused_sign_in_puts_the_focus_on_the_field(
     expect(page.locator("#username-error")).to_be_visible()
     findings.audit(page)
     assert findings.problems == [], "\n".join(findings.problems)
+
+
+@pytest.mark.browser
+def test_without_javascript_several_photos_still_make_one_pdf(
+    browser: Any, live_server: str, live_app: Flask, contexts: list[Any]
+) -> None:
+    """The browser's own form post (no upload.js, no photos.js): the photos,
+    chosen together, are sent between the token and the details, and the
+    server makes them one PDF; a refusal still shows under its field."""
+    from playwright.sync_api import expect
+
+    who = people(live_app, "SansScript")
+    findings = AddFormFindings()
+    page = new_page(
+        browser, contexts, live_server, viewport=PHONE, is_mobile=True, java_script_enabled=False
+    )
+    findings.watch(page, "person")
+    page.goto("/connexion")
+    sign_in(page, who.person.user.username, who.passphrase, r"/documents/")
+    page.goto("/documents/ajouter")
+    # Without the script the type list shows every category's types, in groups.
+    expect(page.locator("#doc_type optgroup")).to_have_count(9)
+
+    page.locator("#photos").set_input_files(
+        [photo_file("recto.jpg"), photo_file("verso.jpg", size=(300, 420))]
+    )
+    page.get_by_label("Date d'expiration (s'il y en a une)").fill("1899-12-31")
+    page.get_by_role("button", name="Ajouter à mon coffre").click()
+    expect(page.locator("#expiry_date-error")).to_have_text(re.compile("Cette date"))
+    expect(page.locator("#expiry_date")).to_have_attribute("aria-invalid", "true")
+    findings.audit(page)
+
+    # Photos are not kept by a page the server drew again: chosen once more.
+    page.locator("#photos").set_input_files(
+        [photo_file("recto.jpg"), photo_file("verso.jpg", size=(300, 420))]
+    )
+    page.get_by_label("Date d'expiration (s'il y en a une)").fill("")
+    page.get_by_role("radio", name="Famille").check()  # the type stays « Autre document »
+    page.get_by_role("button", name="Ajouter à mon coffre").click()
+    page.wait_for_url(re.compile(rf"/documents/{UUID}$"))
+    expect(page.locator("main")).to_contain_text("Autre document de famille")
+    findings.audit(page)
+    _name, pdf = download_from(page)
+    assert len(pdf_page_sizes(pdf)) == 2
+    assert EXIF_MARKER.encode() not in pdf
+    assert findings.problems == [], "\n".join(findings.problems)

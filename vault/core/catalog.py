@@ -112,6 +112,19 @@ def type_within(category: str, doc_type: str) -> str:
     return doc_type if is_valid(category, doc_type) else OTHER_TYPE[category]
 
 
+def preselected(doc_type: str, category: str) -> tuple[str, str]:
+    """The category and type a form opens with, from a link's `type` and `categorie`.
+
+    A known type brings its own category (a request answered); else a known
+    category, else "other" (not "identity": a paper left on the defaults is not
+    an identity card), with the category's "other" type (D-080).
+    """
+    chosen = TYPE_CATEGORY.get(doc_type) or category
+    if chosen not in OTHER_TYPE:
+        chosen = "other"
+    return chosen, type_within(chosen, doc_type)
+
+
 @dataclass(frozen=True)
 class Labels:
     """Every label translated for one locale: plain strings, ready to show."""

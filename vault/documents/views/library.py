@@ -37,7 +37,6 @@ from vault.core.catalog import (
     CATEGORY_BY_CODE,
     DOCUMENT_TYPES,
     OTHER_TYPE,
-    TYPE_CATEGORY,
     is_valid,
     type_within,
 )
@@ -120,13 +119,9 @@ def _details_form() -> DocumentDetailsForm:
     """The add form's details: `?type=` (answering a request) sets the type and its
     category; `?categorie=` the category; its "other" type is the default (D-080)."""
     form = DocumentDetailsForm()
-    doc_type = request.args.get("type", "")
-    category = TYPE_CATEGORY.get(doc_type) or request.args.get("categorie", "")
-    if category not in CATEGORY_BY_CODE:
-        # Not "identity": a paper left on the defaults is not filed as an identity card.
-        category = "other"
-    form.category.data = category
-    form.doc_type.data = type_within(category, doc_type)
+    form.category.data, form.doc_type.data = catalog.preselected(
+        request.args.get("type", ""), request.args.get("categorie", "")
+    )
     return form
 
 
@@ -220,14 +215,14 @@ def refusal_errors(
     """What to show for a refused upload, each message next to its field."""
     if refused is None:
         return FieldErrors()
-    if refused.code == "bad_details" and form is not None and form.errors:
-        return FieldErrors(
-            tuple(
-                (name, str(message))
-                for name in ("category", "doc_type", "expiry_date", "title")
-                for message in form.errors.get(name, ())
-            )
+    if refused.code == "bad_details" and form is not None:
+        items = tuple(
+            (name, str(message))
+            for name in ("category", "doc_type", "expiry_date")
+            for message in form.errors.get(name, ())
         )
+        if items:
+            return FieldErrors(items)
     field = REFUSAL_FIELD.get(refused.code, "category" if refused.code == "bad_details" else "")
     message = (UPLOAD_MESSAGES | PHOTO_PAGE_MESSAGES)[refused.code]()
     return FieldErrors(((field, message),))
