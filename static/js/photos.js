@@ -29,7 +29,7 @@
     render();
   }
 
-  function button(text, icon, onClick) {
+  function button(text, onClick) {
     var b = document.createElement("button");
     b.type = "button";
     b.className = "button button-secondary";
@@ -55,12 +55,12 @@
       caption.textContent = label("data-page-label", index + 1);
       var actions = document.createElement("div");
       actions.className = "actions";
-      var again = button(box.getAttribute("data-retake-label"), "camera", function () {
+      var again = button(box.getAttribute("data-retake-label"), function () {
         retakeIndex = index;
         retake.click();
       });
       again.setAttribute("aria-label", box.getAttribute("data-retake-label") + " (" + caption.textContent + ")");
-      var remove = button(box.getAttribute("data-remove-label"), "delete", function () {
+      var remove = button(box.getAttribute("data-remove-label"), function () {
         pages.splice(index, 1);
         sync();
         input.focus();
