@@ -45,7 +45,7 @@ from vault.core.http import StreamingUpload, UploadError, check_csrf
 from vault.documents import deposits
 from vault.documents import service as documents
 from vault.documents.blobs import delete_blobs
-from vault.documents.photos import MAX_PHOTOS, PhotoRefused, photos_to_pdf
+from vault.documents.photos import MAX_PHOTOS, PHOTO_FIELD, PhotoRefused, pdf_of_photos
 from vault.documents.uploads import (
     SNIFF_BYTES,
     clean_filename,
@@ -65,8 +65,6 @@ T = TypeVar("T")
 
 # The longest title kept from the form (the form's own limit, before cleaning).
 TITLE_FIELD_CHARS = 200
-# The form field whose files are photos of one paper, made into one PDF (D-082).
-PHOTO_FIELD = "photos"
 
 
 class IntakeRefused(ServiceError):
@@ -133,8 +131,7 @@ def details_data(fields: dict[str, str]) -> dict[str, object]:
             expiry = date.fromisoformat(raw)
         except ValueError:
             raise IntakeRefused("bad_date") from None
-        # The form's own range check never runs here: WTForms' Optional() stops
-        # the chain for data given without form input, which is how it is given.
+        # Not left to the form: WTForms' Optional() skips it for data given this way.
         if not EARLIEST_DATE <= expiry <= LATEST_DATE:
             raise IntakeRefused("bad_date")
     return {
@@ -203,7 +200,6 @@ class Intake:
         self._limits = limits
         self.upload = upload
         self._quota_binds = quota_binds
-        self.room = limits.max_upload_bytes  # set by `open`: what this upload may take
         self.details: Details | None = None
         self.mime = ""
         self.filename = ""
@@ -235,15 +231,12 @@ class Intake:
             check_csrf(upload)
         except CSRFError:
             raise IntakeRefused("csrf") from None
-        intake = cls(db, store, ring, vault_id, limits, upload, quota_binds)
-        intake.room = limit
-        return intake
+        return cls(db, store, ring, vault_id, limits, upload, quota_binds)
 
     def read_details(self, form: DetailsForm) -> Details:
         """Fill `form` from the fields and check it, before a byte of the file is stored."""
         data = details_data(self.upload.fields)
-        # A type of another category (left on a default, chosen before the
-        # category changed) becomes the category's "other" type (D-080).
+        # A type of another category is filed as the category's "other" (D-080).
         category = str(data["category"])
         doc_type = data["doc_type"] = type_within(category, str(data["doc_type"]))
         form.process(data=data)
@@ -260,13 +253,13 @@ class Intake:
         return self.details
 
     def receive_file(self) -> None:
-        """Start the file: its real type from its first bytes, its name cleaned.
-
-        Photos sent instead of a file become one PDF (D-082), built in memory
-        and held to the same room as a file.
-        """
-        if self.upload.photos:
-            self._receive_photos()
+        """Start the file: its real type from its first bytes, its name cleaned."""
+        if self.upload.photos:  # photos of a paper, made one PDF in memory (D-082)
+            try:
+                pdf = pdf_of_photos(self.upload, self._limits.max_upload_bytes)
+            except PhotoRefused as refused:
+                raise IntakeRefused(refused.code, refused.status) from None
+            self.mime, self.filename, self._chunks = "application/pdf", "", iter([pdf])
             return
         try:
             file = self.upload.require_file()
@@ -277,21 +270,6 @@ class Intake:
         if mime is None:
             raise IntakeRefused("bad_type", 415)
         self.mime, self.filename = mime, clean_filename(file.filename)
-
-    def _receive_photos(self) -> None:
-        if self.upload.file is not None:
-            raise IntakeRefused("photos_and_file")
-        try:
-            pdf = photos_to_pdf(self.upload.photos)
-        except PhotoRefused as refused:
-            if refused.code == "busy":
-                raise IntakeRefused("busy", 503) from None
-            raise IntakeRefused("bad_photo", 415) from None
-        self.upload.photos.clear()  # the photos' plaintext goes as soon as the PDF is made
-        if len(pdf) > self.room:
-            raise IntakeRefused("quota" if self._quota_binds else "too_large", 413)
-        self.mime, self.filename = "application/pdf", ""
-        self._chunks = iter([pdf])
 
     def _title(self) -> tuple[Details, str]:
         details = self.details

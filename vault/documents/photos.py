@@ -15,9 +15,12 @@ from typing import Final
 
 from PIL import Image
 
+from vault.core.http import StreamingUpload
 from vault.documents.previews import PreviewError, render_preview
 from vault.documents.uploads import SNIFF_BYTES, sniff_type
 
+# The form field whose files are photos of one paper.
+PHOTO_FIELD: Final = "photos"
 # The pages of one paper: a two-sided card, a letter of a few pages.
 MAX_PHOTOS: Final = 10
 # The longest side of a page in pixels: 2048 (the worker's largest) is 175 dpi
@@ -31,12 +34,27 @@ JPEG_QUALITY: Final = 85
 
 
 class PhotoRefused(Exception):
-    """The photos cannot become a PDF: `code` is "bad_type" (not a photo we read)
-    or "busy" (no worker free to read it; a later try may work)."""
+    """The photos cannot become a PDF: `code` and `status` for the intake's refusal.
 
-    def __init__(self, code: str) -> None:
+    "photos_and_file" (both sent), "bad_photo" (not a photo we can read),
+    "busy" (no worker free to read it: a later try may work), "too_large"
+    (the PDF is over the size limit).
+    """
+
+    def __init__(self, code: str, status: int) -> None:
         super().__init__(code)
-        self.code = code
+        self.code, self.status = code, status
+
+
+def pdf_of_photos(upload: StreamingUpload, max_bytes: int) -> bytes:
+    """The upload's photos as one PDF of at most `max_bytes`; their bytes are let go."""
+    if upload.file is not None:
+        raise PhotoRefused("photos_and_file", 400)
+    pdf = photos_to_pdf(upload.photos)
+    upload.photos.clear()  # the photos' plaintext goes as soon as the PDF is made
+    if len(pdf) > max_bytes:
+        raise PhotoRefused("too_large", 413)
+    return pdf
 
 
 def photos_to_pdf(photos: list[bytes]) -> bytes:
@@ -47,11 +65,13 @@ def photos_to_pdf(photos: list[bytes]) -> bytes:
     for photo in photos:
         mime = sniff_type(photo[:SNIFF_BYTES])
         if mime not in PHOTO_TYPES:
-            raise PhotoRefused("bad_type")
+            raise PhotoRefused("bad_photo", 415)
         try:
             clean = render_preview(photo, mime, max_side=PAGE_SIDE)
         except PreviewError as e:
-            raise PhotoRefused("bad_type" if e.permanent else "busy") from None
+            if not e.permanent:
+                raise PhotoRefused("busy", 503) from None
+            raise PhotoRefused("bad_photo", 415) from None
         # Our own PNG, from the worker's checked output: pixels only.
         with Image.open(io.BytesIO(clean), formats=["PNG"]) as image:
             pages.append(image.convert("RGB"))
