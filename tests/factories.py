@@ -153,6 +153,31 @@ def png_bytes(size: tuple[int, int] = (40, 30)) -> bytes:
     return buffer.getvalue()
 
 
+# A maker's name only the photo's EXIF carries: found in a file, the EXIF came along.
+EXIF_MARKER = "PhoneMakerSecret"
+
+
+def photo_bytes(size: tuple[int, int] = (400, 200), *, orientation: int = 1) -> bytes:
+    """A JPEG as a phone takes it: EXIF with GPS coordinates, a maker's name and an
+    orientation tag (6: to be turned 90 degrees clockwise to stand upright)."""
+    from PIL import ExifTags, Image, ImageDraw
+
+    image = Image.new("RGB", size, (240, 240, 230))
+    ImageDraw.Draw(image).rectangle((10, 10, size[0] // 2, size[1] // 2), fill=(20, 20, 120))
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = EXIF_MARKER
+    exif[ExifTags.Base.Orientation] = orientation
+    exif[ExifTags.IFD.GPSInfo] = {
+        ExifTags.GPS.GPSLatitudeRef: "N",
+        ExifTags.GPS.GPSLatitude: (48.0, 51.0, 30.0),
+        ExifTags.GPS.GPSLongitudeRef: "E",
+        ExifTags.GPS.GPSLongitude: (2.0, 17.0, 40.0),
+    }
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", exif=exif.tobytes(), quality=90)
+    return buffer.getvalue()
+
+
 def make_document(
     app: Flask,
     account: Account,

@@ -38,6 +38,15 @@ def pdf_pages_text(data: bytes) -> list[str]:
         document.close()
 
 
+def pdf_page_sizes(data: bytes) -> list[tuple[float, float]]:
+    """The width and height of each page of a PDF, in points."""
+    document = pdfium.PdfDocument(data)
+    try:
+        return [document.get_page_size(index) for index in range(len(document))]
+    finally:
+        document.close()
+
+
 def pdf_text(data: bytes) -> str:
     """The text of every page of a PDF, pages joined by newlines."""
     return "\n".join(pdf_pages_text(data))

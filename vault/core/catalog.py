@@ -92,8 +92,38 @@ TYPE_LABELS = {code: label for types in DOCUMENT_TYPES.values() for code, label 
 TYPE_CATEGORY = {code: cat for cat, types in DOCUMENT_TYPES.items() for code, _ in types}
 
 
+# The "other" type of each category: the last of its list, « Autre document … ».
+OTHER_TYPE = {category: types[-1][0] for category, types in DOCUMENT_TYPES.items()}
+
+
 def is_valid(category: str, doc_type: str) -> bool:
     return TYPE_CATEGORY.get(doc_type) == category
+
+
+def type_within(category: str, doc_type: str) -> str:
+    """`doc_type` if it belongs to `category`, else the category's "other" type (D-080).
+
+    Without JavaScript the type list shows every category's types; a type
+    left on a default, or chosen before the category changed, must neither
+    refuse a valid category nor file the paper under another category's type.
+    An unknown category gives "" (the form refuses it).
+    """
+    if category not in OTHER_TYPE:
+        return ""
+    return doc_type if is_valid(category, doc_type) else OTHER_TYPE[category]
+
+
+def preselected(doc_type: str, category: str) -> tuple[str, str]:
+    """The category and type a form opens with, from a link's `type` and `categorie`.
+
+    A known type brings its own category (a request answered); else a known
+    category, else "other" (not "identity": a paper left on the defaults is not
+    an identity card), with the category's "other" type (D-080).
+    """
+    chosen = TYPE_CATEGORY.get(doc_type) or category
+    if chosen not in OTHER_TYPE:
+        chosen = "other"
+    return chosen, type_within(chosen, doc_type)
 
 
 @dataclass(frozen=True)

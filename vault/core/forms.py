@@ -24,6 +24,8 @@ from vault.core.catalog import CATEGORIES, CATEGORY_BY_CODE, DOCUMENT_TYPES
 from vault.models import LinkPolicy, Role
 
 REQUIRED = _l("Please fill in this field.")
+# The expiry dates a paper may have.
+EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2200, 1, 1)
 
 
 class SignInForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
@@ -86,7 +88,7 @@ class DocumentDetailsForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is unty
         self.doc_type.choices = _type_choices()
 
     def validate_expiry_date(self, field: DateField) -> None:
-        if field.data and not date(1900, 1, 1) <= field.data <= date(2200, 1, 1):
+        if field.data and not EARLIEST_DATE <= field.data <= LATEST_DATE:
             raise ValidationError(_l("This date is not possible."))
 
 

@@ -200,9 +200,14 @@ class StreamingUpload:
         max_file_bytes: int,
         max_field_bytes: int = 64 * 1024,
         max_fields: int = 20,
+        photo_field: str | None = None,
+        max_photos: int = 0,
     ) -> None:
         self.fields: dict[str, str] = {}
         self.file: FilePart | None = None
+        # Parts of `photo_field` before the file, read whole (D-082), within max_file_bytes.
+        self.photos: list[bytes] = []
+        self._photo_field, self._max_photos = photo_field, max_photos
         self._stream = stream
         self._decoder = _Decoder(boundary, max_form_memory_size=READ_SIZE + MAX_HEADER_BYTES)
         self._max_file_bytes = max_file_bytes
@@ -223,6 +228,8 @@ class StreamingUpload:
         max_file_bytes: int,
         max_field_bytes: int = 64 * 1024,
         max_fields: int = 20,
+        photo_field: str | None = None,
+        max_photos: int = 0,
     ) -> StreamingUpload:
         """Start reading `request`'s body: the fields before the file, and the file's start.
 
@@ -251,6 +258,8 @@ class StreamingUpload:
             max_file_bytes=max_file_bytes,
             max_field_bytes=max_field_bytes,
             max_fields=max_fields,
+            photo_field=photo_field,
+            max_photos=max_photos,
         )
         upload._read_parts(first_file=True)
         return upload
@@ -332,6 +341,9 @@ class StreamingUpload:
             # file. Treated as absent, it still counts as a part.
             self._count_small_part()
             return False
+        if first_file and first and event.name == self._photo_field:
+            self._read_photo(first, ended)  # whole: one PDF is made of them all
+            return False
         if not first_file:
             raise UploadError("too_many_files")
         if not first:
@@ -341,6 +353,18 @@ class StreamingUpload:
         self._file_done = ended
         self.file = FilePart(self, event.name, event.filename, event.headers.get("content-type"))
         return True
+
+    def _read_photo(self, first: bytes, ended: bool) -> None:
+        if len(self.photos) >= self._max_photos:
+            raise UploadError("too_many_files")
+        self._add_file_bytes(len(first))
+        pieces = [first]  # read whole: bounded by max_file_bytes
+        while not ended:
+            data = self._next_data()
+            self._add_file_bytes(len(data.data))
+            pieces.append(data.data)
+            ended = not data.more_data
+        self.photos.append(b"".join(pieces))
 
     def _file_body(self) -> Iterator[bytes]:
         # All state lives on self, so a second iterator (finish() draining what

@@ -39,12 +39,14 @@ import storage
 from crypto import KeyRing
 from vault.accounts.keys import Unlocked
 from vault.core import logs, metrics
-from vault.core.catalog import TYPE_LABELS, is_valid
+from vault.core.catalog import TYPE_LABELS, is_valid, type_within
 from vault.core.errors import QuotaExceeded, ServiceError
+from vault.core.forms import EARLIEST_DATE, LATEST_DATE
 from vault.core.http import StreamingUpload, UploadError, check_csrf
 from vault.documents import deposits
 from vault.documents import service as documents
 from vault.documents.blobs import delete_blobs
+from vault.documents.photos import MAX_PHOTOS, PHOTO_FIELD, PhotoRefused, pdf_of_photos
 from vault.documents.uploads import (
     SNIFF_BYTES,
     clean_filename,
@@ -71,7 +73,8 @@ class IntakeRefused(ServiceError):
 
     Codes: UploadError's ("malformed", "missing_file", "empty", "too_large",
     "too_many_files", "field_too_large", "too_many_fields"), and "quota",
-    "csrf", "bad_details", "bad_type", "storage".
+    "csrf", "bad_details", "bad_date", "bad_type", "storage", and for photos
+    "photos_and_file", "bad_photo", "busy".
     """
 
     def __init__(self, code: str, status: int = 400) -> None:
@@ -130,7 +133,10 @@ def details_data(fields: dict[str, str]) -> dict[str, object]:
         try:
             expiry = date.fromisoformat(raw)
         except ValueError:
-            raise IntakeRefused("bad_details") from None
+            raise IntakeRefused("bad_date") from None
+        # Not left to the form: WTForms' Optional() skips it for data given this way.
+        if not EARLIEST_DATE <= expiry <= LATEST_DATE:
+            raise IntakeRefused("bad_date")
     return {
         "title": fields.get("title", "")[:TITLE_FIELD_CHARS],
         "category": fields.get("category", ""),
@@ -221,7 +227,9 @@ class Intake:
         if limit == 0:
             raise IntakeRefused("quota", 413)
         try:
-            upload = StreamingUpload.from_request(request, max_file_bytes=limit)
+            upload = StreamingUpload.from_request(
+                request, max_file_bytes=limit, photo_field=PHOTO_FIELD, max_photos=MAX_PHOTOS
+            )
         except UploadError as e:
             raise IntakeRefused.from_error(e, quota_binds) from None
         try:
@@ -270,8 +278,10 @@ class Intake:
         """Fill `form` from the fields and check it, before a byte of the file is stored."""
         assert self.upload is not None, "an upload's details come with its request"
         data = details_data(self.upload.fields)
+        # A type of another category is filed as the category's "other" (D-080).
+        category = str(data["category"])
+        doc_type = data["doc_type"] = type_within(category, str(data["doc_type"]))
         form.process(data=data)
-        category, doc_type = str(data["category"]), str(data["doc_type"])
         if not form.validate() or not is_valid(category, doc_type):
             raise IntakeRefused("bad_details")
         expiry = data["expiry_date"]
@@ -289,6 +299,13 @@ class Intake:
     def receive_file(self) -> None:
         """Start the file: its real type from its first bytes, its name cleaned."""
         assert self.upload is not None, "a generated file needs no receiving"
+        if self.upload.photos:  # photos of a paper, made one PDF in memory (D-082)
+            try:
+                pdf = pdf_of_photos(self.upload, self._limits.max_upload_bytes)
+            except PhotoRefused as refused:
+                raise IntakeRefused(refused.code, refused.status) from None
+            self.mime, self.filename, self._chunks = "application/pdf", "", iter([pdf])
+            return
         try:
             file = self.upload.require_file()
             head, self._chunks = peek(file.chunks(), SNIFF_BYTES)

@@ -532,9 +532,11 @@ def test_deposit_where_not_allowed_is_404_and_stores_nothing(app: Flask, people:
         ({"content": b"PK\x03\x04" + b"\0" * 100}, 415, "pas accepté"),
         ({"content": b""}, 400, "vide"),
         ({"token": ""}, 400, "expiré"),
-        ({"doc_type": "passport"}, 400, "catégorie"),  # not a housing type
+        # A type of another category is filed as the category's "other" (D-080):
+        # only a missing or unknown category is refused.
+        ({"category": "", "doc_type": "passport"}, 400, "catégorie"),
         ({"category": "nope", "doc_type": "nope"}, 400, "catégorie"),
-        ({"expiry": "31/12/2030"}, 400, "catégorie"),
+        ({"expiry": "31/12/2030"}, 400, "Cette date n&#39;est pas possible"),
     ],
 )
 def test_bad_deposits_are_refused_and_nothing_is_stored(
@@ -549,6 +551,17 @@ def test_bad_deposits_are_refused_and_nothing_is_stored(
     assert message in response.get_data(as_text=True)
     assert counts(app) == before
     assert events(app, people.a.user.id, "document.deposited") == []
+
+
+def test_a_deposit_asked_for_a_type_opens_on_its_category(app: Flask, people: People) -> None:
+    """`?type=` brings its category (D-080): the intake would otherwise file the
+    paper as the "other" type of the category checked by default."""
+    client = signed_in(app, people.cpip)
+    page = client.get(f"/depots/{people.a.user.id}?type=tax_notice").get_data(as_text=True)
+    assert re.search(r'name="category" value="benefits"[^>]*checked', page)
+    assert '<option value="tax_notice" selected>' in page
+    page = client.get(f"/depots/{people.a.user.id}").get_data(as_text=True)
+    assert re.search(r'name="category" value="other"[^>]*checked', page)
 
 
 def test_deposit_respects_the_person_quota(

@@ -253,7 +253,8 @@ def test_requests_are_listed_counted_and_answered(app: Flask, cast: Cast) -> Non
     page = client.get("/demandes/").get_data(as_text=True)
     assert "Pour l&#39;entretien de mardi" in page and "Claire Conseil" in page
     assert f"/demandes/{request_id}" in page
-    assert "/documents/ajouter?categorie=work" in page
+    # The form opens with the type asked for, and so its category (issue 13, D-080).
+    assert "/documents/ajouter?type=cv" in page
     answer = client.get(f"/demandes/{request_id}").get_data(as_text=True)
     # The CV comes first, before the identity card.
     assert answer.index("Mon CV") < answer.index("Carte d&#39;identité")

@@ -804,3 +804,64 @@ def test_a_view_left_under_the_automatic_check_refuses_files() -> None:
     client = csrf_app().test_client()
     token = client.get("/token").text
     assert post_upload(client, "/guarded", token).status_code == 413
+
+
+# Photos of one paper (D-082): read whole, within the same limit as the file
+
+
+def photo(content: bytes, name: str = "IMG_1.jpg") -> FileStorage:
+    return file_part(content, name, "image/jpeg")
+
+
+def test_photos_are_read_whole_in_order_and_the_fields_go_on(start: Starter) -> None:
+    first, second = os.urandom(2 * READ_SIZE + 5), os.urandom(1000)
+    body = multipart(
+        ("csrf_token", "tok"),
+        ("photos", photo(first)),
+        ("photos", photo(second, "IMG_2.jpg")),
+        ("title", "Bail"),
+        ("file", file_part(b"", "")),
+    )
+    upload = start(body, photo_field="photos", max_photos=10)
+    assert upload.photos == [first, second]
+    assert upload.file is None
+    assert upload.fields == {"csrf_token": "tok", "title": "Bail"}
+    upload.finish()
+
+
+def test_photos_and_file_share_one_limit(start: Starter) -> None:
+    body = multipart(
+        ("photos", photo(b"p" * 600)),
+        ("photos", photo(b"q" * 600)),
+    )
+    with pytest.raises(UploadError) as excinfo:
+        start(body, max_file_bytes=1000, photo_field="photos", max_photos=10)
+    assert code_of(excinfo) == "too_large"
+    body = multipart(("photos", photo(b"p" * 600)), ("file", file_part(b"%PDF-" + b"x" * 500)))
+    with pytest.raises(UploadError) as excinfo:
+        read_all(start(body, max_file_bytes=1000, photo_field="photos", max_photos=10))
+    assert code_of(excinfo) == "too_large"
+
+
+def test_photos_beyond_the_count_are_refused(start: Starter) -> None:
+    body = multipart(*[("photos", photo(b"p")) for _ in range(3)])
+    with pytest.raises(UploadError) as excinfo:
+        start(body, photo_field="photos", max_photos=2)
+    assert code_of(excinfo) == "too_many_files"
+
+
+def test_a_photo_after_the_file_is_a_second_file(start: Starter) -> None:
+    body = multipart(("file", file_part(b"%PDF-1")), ("photos", photo(b"p")))
+    upload = start(body, photo_field="photos", max_photos=10)
+    with pytest.raises(UploadError) as excinfo:
+        read_all(upload)
+    assert code_of(excinfo) == "too_many_files"
+
+
+def test_without_a_photo_field_photos_are_files(start: Starter) -> None:
+    body = multipart(("photos", photo(b"p")), ("photos", photo(b"q")))
+    upload = start(body)
+    assert upload.photos == []
+    with pytest.raises(UploadError) as excinfo:
+        read_all(upload)
+    assert code_of(excinfo) == "too_many_files"

@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from vault.access.assignments import active_assignment
 from vault.accounts import auth
-from vault.core.catalog import CATEGORIES, DOCUMENT_TYPES, TYPE_LABELS
+from vault.core.catalog import CATEGORIES, DOCUMENT_TYPES, OTHER_TYPE, preselected
 from vault.core.db import db_session
 from vault.core.errors import owned_or_404
 from vault.core.extensions import get_keyring, get_settings, get_store
@@ -66,6 +66,7 @@ def _render(person: User, form: DocumentDetailsForm, errors: list[str] | None = 
         max_mb=get_settings().max_upload_bytes // (1024 * 1024),
         categories=CATEGORIES,
         document_types=DOCUMENT_TYPES,
+        other_types=OTHER_TYPE,
         back_url=_back_url(depositor, person),
     )
 
@@ -75,10 +76,11 @@ def _render(person: User, form: DocumentDetailsForm, errors: list[str] | None = 
 def form(person_id: uuid.UUID) -> str:
     person = _target(db_session(), auth.signed_in_user(), person_id)
     details = DocumentDetailsForm(formdata=None)
-    details.category.data = request.args.get("categorie", "identity")
-    wanted = request.args.get("type", "")
-    if wanted in TYPE_LABELS:
-        details.doc_type.data = wanted
+    # A requested type brings its category: the intake would otherwise file it
+    # as the "other" type of whatever category was checked (D-080).
+    details.category.data, details.doc_type.data = preselected(
+        request.args.get("type", ""), request.args.get("categorie", "")
+    )
     return _render(person, details)
 
 

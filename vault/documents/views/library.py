@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from flask import (
@@ -32,13 +33,21 @@ from werkzeug.wrappers import Response as BaseResponse
 from vault.accounts import auth
 from vault.accounts.keys import Unlocked
 from vault.core import catalog
-from vault.core.catalog import CATEGORIES, CATEGORY_BY_CODE, DOCUMENT_TYPES, is_valid
+from vault.core.catalog import (
+    CATEGORIES,
+    CATEGORY_BY_CODE,
+    DOCUMENT_TYPES,
+    OTHER_TYPE,
+    is_valid,
+    type_within,
+)
 from vault.core.db import db_session
 from vault.core.extensions import get_keyring, get_settings, get_store
 from vault.core.forms import DocumentDetailsForm, EmptyForm
 from vault.documents import service as documents
 from vault.documents.intake import Intake, IntakeRefused, Limits
 from vault.documents.opened import own_document, unlocked_vault
+from vault.documents.photos import MAX_PHOTOS
 from vault.documents.uploads import ALLOWED_TYPES, clean_title
 from vault.lifecycle import reminders
 from vault.models import Document, Role
@@ -118,9 +127,12 @@ def index() -> str | BaseResponse:
 
 
 def _details_form() -> DocumentDetailsForm:
+    """The add form's details: `?type=` (answering a request) sets the type and its
+    category; `?categorie=` the category; its "other" type is the default (D-080)."""
     form = DocumentDetailsForm()
-    if not form.category.data:
-        form.category.data = request.args.get("categorie", "identity")
+    form.category.data, form.doc_type.data = catalog.preselected(
+        request.args.get("type", ""), request.args.get("categorie", "")
+    )
     return form
 
 
@@ -130,18 +142,20 @@ def add_form() -> str:
     return _render_add(_details_form())
 
 
-def _render_add(form: DocumentDetailsForm, errors: list[str] | None = None) -> str:
+def _render_add(form: DocumentDetailsForm, refused: IntakeRefused | None = None) -> str:
     owner = unlocked_vault()
     return render_template(
         "documents/add.html",
         used=documents.quota_used(db_session(), owner.vault_id),
         quota=get_settings().vault_quota_bytes,
         form=form,
-        errors=errors or [],
+        errors=refusal_errors(refused, form),
         accept=ACCEPT,
         max_mb=get_settings().max_upload_bytes // (1024 * 1024),
+        max_photos=MAX_PHOTOS,
         categories=CATEGORIES,
         document_types=DOCUMENT_TYPES,
+        other_types=OTHER_TYPE,
     )
 
 
@@ -161,11 +175,68 @@ UPLOAD_MESSAGES = {
         "This kind of file is not accepted. Send a PDF, a JPEG photo or a PNG image."
     ),
     "bad_details": lambda: _("Check the category and the type of document."),
+    "bad_date": lambda: _("This date is not possible."),
+    "bad_photo": lambda: _(
+        "A photo could not be read. Take it again, or send a JPEG or PNG image."
+    ),
+    "photos_and_file": lambda: _("Send either photos or a file, not both."),
+    "busy": lambda: _("The vault is very busy. Nothing was saved. Please try again in a minute."),
     "csrf": lambda: _("This page has expired. Reload it and try again."),
     "storage": lambda: _(
         "The vault is not answering right now. Nothing was saved. Please try again later."
     ),
 }
+
+
+# The person's pages offer photos as well as a file.
+PHOTO_PAGE_MESSAGES = {
+    "missing_file": lambda: _("Take a photo or choose a file."),
+    "too_many_files": lambda: _("%(n)d photos at most for one document.") % {"n": MAX_PHOTOS},
+}
+
+# The field under which each refusal is shown (D-081); the others go in the summary only.
+REFUSAL_FIELD = {
+    "missing_file": "photos",
+    "too_many_files": "photos",
+    "photos_and_file": "photos",
+    "bad_photo": "photos",
+    "empty": "file",
+    "too_large": "file",
+    "bad_type": "file",
+    "bad_date": "expiry_date",
+}
+
+
+@dataclass(frozen=True)
+class FieldErrors:
+    """The errors of an upload form: (field id or "", message) in page order, and by field."""
+
+    items: tuple[tuple[str, str], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def of(self, field: str) -> list[str]:
+        return [message for name, message in self.items if name == field]
+
+
+def refusal_errors(
+    refused: IntakeRefused | None, form: DocumentDetailsForm | None = None
+) -> FieldErrors:
+    """What to show for a refused upload, each message next to its field."""
+    if refused is None:
+        return FieldErrors()
+    if refused.code == "bad_details" and form is not None:
+        items = tuple(
+            (name, str(message))
+            for name in ("category", "doc_type", "expiry_date")
+            for message in form.errors.get(name, ())
+        )
+        if items:
+            return FieldErrors(items)
+    field = REFUSAL_FIELD.get(refused.code, "category" if refused.code == "bad_details" else "")
+    message = (UPLOAD_MESSAGES | PHOTO_PAGE_MESSAGES)[refused.code]()
+    return FieldErrors(((field, message),))
 
 
 def upload_limits() -> Limits:
@@ -189,7 +260,7 @@ def upload() -> str | BaseResponse | tuple[str, int]:
         document = intake.add(owner)
     except IntakeRefused as refused:
         db.rollback()
-        return _render_add(form, [UPLOAD_MESSAGES[refused.code]()]), refused.status
+        return _render_add(form, refused), refused.status
     intake.commit()
     flash(_("Your document is saved in your vault."), "success")
     return after_upload(url_for("documents.show", document_id=document.id))
@@ -212,7 +283,8 @@ def update(document_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     owner = unlocked_vault()
     document = own_document(owner, document_id)
     form = DocumentDetailsForm()
-    category, doc_type = form.category.data or "", form.doc_type.data or ""
+    category = form.category.data or ""
+    doc_type = form.doc_type.data = type_within(category, form.doc_type.data or "")
     if not form.validate_on_submit() or not is_valid(category, doc_type):
         flash(_("Check the category and the type of document."), "error")
         return redirect(url_for("documents.show", document_id=document.id))
@@ -242,14 +314,17 @@ def replace_form(document_id: uuid.UUID) -> str:
     return _render_replace(owner, document)
 
 
-def _render_replace(owner: Unlocked, document: Document, errors: list[str] | None = None) -> str:
+def _render_replace(
+    owner: Unlocked, document: Document, refused: IntakeRefused | None = None
+) -> str:
     return render_template(
         "documents/replace.html",
         document=document,
         meta=documents.document_meta(owner, document),
-        errors=errors or [],
+        errors=refusal_errors(refused),
         accept=ACCEPT,
         max_mb=get_settings().max_upload_bytes // (1024 * 1024),
+        max_photos=MAX_PHOTOS,
     )
 
 
@@ -268,7 +343,7 @@ def replace(document_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     except IntakeRefused as refused:
         db.rollback()
         document = own_document(owner, document_id)
-        return _render_replace(owner, document, [UPLOAD_MESSAGES[refused.code]()]), refused.status
+        return _render_replace(owner, document, refused), refused.status
     intake.commit()
     flash(_("The new version is saved. The previous one is kept."), "success")
     return after_upload(url_for("documents.show", document_id=document.id))
