@@ -15,6 +15,7 @@ from vault.cli import (
     demo,
     escrow,
     export,
+    intake,
     journal,
     keys,
     lifecycle,
@@ -22,7 +23,7 @@ from vault.cli import (
     storage,
 )
 
-AREAS = (accounts, db, demo, escrow, export, journal, keys, lifecycle, recovery, storage)
+AREAS = (accounts, db, demo, escrow, export, intake, journal, keys, lifecycle, recovery, storage)
 
 
 def register_commands(app: Flask) -> None:
