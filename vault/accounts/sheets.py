@@ -8,15 +8,20 @@ single sheet and the intake's batch (one page per person) print the same page
 
 from __future__ import annotations
 
+import io
 from urllib.parse import quote, urlsplit
 
+import pypdfium2 as pdfium
 from flask import current_app, url_for
 from flask_babel import format_date
 
+from vault.accounts import auth, sessions
 from vault.accounts.labels import role_label
 from vault.accounts.opening import normalize_activation_code
 from vault.core.pdf.render import render_pdf
 from vault.models import User
+
+BATCH_PAGES = 40
 
 
 def activation_url_at(base_url: str) -> str:
@@ -66,8 +71,56 @@ def activation_sheet(user: User, code: str, activation_url: str | None = None) -
 
 
 def activation_sheets(accounts: list[tuple[User, str]], activation_url: str | None = None) -> bytes:
-    """One PDF, one page per (account, code), in the order given."""
-    return render_pdf(
-        "pdf/activation_sheets.html",
-        sheets=[sheet_context(user, code, activation_url) for user, code in accounts],
-    )
+    """One PDF, one page per (account, code), in the order given.
+
+    WeasyPrint holds a whole document's layout in memory (about 2 MiB a
+    page): the pages are rendered BATCH_PAGES at a time and joined with
+    pdfium, so that hundreds of sheets stay within a worker's memory.
+    """
+    contexts = [sheet_context(user, code, activation_url) for user, code in accounts]
+    parts = [
+        render_pdf("pdf/activation_sheets.html", sheets=contexts[i : i + BATCH_PAGES])
+        for i in range(0, len(contexts), BATCH_PAGES)
+    ]
+    if len(parts) == 1:
+        return parts[0]
+    joined = pdfium.PdfDocument.new()
+    try:
+        for part in parts:
+            source = pdfium.PdfDocument(part)
+            joined.import_pages(source)
+            source.close()
+        out = io.BytesIO()
+        joined.save(out)
+        return out.getvalue()
+    finally:
+        joined.close()
+
+
+# An intake's new accounts wait in the administrator's own session, encrypted
+# under the session's key (vault.accounts.sessions), until their sheets are
+# printed: the codes are never stored in clear nor logged. A new intake
+# replaces the previous batch.
+BATCH_KEY = "intake_sheets"
+
+
+def remember_batch(codes: list[tuple[str, str]]) -> None:
+    """Keep (account id, code) pairs for printing, next to whatever else is pending."""
+    opened = auth.open_session()
+    ticket = auth.current_ticket()
+    data = sessions.get_pending(opened.row, ticket)
+    data[BATCH_KEY] = [[user_id, code] for user_id, code in codes]
+    sessions.set_pending(opened.row, ticket, data)
+
+
+def remembered_batch() -> list[tuple[str, str]]:
+    """The (account id, code) pairs of the last intake in this session."""
+    data = sessions.get_pending(auth.open_session().row, auth.current_ticket())
+    pairs = data.get(BATCH_KEY)
+    if not isinstance(pairs, list):
+        return []
+    return [
+        (pair[0], pair[1])
+        for pair in pairs
+        if isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)
+    ]
