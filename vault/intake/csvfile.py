@@ -96,6 +96,7 @@ class Refusal:
     # Codes, in the order found; `fields` names the column of each.
     reasons: tuple[str, ...]
     fields: tuple[str, ...] = field(default=())
+    prison_number: str = ""  # as written, for the report (maybe the faulty part)
 
 
 def fold(text: str) -> str:
@@ -206,7 +207,7 @@ def _check_line(number: int, row: dict[str, str], today: date) -> Line | Refusal
             refuse("bad_followup", "suivi")
         values["followup"] = followup in YES
     if reasons or action is None:
-        return Refusal(number, tuple(reasons), tuple(fields))
+        return Refusal(number, tuple(reasons), tuple(fields), number_text[:PRISON_NUMBER_MAX])
     return Line(number, action, number_text, place, **values)  # type: ignore[arg-type]
 
 
@@ -253,7 +254,14 @@ def parse(data: bytes, *, today: date) -> tuple[list[Line], list[Refusal]]:
             if isinstance(checked, Line):
                 earlier = seen.get(checked.key)
                 if earlier is not None:
-                    refused.append(Refusal(number, (f"duplicate:{earlier}",), ("numero_ecrou",)))
+                    refused.append(
+                        Refusal(
+                            number,
+                            (f"duplicate:{earlier}",),
+                            ("numero_ecrou",),
+                            checked.prison_number,
+                        )
+                    )
                     continue
                 seen[checked.key] = number
                 lines.append(checked)

@@ -70,9 +70,11 @@ OUTCOMES: dict[str, LazyString] = {
 def reason_text(code: str) -> str:
     """One refusal in words; "duplicate:12" names the earlier line."""
     if code.startswith("duplicate:"):
-        return _(
-            "Line %(line)s already has this prison number and establishment.",
-            line=code.partition(":")[2],
+        return str(
+            _(
+                "Line %(line)s already has this prison number and establishment.",
+                line=code.partition(":")[2],
+            )
         )
     return str(REASONS.get(code, _("This line cannot be applied.")))
 
@@ -108,4 +110,4 @@ def file_error_text(error: FileRefused) -> str:
             line=error.detail,
         ),
     }
-    return texts.get(error.code, _("This file cannot be read."))
+    return str(texts.get(error.code, _("This file cannot be read.")))

@@ -113,7 +113,9 @@ class Context:
 
 def _refused(line: Line | Refusal, *reasons: str) -> LineReport:
     if isinstance(line, Refusal):
-        return LineReport(line.number, Outcome.REFUSED, reasons=line.reasons)
+        return LineReport(
+            line.number, Outcome.REFUSED, prison_number=line.prison_number, reasons=line.reasons
+        )
     return LineReport(line.number, Outcome.REFUSED, line.action, line.prison_number, reasons)
 
 

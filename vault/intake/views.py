@@ -84,8 +84,9 @@ def upload() -> tuple[str, int] | BaseResponse:
     try:
         data, fields = _read_file()
     except UploadError as e:
-        code = UPLOAD_ERRORS.get(e.code, "malformed")
-        return _page(error=messages.file_error_text(FileRefused(code)), status=400)
+        code = UPLOAD_ERRORS.get(e.code, "unreadable")
+        status = 413 if code == "too_large" else 400
+        return _page(error=messages.file_error_text(FileRefused(code)), status=status)
     dry_run = fields.get("dry_run") == "1"
     db = db_session()
     today = utcnow().date()
