@@ -52,7 +52,17 @@ COLUMNS = (
     "suivi",
 )
 REQUIRED_COLUMNS = ("action", "numero_ecrou", "etablissement")
-HEADER_ALIASES = {"numero_d_ecrou": "numero_ecrou", "numero": "numero_ecrou"}
+# The same columns as people write them in a spreadsheet's first line.
+HEADER_ALIASES = {
+    "numero_d_ecrou": "numero_ecrou",
+    "numero": "numero_ecrou",
+    "date_de_naissance": "date_naissance",
+    "date_de_sortie": "date_sortie",
+    "etablissement_de_destination": "etablissement_destination",
+    "destination": "etablissement_destination",
+    "numero_d_ecrou_destination": "numero_ecrou_destination",
+    "numero_d_ecrou_de_destination": "numero_ecrou_destination",
+}
 YES = {"oui", "o", "yes", "1", "vrai"}
 NO = {"non", "n", "no", "0", "faux", ""}
 
@@ -221,7 +231,7 @@ def parse(data: bytes, *, today: date) -> tuple[list[Line], list[Refusal]]:
     """
     text = _decode(data)
     first = text.split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first), strict=True)
     try:
         header = next(reader)
     except StopIteration:

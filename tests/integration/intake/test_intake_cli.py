@@ -13,9 +13,11 @@ from tests.factories import make_account, make_establishment
 from tests.helpers import pdf_pages_text
 from tests.integration.intake.files import PLACE, arrivals
 from vault.core.db import db_session
-from vault.models import PersonProfile, Role, User
+from vault.models import JournalEvent, PersonProfile, Role, User
 
 
+# Slow: WeasyPrint lays out 480 pages (a minute or more on two shared cores).
+@pytest.mark.slow
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_import_500_lines_writes_480_sheets_and_reports_20(app: Flask, tmp_path: Path) -> None:
     make_establishment(app, PLACE)
@@ -88,3 +90,24 @@ def test_an_unreadable_file_fails_with_one_line(app: Flask, tmp_path: Path) -> N
     assert result.exit_code == 1
     assert result.output.startswith("intake import: FAILED: ")
     assert "UTF-8" in result.output and len(result.output.splitlines()) == 1
+
+
+def test_a_clean_file_exits_0_and_the_system_is_the_actor(app: Flask, tmp_path: Path) -> None:
+    make_establishment(app, PLACE)
+    source = tmp_path / "sorties.csv"
+    source.write_text(
+        f"action;numero_ecrou;etablissement;nom;prenom\narrivee;1;{PLACE};Diallo;Aminata\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "f.pdf"
+    args = ["intake", "import", str(source), "--sheets", str(out)]
+    result = app.test_cli_runner().invoke(args=[*args, "--base-url", "http://127.0.0.1:5000"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        f"intake import: OK (1 created, 0 updated, 0 unchanged, 0 refused); "
+        f"1 activation sheet(s) in {out}"
+    ]
+    assert len(pdf_pages_text(out.read_bytes())) == 1
+    with app.app_context():
+        actors = db_session().execute(select(JournalEvent.actor_role)).scalars().all()
+        assert actors == ["system"]

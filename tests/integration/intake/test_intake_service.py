@@ -187,3 +187,26 @@ def test_a_file_that_cannot_be_read_is_refused_whole(app: Flask, data: bytes, co
         with pytest.raises(FileRefused) as caught:
             intake.plan(db_session(), data, today=utcnow().date())
         assert caught.value.code == code
+
+
+def test_an_arrival_again_with_a_counsellor_assigns_and_a_release_date_never_changes(
+    app: Flask,
+) -> None:
+    make_establishment(app, PLACE)
+    counsellor = make_account(app, Role.COUNSELLOR, first="Claire", last="Conseil")
+    head = "action;numero_ecrou;etablissement;nom;prenom;conseiller;date_sortie\n"
+    with app.app_context():
+        db = db_session()
+        _import(db, f"{head}arrivee;8;{PLACE};Bah;Awa;;\n".encode())
+        again = _import(db, f"{head}arrivee;8;{PLACE};BAH;Awa;{counsellor.username};\n".encode())
+        assert [r.outcome for r in again] == [Outcome.UPDATED]
+        assert db.execute(select(func.count()).select_from(Assignment)).scalar_one() == 1
+        third = _import(db, f"{head}arrivee;8;{PLACE};Bah;Awa;{counsellor.username};\n".encode())
+        assert [r.outcome for r in third] == [Outcome.UNCHANGED]
+        _import(db, f"{head}sortie;8;{PLACE};;;;01/12/2026\n".encode())
+        other_day = _import(db, f"{head}sortie;8;{PLACE};;;;02/12/2026\n".encode())
+        assert [(r.outcome, r.reasons) for r in other_day] == [(Outcome.REFUSED, ("released",))]
+        back = _import(db, f"{head}arrivee;8;{PLACE};Bah;Awa;;\n".encode())
+        assert [(r.outcome, r.reasons) for r in back] == [(Outcome.REFUSED, ("released",))]
+        released_on = db.execute(select(PersonProfile.released_on)).scalar_one()
+        assert released_on == date(2026, 12, 1)
