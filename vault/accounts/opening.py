@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -50,10 +50,12 @@ class AccountKeys:
     """
 
     user_id: uuid.UUID
-    user_key: UserKey
-    public_key: bytes
-    activation_code: str  # formatted for the sheet
-    activation_slot: bytes  # the slot before the ring's layer (keys.new_passphrase_slot)
+    # Secrets: kept out of any repr (a traceback, a log line).
+    user_key: UserKey = field(repr=False)
+    public_key: bytes = field(repr=False)
+    activation_code: str = field(repr=False)  # formatted for the sheet
+    # The slot before the ring's layer (keys.new_passphrase_slot).
+    activation_slot: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)
