@@ -98,6 +98,7 @@ bench: install
 	$(BIN)/python bench/export.py
 	$(BIN)/python bench/http_transfer.py
 	$(BIN)/python bench/previews.py
+	$(BIN)/python bench/intake.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

@@ -111,8 +111,10 @@ def _register_views(app: Flask) -> None:
     from vault.documents.views import library as documents
     from vault.export import views as export
     from vault.home import views as main
+    from vault.intake import views as intake
     from vault.journal import views as journal
     from vault.lifecycle import views as lifecycle
+    from vault.overview import views as overview
     from vault.recovery import views as recovery
     from vault.sharing.views import counsellor, public_links
     from vault.sharing.views import person as sharing
@@ -133,6 +135,8 @@ def _register_views(app: Flask) -> None:
         lifecycle,
         cv,
         cv_letter,
+        intake,
+        overview,
     ):
         app.register_blueprint(module.bp)
     limit_signins(app, "auth.sign_in", "auth.activate", "public_links.download", "recovery.start")
@@ -141,6 +145,7 @@ def _register_views(app: Flask) -> None:
     csrf.exempt("vault.documents.views.library.upload")
     csrf.exempt("vault.documents.views.library.replace")
     csrf.exempt("vault.documents.views.deposits.upload")
+    csrf.exempt("vault.intake.views.upload")
 
 
 def _configure_logging(settings: Settings) -> None:

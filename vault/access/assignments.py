@@ -44,7 +44,7 @@ def active_assignment(
     return assignment
 
 
-def assign(db: Session, person: User, counsellor: User, *, by: User) -> Assignment:
+def assign(db: Session, person: User, counsellor: User, *, by: User | None) -> Assignment:
     """Assign `counsellor` to `person` (idempotent while an assignment is active)."""
     if person.role != Role.PERSON or counsellor.role != Role.COUNSELLOR:
         raise NotFound()
@@ -52,7 +52,9 @@ def assign(db: Session, person: User, counsellor: User, *, by: User) -> Assignme
     existing = current_assignment(db, person.id, counsellor.id)
     if existing is not None:
         return existing
-    assignment = Assignment(person_id=person.id, counsellor_id=counsellor.id, assigned_by_id=by.id)
+    assignment = Assignment(
+        person_id=person.id, counsellor_id=counsellor.id, assigned_by_id=by.id if by else None
+    )
     db.add(assignment)
     db.flush()
     journal.append(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
@@ -18,6 +18,7 @@ from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
 from crypto import (
+    Argon2Params,
     KeyRing,
     PublicKey,
     format_recovery_code,
@@ -40,6 +41,25 @@ ACTIVATION_DIGITS = 16
 
 
 @dataclass(frozen=True)
+class AccountKeys:
+    """What opening an account computes before it touches the database.
+
+    Made by `prepare_keys`, in this process or (an intake of many arrivals) in
+    worker processes of the same machine: the Argon2id run for the activation
+    slot is the cost of opening an account (D-111). The user key travels only
+    in memory, never to a disk.
+    """
+
+    user_id: uuid.UUID
+    # Secrets: kept out of any repr (a traceback, a log line).
+    user_key: UserKey = field(repr=False)
+    public_key: bytes = field(repr=False)
+    activation_code: str = field(repr=False)  # formatted for the sheet
+    # The slot before the ring's layer (keys.new_passphrase_slot).
+    activation_slot: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
 class NewAccount:
     user: User
     activation_code: str  # formatted for the sheet, e.g. "4821 0937 5521 8830"
@@ -52,6 +72,21 @@ def new_activation_code() -> str:
 
 def normalize_activation_code(text: str) -> str:
     return re.sub(r"[\s\-.]", "", text)
+
+
+def prepare_keys(params: Argon2Params | None = None) -> AccountKeys:
+    """A new account's id, user key, public key and activation code and slot.
+
+    `params` defaults to `keys.params_for(SlotKind.ACTIVATION)`; a worker
+    process is given its parent's (module settings do not cross processes).
+    """
+    user_id = uuid.uuid4()
+    user_key, public = keys.new_user_key()
+    code = new_activation_code()
+    slot = keys.new_passphrase_slot(
+        user_id, SlotKind.ACTIVATION, user_key, normalize_activation_code(code), params
+    )
+    return AccountKeys(user_id, user_key, public, code, slot)
 
 
 def open_account(
@@ -68,11 +103,16 @@ def open_account(
     prison_number: str | None = None,
     activation_days: int = 30,
     username: str | None = None,
+    prepared: AccountKeys | None = None,
 ) -> NewAccount:
-    """Create a user, its key, its activation and escrow slots; return the code."""
-    user_key, public = keys.new_user_key()
+    """Create a user, its key, its activation and escrow slots; return the code.
+
+    `prepared` (from `prepare_keys`) lets a caller run the costly part elsewhere.
+    """
+    prepared = prepared or prepare_keys()
+    user_key, public = prepared.user_key, prepared.public_key
     user = User(
-        id=uuid.uuid4(),
+        id=prepared.user_id,
         role=role,
         status=AccountStatus.PENDING,
         display_name=f"{first_name} {last_name}".strip(),
@@ -93,13 +133,10 @@ def open_account(
             )
         )
     db.flush()
-    code = new_activation_code()
-    keys.put_passphrase_slot(
-        db, ring, user.id, SlotKind.ACTIVATION, user_key, normalize_activation_code(code)
-    )
+    keys.put_slot(db, ring, user.id, SlotKind.ACTIVATION, prepared.activation_slot)
     keys.put_escrow_slot(db, ring, user.id, user_key, escrow)
     journal.append(db, vault_id=user.id, action="account.opened", actor=created_by)
-    return NewAccount(user, code)
+    return NewAccount(user, prepared.activation_code)
 
 
 def reissue_activation(

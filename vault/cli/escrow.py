@@ -11,15 +11,13 @@ import binascii
 import hashlib
 import uuid
 from pathlib import Path
-from urllib.parse import quote, urlsplit
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
 from crypto import CryptoError, derive_keypair, generate_data_key
-from vault.accounts import service as accounts
+from vault.accounts import sheets
 from vault.cli.common import create_private, fail, print_activation
 from vault.core.db import db_session
 from vault.core.extensions import get_escrow_key, get_keyring, get_settings
@@ -176,37 +174,17 @@ _ESCROW_REFUSALS = {
 
 
 def _activation_url(base_url: str) -> str:
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise fail("escrow recover: FAILED: --base-url must look like https://coffre.example.fr")
-    adapter = current_app.url_map.bind(
-        parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme
-    )
-    return adapter.build("auth.activate", force_external=True)
+    try:
+        return sheets.activation_url_at(base_url)
+    except ValueError:
+        raise fail(
+            "escrow recover: FAILED: --base-url must look like https://coffre.example.fr"
+        ) from None
 
 
 def _activation_sheet(user: User, code: str, activation_url: str) -> bytes:
     """The activation sheet an administrator would print, for the re-enrolled person."""
-    from flask_babel import format_date
-
-    from vault.accounts.labels import role_label
-    from vault.core.pdf.render import render_pdf
-
-    digits = accounts.normalize_activation_code(code)
-    return render_pdf(
-        "pdf/activation_sheet.html",
-        display_name=user.display_name,
-        username=user.username,
-        activation_code=code,
-        activation_url=activation_url,
-        # In the fragment, which browsers never send (as on the administrators' sheets).
-        qr_payload=f"{activation_url}#u={quote(user.username, safe='')}&c={digits}",
-        expires_on=format_date(user.activation_expires_at, "long")
-        if user.activation_expires_at
-        else "",
-        establishment=user.establishment.name if user.establishment else None,
-        role_label=role_label(user.role),
-    )
+    return sheets.activation_sheet(user, code, activation_url)
 
 
 def _officer_line(account: recovery_service.OfficerAccount) -> str:

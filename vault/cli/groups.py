@@ -15,6 +15,7 @@ from vault.cli import (
     demo,
     escrow,
     export,
+    intake,
     jobs,
     journal,
     keys,
@@ -23,7 +24,20 @@ from vault.cli import (
     storage,
 )
 
-AREAS = (accounts, db, demo, escrow, export, jobs, journal, keys, lifecycle, recovery, storage)
+AREAS = (
+    accounts,
+    db,
+    demo,
+    escrow,
+    export,
+    intake,
+    jobs,
+    journal,
+    keys,
+    lifecycle,
+    recovery,
+    storage,
+)
 
 
 def register_commands(app: Flask) -> None:

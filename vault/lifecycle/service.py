@@ -69,7 +69,7 @@ def check_person(person: User) -> None:
 
 
 def record_transfer(
-    db: Session, person: User, establishment_id: uuid.UUID, *, by: User
+    db: Session, person: User, establishment_id: uuid.UUID, *, by: User | None
 ) -> Transfer:
     """Move a detained person to another establishment (same vault, same documents).
 
@@ -89,7 +89,7 @@ def record_transfer(
         person_id=person.id,
         from_establishment_id=person.establishment_id,
         to_establishment_id=place.id,
-        by_id=by.id,
+        by_id=by.id if by else None,  # None: the system (an intake file, vault.intake)
     )
     db.add(transfer)
     person.establishment_id = place.id
@@ -119,7 +119,7 @@ def record_release(
     released_on: date,
     *,
     followup_continues: bool,
-    by: User,
+    by: User | None,
     grace_days: int,
     today: date,
 ) -> None:

@@ -93,6 +93,7 @@ for _area in (
     "matrix_export",
     "matrix_lifecycle",
     "matrix_cv",
+    "matrix_intake",
 ):
     _module = __import__(f"tests.integration.core.{_area}", fromlist=["MATRIX"])
     assert not set(_module.MATRIX) & set(MATRIX), f"{_area}: endpoint listed twice"

@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
-from urllib.parse import quote
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import SelectChoice
 
-from vault.accounts import auth, sessions
+from vault.accounts import auth, sessions, sheets
 from vault.accounts import service as accounts
 from vault.accounts.labels import role_label, status_label
 from vault.accounts.views.admin.blueprint import bp, get_user
-from vault.core.addresses import public_url_for
 from vault.core.db import db_session
 from vault.core.errors import NotFound, PolicyError
 from vault.core.extensions import get_escrow_key, get_keyring, get_settings
@@ -292,25 +289,11 @@ def activation_sheet(user_id: uuid.UUID) -> Response | str:
     code = _code_for(user)
     if code is None:
         abort(404)
-    activation_url = public_url_for("auth.activate")
-    digits = accounts.normalize_activation_code(code)
-    # In the fragment, which browsers never send: the code stays out of the
-    # server's and any proxy's logs when the QR code is scanned.
-    qr_payload = f"{activation_url}#u={quote(user.username, safe='')}&c={digits}"
     return answer_sheet(
         "pdf/activation_sheet.html",
         f"feuille-activation-{user.username}.pdf",
         back_url=url_for("admin.account", user_id=user.id),
-        display_name=user.display_name,
-        username=user.username,
-        activation_code=code,
-        activation_url=activation_url,
-        qr_payload=qr_payload,
-        expires_on=format_date(user.activation_expires_at, "long")
-        if user.activation_expires_at
-        else "",
-        establishment=user.establishment.name if user.establishment else None,
-        role_label=role_label(user.role),
+        **sheets.sheet_context(user, code),
     )
 
 
