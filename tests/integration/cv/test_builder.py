@@ -132,7 +132,12 @@ def test_bad_input_is_refused_next_to_the_field_and_nothing_is_saved(
     response = post_step(client, slug, data)
     assert response.status_code == 400
     page = text_of(response)
-    assert re.search(r'<p class="error" id="[\w-]+-error">' + re.escape(message), page), page
+    # Under its field, tied to it (docs/decisions.md D-081): <p class="error" id="…-error">.
+    assert re.search(
+        r'<p class="error" id="[\w-]+-error">[^<]*(<svg.*?</svg>)?\s*<span>' + re.escape(message),
+        page,
+        re.S,
+    ), page
     assert "Vérifiez les champs signalés plus bas." in page
     with app.app_context():
         assert db_session().execute(select(CvDraft)).first() is None
