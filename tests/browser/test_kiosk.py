@@ -97,7 +97,8 @@ def open_document(page: Any, findings: Findings, account: Account) -> None:
     page.get_by_role("link", name=re.compile("Carte d'identité")).click()
     page.wait_for_url(re.compile(r"/documents/[0-9a-f-]{36}$"))
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("Carte d'identité"))
-    preview = page.locator("figure.preview img")
+    # Page 1 of the document, drawn by the server (D-100): "Page 1 sur 1".
+    preview = page.get_by_role("img", name="Page 1 sur 1")
     page.wait_for_function(
         "img => img.complete && img.naturalWidth > 0", arg=preview.element_handle()
     )
@@ -131,7 +132,7 @@ def test_the_idle_countdown_ends_with_the_document_gone(
     expect(warning.get_by_role("button", name="Je suis encore là")).to_be_visible()
 
     # Time is up: the page is emptied at once, before the browser leaves it.
-    page.wait_for_function("() => !document.querySelector('figure.preview')", timeout=IDLE_WAIT_MS)
+    page.wait_for_function("() => !document.querySelector('figure.page')", timeout=IDLE_WAIT_MS)
     blanked = page.evaluate(
         "() => [location.pathname, document.body.innerText, document.images.length]"
     )
@@ -144,11 +145,11 @@ def test_the_idle_countdown_ends_with_the_document_gone(
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("Ouvrir mon coffre"))
     findings.notice(page, "Votre session est terminée")
     expect(page.get_by_text("Carte d'identité")).to_have_count(0)
-    expect(page.locator("img[src*='apercu']")).to_have_count(0)
+    expect(page.locator("img[src*='apercu'], img[src*='/page/']")).to_have_count(0)
     findings.audit(page)
     # Back does not bring the document again.
     page.go_back()
-    expect(page.locator("figure.preview")).to_have_count(0)
+    expect(page.locator("figure.page, figure.preview")).to_have_count(0)
 
     assert findings.problems == [], "\n".join(findings.problems)
 
@@ -183,7 +184,7 @@ def test_still_here_keeps_the_person_in(
     # Past the first deadline (and the server's, with its margin): still in.
     page.wait_for_function("t => Date.now() > t", arg=first_deadline + 3000, timeout=IDLE_WAIT_MS)
     assert path_of(page) == document_path
-    expect(page.locator("figure.preview img")).to_be_visible()
+    expect(page.get_by_role("img", name="Page 1 sur 1")).to_be_visible()
     page.reload()
     assert path_of(page) == document_path
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("Carte d'identité"))
