@@ -97,6 +97,9 @@ class User(Base):
     # Deposits waiting to be re-wrapped under the vault key at the next request.
     pending_deposits: Mapped[int] = mapped_column(Integer, default=0)
     passphrase_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The interface language the person (or staff member) chose, a code of
+    # vault.core.languages; None until a choice is made (the device's guess applies).
+    locale: Mapped[str | None] = mapped_column(String(16))
 
     establishment: Mapped[Establishment | None] = relationship(lazy="joined")
     profile: Mapped[PersonProfile | None] = relationship(

@@ -1,0 +1,26 @@
+"""Each account's interface language (issue 14).
+
+Revision ID: 0013_user_locale
+Revises: 0012_cv_drafts
+Create Date: 2026-12-06
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0013_user_locale"
+down_revision = "0012_cv_drafts"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("users") as batch:
+        batch.add_column(sa.Column("locale", sa.String(length=16), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("locale")
