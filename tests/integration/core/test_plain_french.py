@@ -21,13 +21,16 @@ from babel.messages.pofile import read_po
 from tests.helpers import text_of
 from tests.integration.core.matrix_roles import ANONYMOUS, OWNER
 from tests.integration.core.test_authorization_matrix import MATRIX, World, world
+from vault.core.languages import CODES
 
 __all__ = ["world"]  # the matrix's fixture, with its data, serves here too
 
 LONGEST_SENTENCE = 20
-FRENCH_CATALOGUE = (
-    Path(__file__).parents[3] / "vault" / "translations" / "fr" / "LC_MESSAGES" / "messages.po"
-)
+TRANSLATIONS = Path(__file__).parents[3] / "vault" / "translations"
+FRENCH_CATALOGUE = TRANSLATIONS / "fr" / "LC_MESSAGES" / "messages.po"
+# The rules every language shares (docs/writing.md): the same sentence length,
+# and no file names or format words, whatever the script.
+FILE_WORDS = re.compile(r"(manifest|journal)\.json|resume\.pdf|\bzip\b", re.IGNORECASE)
 
 # Words a person should not have to know (docs/writing.md, "Words we do not use").
 JARGON = re.compile(
@@ -178,3 +181,42 @@ def test_every_french_message_follows_the_rules() -> None:
             faults += [f"gendered: {text}"] if GENDERED.search(text) else []
     assert len(catalogue) > 1000  # the real catalogue, not an empty file
     assert not faults, "\n".join(faults)
+
+
+def catalogue_faults(path: Path) -> list[str]:
+    with open(path, "rb") as f:
+        catalogue = read_po(f)
+    faults = []
+    for message in catalogue:
+        forms = message.string if isinstance(message.string, (list, tuple)) else [message.string]
+        for form in forms if message.id else []:
+            text = " ".join(re.sub(r"<[^>]+>", " ", form).split())
+            faults += [
+                f"over {LONGEST_SENTENCE} words: {s}"
+                for s in SENTENCE_END.split(text)
+                if words(s) > LONGEST_SENTENCE
+            ]
+            faults += [f"file word: {text}"] if FILE_WORDS.search(text) else []
+    return faults
+
+
+@pytest.mark.parametrize("code", [c for c in CODES if c != "fr"])
+def test_every_language_keeps_sentences_short_and_names_no_file(code: str) -> None:
+    """Rules 1 and 4 of docs/writing.md in each catalogue: a translation does not
+    bring back the long sentence or the file name that the French one lost."""
+    faults = catalogue_faults(TRANSLATIONS / code / "LC_MESSAGES" / "messages.po")
+    assert not faults, f"{code}:\n" + "\n".join(faults)
+
+
+def test_the_shared_rules_catch_a_long_sentence_and_a_file_name(tmp_path: Path) -> None:
+    catalogue = tmp_path / "messages.po"
+    catalogue.write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
+        'msgid "a"\nmsgstr "ملف manifest.json"\n\n'
+        'msgid "b"\nmsgstr "' + " ".join(["слово"] * 21) + '."\n',
+        encoding="utf-8",
+    )
+    assert [f.split(":")[0] for f in catalogue_faults(catalogue)] == [
+        "file word",
+        f"over {LONGEST_SENTENCE} words",
+    ]
