@@ -514,9 +514,7 @@ def test_links_of_the_first_key_format_are_stopped_by_the_upgrade(
     legacy_id, token = make_link(setup.client, setup.doc, pin="482916")
     stopped_id, _stopped = make_link(setup.client, setup.doc)
     assert post(setup.client, f"/liens/{stopped_id}/retirer").status_code == 302
-    migrate.downgrade(connection, "0008_preview_failures")
-    # The rows as the first release wrote them: the key from the token alone
-    # (whose tokens reached the access log), a PIN hash beside it.
+    # The document's key, read through today's models before the schema goes back.
     with app.app_context():
         db = db_session()
         version = documents.current_version(
@@ -525,6 +523,9 @@ def test_links_of_the_first_key_format_are_stopped_by_the_upgrade(
         dek = documents.version_dek(
             get_keyring(), Unlocked(db.get(User, setup.alice.user.id), setup.alice.key), version
         )  # type: ignore[arg-type]
+    migrate.downgrade(connection, "0008_preview_failures")
+    # The rows as the first release wrote them: the key from the token alone
+    # (whose tokens reached the access log), a PIN hash beside it.
     token_key = hashlib.sha256(b"vault/link-key|" + token.encode()).digest()
     payload = dek + json.dumps({"t": "Attestation employeur", "f": "document.pdf"}).encode()
     connection.execute(

@@ -16,11 +16,11 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ALTER TABLE on both databases (SQLite has DROP COLUMN since 3.35): a
+# batch copy would drop and recreate `users`, which every other table references.
 def upgrade() -> None:
-    with op.batch_alter_table("users") as batch:
-        batch.add_column(sa.Column("locale", sa.String(length=16), nullable=True))
+    op.add_column("users", sa.Column("locale", sa.String(length=16), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("locale")
+    op.drop_column("users", "locale")
