@@ -17,8 +17,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import storage
 from crypto import KeyRing, PublicKey, load_public_key
-from vault.core.config import ConfigError, Settings
 from vault.core import languages
+from vault.core.config import ConfigError, Settings
 from vault.core.db import KEYRING, THROTTLE_SECRET, Database
 from vault.core.throttle import derive_throttle_secret
 
@@ -68,6 +68,7 @@ def init_app(app: Flask, settings: Settings) -> None:
 
     Babel(app, locale_selector=select_locale)
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or DEFAULT_LOCALE)
+
 
 def get_settings(app: Flask | None = None) -> Settings:
     settings: Settings = (app or current_app).extensions["vault.settings"]

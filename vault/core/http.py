@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import io
 import re
-from urllib.parse import urlsplit
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Final, Literal
+from urllib.parse import urlsplit
 
 from flask import Request, current_app
 from flask import request as current_request

@@ -46,7 +46,9 @@ def stored_locale(app: Flask, account: Account) -> str | None:
         return user.locale
 
 
-def test_french_by_default_with_every_language_offered_in_its_own_script(client: FlaskClient) -> None:
+def test_french_by_default_with_every_language_offered_in_its_own_script(
+    client: FlaskClient,
+) -> None:
     page = client.get("/connexion").get_data(as_text=True)
     assert '<html lang="fr" dir="ltr">' in page
     assert "Se connecter" in page
@@ -260,7 +262,9 @@ def test_a_kiosk_keeps_the_choice_for_the_visit_only(kiosk_app: Flask) -> None:
     )
     assert response.status_code == 302
     assert stored_locale(kiosk_app, account) == "ar"
-    assert COOKIE not in " ".join(response.headers.getlist("Set-Cookie"))  # not rewritten at sign-in
+    assert COOKIE not in " ".join(
+        response.headers.getlist("Set-Cookie")
+    )  # not rewritten at sign-in
     assert html_tag(client, "/documents/") == '<html lang="ar" dir="rtl">'
     response = client.post("/deconnexion", data={"csrf_token": csrf_token(client, "/documents/")})
     assert response.status_code == 302

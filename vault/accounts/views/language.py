@@ -30,7 +30,8 @@ def choose() -> BaseResponse | tuple[str, int]:
         abort(400)
     code = locale.registered(request.form.get("lang"))
     if code is None:
-        title, message = _l("Unknown language"), _l("This language is not offered. Nothing was changed.")
+        title = _l("Unknown language")
+        message = _l("This language is not offered. Nothing was changed.")
         return render_error(400, title, message), 400
     raw_next = request.form.get("next") or "/"
     target = local_path(raw_next)
