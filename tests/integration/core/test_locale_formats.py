@@ -42,3 +42,24 @@ def test_arabic_and_russian_are_formatted_their_own_way(app: Flask) -> None:
     # (CLDR's Latin-digit Arabic, as read in the Maghreb).
     assert in_locale(app, "ru", lambda: filesize(1536 * 1024)).startswith("1,5")
     assert in_locale(app, "ar", lambda: filesize(1536 * 1024)).startswith("1.5")
+
+
+HEADER = '{% from "pdf/_macros.html" import sheet_header %}{{ sheet_header("T") }}'
+
+
+def test_templates_follow_each_request_and_force_locale(app: Flask) -> None:
+    """Templates look the catalogue up once per locale, not once per process.
+
+    Jinja keeps a module imported without context (here the printed sheets'
+    macros) between renders and requests: its words must still follow each
+    request's language, and `force_locale` (the bilingual sheets) inside one.
+    """
+    with app.test_request_context("/"):
+        assert "Coffre-fort numérique" in render_template_string(HEADER)
+        with force_locale("en"):
+            assert "Digital vault" in render_template_string(HEADER)
+        assert "Coffre-fort numérique" in render_template_string(HEADER)
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        assert "Digital vault" in render_template_string(HEADER)
+    with app.test_request_context("/"):
+        assert "Coffre-fort numérique" in render_template_string(HEADER)
