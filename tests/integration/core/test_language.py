@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from tests.factories import Account, csrf_token, make_account, open_pending, signed_in
 from tests.helpers import text_of
+from vault.accounts import sessions
 from vault.core.db import db_session, get_database
 from vault.core.languages import LANGUAGES
 from vault.models import Role, User
@@ -281,3 +282,27 @@ def test_sign_out_on_a_personal_device_keeps_the_choice(app: Flask) -> None:
     response = client.post("/deconnexion", data={"csrf_token": csrf_token(client, "/documents/")})
     assert COOKIE not in " ".join(response.headers.getlist("Set-Cookie"))
     assert html_tag(client) == '<html lang="es" dir="ltr">'
+
+
+def test_a_kiosk_session_that_ends_takes_its_language_with_it(kiosk_app: Flask) -> None:
+    account = make_account(kiosk_app)
+    client = kiosk_app.test_client()
+    client.environ_base["REMOTE_ADDR"] = KIOSK
+    choose(client, "ru")
+    client.post(
+        "/connexion",
+        data={
+            "username": account.username,
+            "passphrase": account.passphrase,
+            "csrf_token": csrf_token(client, "/connexion"),
+        },
+    )
+    with kiosk_app.app_context():
+        db = db_session()
+        sessions.end_all(db, account.user.id)  # as the idle timeout would
+        db.commit()
+    response = client.get("/documents/")
+    assert response.status_code == 302
+    cookies = response.headers.getlist("Set-Cookie")
+    assert any(c.startswith(f"{COOKIE}=;") and "Max-Age=0" in c for c in cookies), cookies
+    assert html_tag(client) == '<html lang="fr" dir="ltr">'
