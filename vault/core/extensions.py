@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 
 from flask import Flask, current_app
-from flask_babel import Babel, get_locale
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
@@ -61,13 +60,8 @@ def init_app(app: Flask, settings: Settings) -> None:
         RATELIMIT_HEADERS_ENABLED=False,
     )
     app.extensions["vault.limiter"] = Limiter(get_remote_address, app=app)
-    # Each request's language (vault.core.locale): the account's choice, the
-    # device's, Accept-Language, French. Flask-Babel asks once per request and
-    # installs its own gettext callables in Jinja, which follow `force_locale`.
-    from vault.core.locale import select_locale  # it reads get_settings() from here
-
-    Babel(app, locale_selector=select_locale)
-    app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or DEFAULT_LOCALE)
+    # Flask-Babel itself, with each request's language, is set up by
+    # vault.core.locale.init_app (through vault.core.templating).
 
 
 def get_settings(app: Flask | None = None) -> Settings:

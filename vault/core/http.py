@@ -23,7 +23,6 @@ import io
 import re
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Final, Literal
-from urllib.parse import urlsplit
 
 from flask import Request, current_app
 from flask import request as current_request
@@ -56,8 +55,6 @@ MAX_HEADER_BYTES: Final = 16 * 1024
 # Spaces or tabs a client may put after a boundary (RFC 2046 "transport
 # padding"); browsers send none.
 MAX_TRANSPORT_PADDING: Final = 64
-# A page address to come back to (`local_path`); ours are far shorter.
-MAX_LOCAL_PATH: Final = 2048
 # RFC 2046 §5.1.1: characters from this set, not ending with a space. The RFC
 # caps the length at 70, but clients exceed it (Werkzeug's own test client
 # makes 70 or 71 depending on a random number): a longer boundary is harmless,
@@ -451,21 +448,3 @@ def check_csrf(upload: StreamingUpload) -> None:
     current_request.__dict__["form"] = ImmutableMultiDict(upload.fields)
     current_request.__dict__["files"] = ImmutableMultiDict()
     current_app.extensions["csrf"].protect()
-
-
-def local_path(target: str) -> str | None:
-    """`target` if it is a path of this site ("/documents/?q=x"), else None.
-
-    For redirects after a form (the language switcher's `next`): a full URL,
-    a scheme-relative `//host`, a backslash (browsers read `/\\host` as
-    `//host`) or any control character or space could send the person
-    elsewhere, so they are refused rather than cleaned.
-    """
-    if len(target) > MAX_LOCAL_PATH or not target.startswith("/") or target.startswith("//"):
-        return None
-    if "\\" in target or any(ord(c) < 0x21 or ord(c) == 0x7F for c in target):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return None
-    return target

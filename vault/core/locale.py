@@ -20,15 +20,15 @@ from urllib.parse import quote
 
 from babel.support import NullTranslations, Translations
 from flask import Flask, g, has_app_context, has_request_context, request
-from flask_babel import get_locale, get_translations
+from flask_babel import Babel, get_locale, get_translations
 from flask_login import current_user
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from werkzeug.wrappers import Response
 
 from vault.core import kiosk
+from vault.core.addresses import local_path
 from vault.core.extensions import get_settings
-from vault.core.http import local_path
 from vault.core.languages import BY_CODE, CODES, DEFAULT, Language, language
 
 # A person's phone or computer keeps the choice for a year; a kiosk keeps it
@@ -146,7 +146,10 @@ def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Templates' gettext; `current_language()` for `<html lang dir>` and the switcher."""
+    """Flask-Babel with `select_locale`; templates' gettext; `current_language()` and
+    `text_direction()` for `<html lang dir>`, the registry for the switcher."""
+    Babel(app, locale_selector=select_locale)
+    app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or DEFAULT.code)
     # After Babel(app), which installed its per-call callables (pgettext kept).
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=_gettext, ngettext=_ngettext, newstyle=True

@@ -10,10 +10,10 @@ from werkzeug.wrappers import Response as BaseResponse
 from vault.accounts import auth
 from vault.accounts import language as languages
 from vault.core import locale
+from vault.core.addresses import local_path
 from vault.core.db import db_session
 from vault.core.error_pages import render_error
 from vault.core.forms import EmptyForm
-from vault.core.http import local_path
 
 bp = Blueprint("language", __name__)
 
