@@ -103,7 +103,7 @@ def _register_views(app: Flask) -> None:
     whole app.
     """
     from vault.accounts.limits import limit_signins
-    from vault.accounts.views import account, admin
+    from vault.accounts.views import account, admin, language
     from vault.accounts.views import auth as auth_views
     from vault.cv.views import builder as cv
     from vault.cv.views import letter as cv_letter
@@ -122,6 +122,7 @@ def _register_views(app: Flask) -> None:
     for module in (
         main,
         auth_views,
+        language,
         account,
         documents,
         journal,

@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 
 from vault.accounts import sessions
 from vault.accounts.sessions import OpenSession, SessionTicket
-from vault.core import kiosk
+from vault.core import kiosk, locale
 from vault.core.db import db_session
 from vault.core.envelope import UserKey
 from vault.core.extensions import get_settings
@@ -39,6 +39,13 @@ def init_app(app: Flask) -> None:
     # The session cookie is renewed at sign-in by clearing it (see sign_in);
     # Flask-Login's own "remember me" cookie is never used.
     manager.session_protection = None
+
+    @app.after_request
+    def forget_kiosk_language(response: Response) -> Response:
+        # A session that timed out on a kiosk: its language goes with it (D-151).
+        if g.get("session_expired"):
+            locale.forget_on_kiosk(response)
+        return response
 
     @app.context_processor
     def idle_context() -> dict[str, int | None]:

@@ -6,6 +6,9 @@ establishment's network would otherwise send a released person, or an
 employer opening a link, to an internal address they cannot reach. Outside
 production the setting may be empty, and the request's own address is used
 (`make run`, tests on a random port).
+
+And the other way: `local_path` accepts only an address of this site, for a
+form that sends the person back where they were.
 """
 
 from __future__ import annotations
@@ -33,3 +36,25 @@ def url_on(base: str, endpoint: str, **values: Any) -> str:
         parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme
     )
     return adapter.build(endpoint, values, force_external=True)
+
+
+# A page address to come back to (`local_path`); ours are far shorter.
+MAX_LOCAL_PATH = 2048
+
+
+def local_path(target: str) -> str | None:
+    """`target` if it is a path of this site ("/documents/?q=x"), else None.
+
+    For redirects after a form (the language switcher's `next`): a full URL,
+    a scheme-relative `//host`, a backslash (browsers read `/\\host` as
+    `//host`) or any control character or space could send the person
+    elsewhere, so they are refused rather than cleaned.
+    """
+    if len(target) > MAX_LOCAL_PATH or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(c) < 0x21 or ord(c) == 0x7F for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target

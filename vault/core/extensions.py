@@ -7,11 +7,8 @@ settings here and hands them to services as arguments.
 from __future__ import annotations
 
 import base64
-from pathlib import Path
 
-from babel.support import Translations
 from flask import Flask, current_app
-from flask_babel import Babel, get_locale
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
@@ -19,11 +16,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import storage
 from crypto import KeyRing, PublicKey, load_public_key
+from vault.core import languages
 from vault.core.config import ConfigError, Settings
 from vault.core.db import KEYRING, THROTTLE_SECRET, Database
 from vault.core.throttle import derive_throttle_secret
 
-DEFAULT_LOCALE = "fr"
+DEFAULT_LOCALE = languages.DEFAULT.code
 TRANSLATIONS = "translations"  # relative to the app's root_path (vault/)
 
 
@@ -62,14 +60,8 @@ def init_app(app: Flask, settings: Settings) -> None:
         RATELIMIT_HEADERS_ENABLED=False,
     )
     app.extensions["vault.limiter"] = Limiter(get_remote_address, app=app)
-    # French is the interface language; other locales come with their catalogues.
-    Babel(app, locale_selector=lambda: DEFAULT_LOCALE)
-    # Templates call gettext dozens of times per page; Flask-Babel's callables
-    # look up the request's locale and catalogue on every call. With one
-    # locale, the catalogue is bound to Jinja once (same newstyle semantics).
-    catalogue = Translations.load(str(Path(app.root_path) / TRANSLATIONS), [DEFAULT_LOCALE])
-    app.jinja_env.install_gettext_translations(catalogue, newstyle=True)  # type: ignore[attr-defined]
-    app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or DEFAULT_LOCALE)
+    # Flask-Babel itself, with each request's language, is set up by
+    # vault.core.locale.init_app (through vault.core.templating).
 
 
 def get_settings(app: Flask | None = None) -> Settings:

@@ -7,7 +7,6 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateField,
     HiddenField,
     PasswordField,
     RadioField,
@@ -21,6 +20,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import PasswordInput
 
 from vault.core.catalog import CATEGORIES, CATEGORY_BY_CODE, DOCUMENT_TYPES
+from vault.core.digits import DateField, ascii_digits
 from vault.models import LinkPolicy, Role
 
 REQUIRED = _l("Please fill in this field.")
@@ -35,7 +35,9 @@ class SignInForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
 
 class ActivationForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     username = StringField(_l("Username"), [DataRequired(REQUIRED), Length(max=64)])
-    code = StringField(_l("Activation code"), [DataRequired(REQUIRED), Length(max=64)])
+    code = StringField(
+        _l("Activation code"), [DataRequired(REQUIRED), Length(max=64)], filters=[ascii_digits]
+    )
 
 
 # A new phrase comes back in its fields after a mismatch or a refused phrase

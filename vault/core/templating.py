@@ -9,7 +9,7 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
-from vault.core import kiosk
+from vault.core import kiosk, locale
 from vault.core.pdf.render import sheet_asset
 
 
@@ -60,3 +60,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["filesizeformat"] = filesize
     app.jinja_env.globals["sheet_asset"] = sheet_asset
     kiosk.init_app(app)
+    locale.init_app(app)

@@ -40,6 +40,7 @@ from crypto import KeyRing
 from vault.accounts.keys import Unlocked
 from vault.core import logs, metrics
 from vault.core.catalog import TYPE_LABELS, is_valid, type_within
+from vault.core.digits import ascii_digits
 from vault.core.errors import QuotaExceeded, ServiceError
 from vault.core.forms import EARLIEST_DATE, LATEST_DATE
 from vault.core.http import StreamingUpload, UploadError, check_csrf
@@ -128,7 +129,7 @@ def room(db: Session, vault_id: uuid.UUID, limits: Limits) -> tuple[int, bool]:
 def details_data(fields: dict[str, str]) -> dict[str, object]:
     """The streamed fields as DocumentDetailsForm data; IntakeRefused for a malformed date."""
     expiry: date | None = None
-    raw = fields.get("expiry_date", "").strip()
+    raw = ascii_digits(fields.get("expiry_date", "").strip())
     if raw:
         try:
             expiry = date.fromisoformat(raw)

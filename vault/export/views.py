@@ -46,7 +46,8 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("export", __name__, url_prefix="/export")
 
-DATE_FORMAT = "d MMMM y"
+# The locale's long date: "30 juin 2031" in French, "30 يونيو 2031" in Arabic.
+DATE_FORMAT = "long"
 
 
 class ExportForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
+from vault.core.digits import ascii_digits
+
 # The largest file accepted (the administrator's page and the command alike):
 # an establishment's yearly intake is a few thousand lines.
 MAX_BYTES = 4 * 1024 * 1024
@@ -141,7 +143,7 @@ def _date(text: str) -> date | None:
     """JJ/MM/AAAA (as French software writes it) or AAAA-MM-JJ; None if neither."""
     for pattern in ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y"):
         try:
-            return datetime.strptime(text, pattern).date()
+            return datetime.strptime(ascii_digits(text), pattern).date()
         except ValueError:
             continue
     return None

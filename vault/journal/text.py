@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask_babel import format_datetime
+from flask_babel import format_date, format_time
 from flask_babel import gettext as _
 
 from vault.core.catalog import CATEGORY_BY_CODE, TYPE_LABELS
@@ -38,6 +38,21 @@ class Line:
     time: datetime
     text: str
     refused: bool
+
+
+def when(moment: datetime) -> str:
+    """A journal line's time in the reader's language: "6 décembre 2026 à 14:30" in French.
+
+    The locale's long date and short time (Babel, in Europe/Paris), joined by
+    a translated "at": CLDR's own joiner for French is now a comma.
+    """
+    return str(
+        _(
+            "%(date)s at %(time)s",
+            date=format_date(moment, "long"),
+            time=format_time(moment, "short"),
+        )
+    )
 
 
 def recipient_phrase(code: str) -> str:
@@ -124,7 +139,7 @@ def describe(
     else:
         text = _by_other(event.action, _who(actor, owner), words, refused)
     return Line(
-        when=format_datetime(event.time, "d MMMM y 'à' HH:mm"),
+        when=when(event.time),
         time=event.time,
         text=text,
         refused=refused,

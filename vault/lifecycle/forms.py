@@ -10,7 +10,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     PasswordField,
     RadioField,
     SelectChoice,
@@ -19,6 +18,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length
 
+from vault.core.digits import DateField
 from vault.core.forms import REQUIRED
 
 NETWORKS_MAX = 4000

@@ -9,7 +9,6 @@ from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     PasswordField,
     SelectChoice,
     SelectField,
@@ -17,6 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
+from vault.core.digits import DateField, ascii_digits
 from vault.core.forms import REQUIRED
 from vault.recovery.identity import ID_DOCUMENTS
 
@@ -36,7 +36,9 @@ CHECK_MAX_AGE = timedelta(days=30)
 class RecoveryForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     username = StringField(_l("Username"), [DataRequired(REQUIRED), Length(max=64)])
     # Generous: spaces, dashes and full-width digits are normalised by the service.
-    code = StringField(_l("Recovery code"), [DataRequired(REQUIRED), Length(max=200)])
+    code = StringField(
+        _l("Recovery code"), [DataRequired(REQUIRED), Length(max=200)], filters=[ascii_digits]
+    )
 
 
 class RenewKitForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped

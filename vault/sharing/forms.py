@@ -19,6 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from vault.core.catalog import CATEGORIES
+from vault.core.digits import ascii_digits
 from vault.core.forms import REQUIRED
 from vault.sharing.links import MAX_DAYS
 
@@ -96,6 +97,7 @@ class LinkForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     pin = StringField(
         _l("Code to open the link (optional)"),
         [Optional(), Regexp(r"^[0-9]{4,12}$", message=_l("The code has 4 to 12 digits."))],
+        filters=[ascii_digits],
     )
     max_downloads = IntegerField(
         _l("Maximum number of downloads (optional)"),
@@ -105,4 +107,4 @@ class LinkForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
 
 
 class OpenLinkForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
-    pin = StringField(_l("Code"), [Optional(), Length(max=20)])
+    pin = StringField(_l("Code"), [Optional(), Length(max=20)], filters=[ascii_digits])

@@ -51,6 +51,8 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     # Signed in: the idle time starts again, then home; anonymous: to sign-in.
     "auth.keep_alive": ("POST", "/session/encore-la", everyone(302)),
     "auth.activate": ("GET", "/activer", everyone(200)),
+    # Anyone may choose a language; without a `lang` the answer is a 400 page, nothing stored.
+    "language.choose": ("POST", "/langue", everyone(400)),
     "auth.choose_passphrase": ("GET", "/activer/phrase-secrete", everyone(403)),
     "auth.recovery_kit": ("GET", "/activer/feuille-de-secours", everyone(302)),
     "auth.recovery_kit_pdf": ("GET", "/activer/feuille-de-secours.pdf", signed(302, 404)),

@@ -16,7 +16,7 @@ def test_home_page_is_french(client: FlaskClient) -> None:
     response = client.get("/")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert '<html lang="fr">' in page
+    assert '<html lang="fr" dir="ltr">' in page
     assert "Vos papiers en sécurité, où que vous soyez" in page
     assert "Coffre-fort numérique" in page
 
@@ -93,7 +93,7 @@ def test_every_error_status_has_a_french_page(app: Flask, status: int) -> None:
 
     response = app.test_client().get("/status")
     assert response.status_code == status
-    assert '<html lang="fr">' in response.get_data(as_text=True)
+    assert '<html lang="fr" dir="ltr">' in response.get_data(as_text=True)
 
 
 def test_unreachable_s3_answers_a_french_503_page(make_app: Callable[..., Flask]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -62,5 +63,10 @@ def test_a_service_not_found_gets_the_same_page_as_abort_404(app: Flask) -> None
     by_service = client.get("/test/raised")
 
     assert by_service.status_code == by_abort.status_code == 404
-    assert by_service.get_data(as_text=True) == by_abort.get_data(as_text=True)
+
+    def page(response: object) -> str:
+        # The language switcher's hidden fields carry the page's own path and a token.
+        return re.sub(r'<input type="hidden"[^>]*>', "", response.get_data(as_text=True))  # type: ignore[attr-defined]
+
+    assert page(by_service) == page(by_abort)
     assert "Page introuvable" in by_service.get_data(as_text=True)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from vault.accounts import auth, sessions
 from vault.accounts import service as accounts
 from vault.accounts.passphrases import generate_passphrase
+from vault.core import locale
 from vault.core.db import db_session
 from vault.core.errors import PolicyError, SignInRefused, Throttled
 from vault.core.extensions import get_keyring
@@ -75,10 +77,13 @@ def sign_out_everywhere() -> BaseResponse:
     if not EmptyForm().validate_on_submit():
         abort(400)
     user = auth.signed_in_user()
+    get_locale()  # the goodbye below in the person's language, chosen before the session ends
     db = db_session()
     sessions.end_all(db, user.id)
     journal.append(db, vault_id=user.id, action="signout.everywhere", actor=user)
     auth.end_session()
     db.commit()
     flash(_("You are signed out on every device."), "info")
-    return redirect(url_for("auth.sign_in"))
+    response = redirect(url_for("auth.sign_in"))
+    locale.forget_on_kiosk(response)
+    return response

@@ -16,16 +16,18 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_date
+from flask_babel import force_locale, format_date, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
 from vault.access import networks
 from vault.accounts import auth, devices, sessions
+from vault.accounts import language as languages
 from vault.accounts import service as accounts
 from vault.accounts.opening import RECOVERY_CODE_SHOWN_FOR
 from vault.accounts.passphrases import generate_passphrase
+from vault.core import kiosk, locale
 from vault.core.db import db_session
 from vault.core.errors import PolicyError, SignInRefused, Throttled
 from vault.core.extensions import get_keyring
@@ -56,6 +58,15 @@ def _kept_message(deletion_on: date) -> str:
             date=format_date(deletion_on, "long"),
         )
     )
+
+
+def _remember_account_language(response: BaseResponse, user: User) -> None:
+    """A person's own device then greets them in their language even signed out (D-151).
+
+    Not a kiosk: the next person there must not find the previous one's language.
+    """
+    if user.locale and not kiosk.from_kiosk():
+        locale.remember(response, user.locale)
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
@@ -96,11 +107,15 @@ def sign_in() -> str | BaseResponse | tuple[str, int]:
         else:
             auth.begin_session(user, key)
             notice = retention.signed_in(db, user)
+            languages.adopt_device_choice(db, user, locale.device_choice())
             db.commit()
             if notice is not None:
-                flash(_kept_message(notice.deletion_on), "info")
+                # Shown on the next page, which is in the account's language.
+                with force_locale(locale.registered(user.locale) or str(get_locale())):
+                    flash(_kept_message(notice.deletion_on), "info")
             response = redirect(auth.home_url(user))
             devices.remember(request, response, user)
+            _remember_account_language(response, user)
             return response
         db.commit()  # the failure count and the journal line
     elif request.method == "POST":
@@ -113,10 +128,13 @@ def sign_out() -> BaseResponse:
     form = EmptyForm()
     if not form.validate_on_submit():
         abort(400)
+    get_locale()  # the goodbye below in the person's language, chosen before the session ends
     auth.end_session()
     db_session().commit()
     flash(_("You are signed out. You can leave the terminal."), "info")
-    return redirect(url_for("auth.sign_in"))
+    response = redirect(url_for("auth.sign_in"))
+    locale.forget_on_kiosk(response)
+    return response
 
 
 @bp.post("/session/encore-la")
@@ -160,8 +178,11 @@ def activate() -> str | BaseResponse | tuple[str, int]:
             )
         else:
             auth.begin_session(user, key)
+            languages.adopt_device_choice(db, user, locale.device_choice())
             db.commit()
-            return redirect(url_for("auth.choose_passphrase"))
+            response = redirect(url_for("auth.choose_passphrase"))
+            _remember_account_language(response, user)
+            return response
         db.commit()
     elif request.method == "POST":
         status = 400
