@@ -52,7 +52,7 @@ def speech_page(browser: Any, contexts: list[Any], base_url: str, voices: list[d
 def main_text_without_button(page: Any) -> str:
     """<main>'s visible text less the button's own words, spaces squeezed."""
     visible = page.locator("main").inner_text()
-    button = page.locator("#listen").inner_text()
+    button = page.locator("#listen").inner_text().strip()
     assert visible.lstrip().startswith(button)
     return " ".join(visible.lstrip()[len(button) :].split())
 
