@@ -32,7 +32,11 @@ SPEECH_STUB = """
     {default: false, localService: true, voiceURI: v.name}, v));
   synth.speak = utterance => window.__spoken.push(
     {text: utterance.text, lang: utterance.lang, voice: utterance.voice && utterance.voice.name});
-  synth.cancel = () => { window.__cancelled += 1; };
+  // Counted in sessionStorage too: the count survives leaving the page.
+  synth.cancel = () => {
+    window.__cancelled += 1;
+    sessionStorage.setItem("cancelled", String(Number(sessionStorage.getItem("cancelled")) + 1));
+  };
   // Chromium accepts only its own voice objects for `utterance.voice`.
   Object.defineProperty(SpeechSynthesisUtterance.prototype, "voice", {
     configurable: true,
@@ -100,6 +104,11 @@ def test_listen_reads_the_main_text_in_the_page_language(
     expect(listen).to_be_visible()
     listen.click()
     assert len(page.evaluate("window.__spoken")) == 2
+
+    # Leaving the page while it reads stops the reading (a kiosk's next person hears nothing).
+    before = int(page.evaluate("sessionStorage.getItem('cancelled')"))
+    page.goto("/journal/")
+    assert int(page.evaluate("sessionStorage.getItem('cancelled')")) > before
 
     findings.audit(page)
     assert findings.problems == []
