@@ -72,7 +72,9 @@ def followed_person(app: Flask, last: str) -> Account:
     with app.app_context():
         db = db_session()
         assignments.assign(
-            db, db.get(User, person.user.id), db.get(User, counsellor.user.id),
+            db,
+            db.get(User, person.user.id),
+            db.get(User, counsellor.user.id),
             by=db.get(User, admin.user.id),
         )
         db.commit()
@@ -93,7 +95,9 @@ class Journey:
         shots = os.environ.get("VAULT_SCREENSHOTS")
         if shots:
             Path(shots).mkdir(parents=True, exist_ok=True)
-            self.page.screenshot(path=str(Path(shots) / f"{name}-ar-{self.size}.png"), full_page=True)
+            self.page.screenshot(
+                path=str(Path(shots) / f"{name}-ar-{self.size}.png"), full_page=True
+            )
 
 
 def turned_round(page: Any, selector: str) -> bool:

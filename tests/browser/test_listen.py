@@ -47,7 +47,9 @@ SPEECH_STUB = """
 """
 
 
-def speech_page(browser: Any, contexts: list[Any], base_url: str, voices: list[dict], **options: Any) -> Any:
+def speech_page(
+    browser: Any, contexts: list[Any], base_url: str, voices: list[dict], **options: Any
+) -> Any:
     page = new_page(browser, contexts, base_url, **options)
     page.add_init_script(SPEECH_STUB % json.dumps(voices))
     return page
