@@ -110,7 +110,9 @@ def test_an_account_from_opening_to_a_filed_document(
     assert received == content
 
     # And it is in the list.
-    phone.get_by_role("link", name="← Mes documents").click()
+    phone.locator("main").get_by_role("link", name="Mes documents").filter(
+        has=phone.locator(".icon-back")
+    ).click()
     phone.wait_for_url(re.compile(r"/documents/$"))
     card = phone.get_by_role("link", name=re.compile("Ma carte d'identité"))
     expect(card).to_have_count(1)

@@ -195,7 +195,7 @@ def test_a_category_shared_opened_revoked_and_journaled(
 
     assert download_from(desk) == ("Carte Vitale.pdf", vault.carte_vitale_pdf)
 
-    desk.get_by_role("link", name="← Inès Moreau").click()
+    desk.get_by_role("link", name="Inès Moreau").filter(has=desk.locator(".icon-back")).click()
     desk.wait_for_url(re.compile(rf"/suivi/{person_id}/$"))
 
     # --- 3. The person stops sharing ---------------------------------------------------

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from vault.core import kiosk, locale
+from vault.core.bidi import bdi
 from vault.core.pdf.render import sheet_asset
 
 
@@ -58,6 +59,7 @@ def init_app(app: Flask) -> None:
     """The pictogram helper and the French file size filter, for every template."""
     app.jinja_env.globals["icon"] = icon
     app.jinja_env.filters["filesizeformat"] = filesize
+    app.jinja_env.filters["bdi"] = bdi
     app.jinja_env.globals["sheet_asset"] = sheet_asset
     kiosk.init_app(app)
     locale.init_app(app)

@@ -133,7 +133,7 @@ def test_the_list_shows_twenty_a_page_newest_first(app: Flask, person: Account) 
         response = client.get(path)
         assert response.status_code == 200
         page = response.get_data(as_text=True)
-        return re.findall(r'class="document-title">([^<]+)<', page), page
+        return re.findall(r'class="document-title"><bdi>([^<]+)</bdi><', page), page
 
     first, page = titles("/documents/")
     assert first == [f"Papier {i:02d}" for i in range(44, 24, -1)]

@@ -332,7 +332,7 @@ ICONS = {
     *("other", "upload", "download", "view", "delete", "rename", "replace", "search"),
     *("signout", "key", "printer", "camera", "document", "image", "lock", "user", "users"),
     *("journal", "check", "warning", "info", "home", "plus", "qr", "shield", "calendar"),
-    *("building", "phone", "globe"),
+    *("building", "phone", "globe", "back", "listen", "stop"),
 }
 
 

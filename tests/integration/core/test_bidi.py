@@ -1,0 +1,71 @@
+"""Text people typed is isolated from the page's direction (docs/rtl.md).
+
+An Arabic title on a French page, a Latin one on an Arabic page: each is in a
+`<bdi>` (or, typed into a field, `dir="auto"`), so the Unicode bidirectional
+algorithm keeps it from scrambling the sentence around it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+from sqlalchemy import update
+
+from tests.factories import make_account, make_document, signed_in
+from vault.core.db import db_session
+from vault.models import User
+
+ARABIC_TITLE = "بطاقة الهوية 2024"
+ARABIC_FIRST, ARABIC_LAST = "ليلى", "بن علي"
+
+
+def test_an_arabic_title_and_name_on_a_french_page_are_isolated(app: Flask) -> None:
+    person = make_account(app, first=ARABIC_FIRST, last=ARABIC_LAST)
+    document = make_document(app, person, title=ARABIC_TITLE)
+    client = signed_in(app, person)
+
+    listing = client.get("/documents/").get_data(as_text=True)
+    assert re.search(r'<html lang="fr"', listing)
+    assert f'<span class="document-title"><bdi>{ARABIC_TITLE}</bdi></span>' in listing
+    # The person's name in the menu.
+    assert f"<bdi>{ARABIC_FIRST} {ARABIC_LAST}</bdi>" in listing
+
+    page = client.get(f"/documents/{document.id}").get_data(as_text=True)
+    assert re.search(rf"<h1>.*<bdi>{ARABIC_TITLE}</bdi></h1>", page)
+    # The rename field shows the title as typed, in its own direction.
+    assert re.search(rf'<input [^>]*value="{ARABIC_TITLE}" dir="auto"', page)
+
+    account = client.get("/compte/").get_data(as_text=True)
+    assert f"<dd><bdi>{ARABIC_FIRST} {ARABIC_LAST}</bdi></dd>" in account
+
+
+def test_every_typed_field_takes_the_direction_of_its_text(app: Flask) -> None:
+    """The form macro gives text fields and text areas `dir="auto"`; the
+    hand-written title fields have it too."""
+    client = signed_in(app, make_account(app))
+    identity = client.get("/cv/etape/identite").get_data(as_text=True)
+    fields = re.findall(r'<input [^>]*type="text"[^>]*>', identity)
+    assert fields, "no text field on the CV's identity step"
+    assert all('dir="auto"' in field for field in fields), fields
+
+    add = client.get("/documents/ajouter").get_data(as_text=True)
+    assert re.search(r'<input type="text" id="title" name="title" [^>]*dir="auto"', add)
+
+
+def test_a_latin_title_on_an_arabic_page_is_isolated(app: Flask) -> None:
+    """Red until the locale selector (issue 14, the `i18n` branch) is merged:
+    the page must be Arabic for the check to mean anything."""
+    person = make_account(app, first="Camille", last="Martin")
+    make_document(app, person, title="Carte Vitale")
+    with app.app_context():
+        db = db_session()
+        db.execute(update(User).where(User.id == person.user.id).values(locale="ar"))
+        db.commit()
+    client = signed_in(app, person)
+
+    listing = client.get("/documents/", headers={"Accept-Language": "ar"}).get_data(as_text=True)
+    html = re.search(r"<html[^>]*>", listing)
+    assert html and 'lang="ar"' in html.group(0) and 'dir="rtl"' in html.group(0), html
+    assert '<span class="document-title"><bdi>Carte Vitale</bdi></span>' in listing
+    assert "<bdi>Camille Martin</bdi>" in listing
