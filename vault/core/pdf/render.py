@@ -103,7 +103,7 @@ _ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe7
 
 
 def text_lang(text: object) -> str | None:
-    """"ar" for a text a person typed with Arabic letters (a name), so the sheet's
+    """ "ar" for a text a person typed with Arabic letters (a name), so the sheet's
     Arabic face and shaping apply to it whatever the sheet's languages."""
     return "ar" if isinstance(text, str) and _ARABIC.search(text) else None
 
