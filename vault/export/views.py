@@ -31,8 +31,8 @@ from vault.core.errors import SignInRefused, Throttled
 from vault.core.extensions import get_keyring, get_settings, get_store
 from vault.core.forms import REQUIRED
 from vault.core.kiosk import from_kiosk
-from vault.core.messages import too_many_attempts
 from vault.core.languages import language
+from vault.core.messages import too_many_attempts
 from vault.core.pdf.render import in_locale, render_pdf, sheet_locales
 from vault.core.throttle import HashingBusy
 from vault.documents import service as documents

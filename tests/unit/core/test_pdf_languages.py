@@ -12,6 +12,7 @@ guards against.
 from __future__ import annotations
 
 import ctypes
+import itertools
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -56,7 +57,7 @@ def app(tmp_path: Path) -> Iterator[Flask]:
 def translated(locale: str, msgid: str) -> str:
     """`msgid` in `locale`'s compiled catalogue; fails when it is not translated."""
     catalogue = Translations.load(str(TRANSLATIONS), [locale])
-    assert not type(catalogue) is NullTranslations, f"no compiled {locale} catalogue"
+    assert type(catalogue) is not NullTranslations, f"no compiled {locale} catalogue"
     text = catalogue.gettext(msgid)
     assert text and text != msgid, f"{msgid!r} is not translated in the {locale} catalogue"
     return text
@@ -140,7 +141,7 @@ def embedded_fonts(page: pdfium.PdfPage) -> dict[str, bool]:
 def right_to_left(glyphs: Glyphs, word: str) -> bool:
     """True when each letter of `word` (logical order) stands left of the one before it."""
     centres = [c for c, letter in zip(glyphs.centres(word), word, strict=True) if letter != " "]
-    return all(later < earlier for earlier, later in zip(centres, centres[1:], strict=False))
+    return all(later < earlier for earlier, later in itertools.pairwise(centres))
 
 
 def joining_ratio(sheet: Glyphs, word: str, isolated: Glyphs) -> float:
