@@ -90,7 +90,11 @@ def test_the_language_column_sets_each_persons_language_and_sheet(app: Flask) ->
                 User, User.id == PersonProfile.user_id
             )
         )
-        assert {name: locale for name, locale in rows} == {"Benali": "ar", "Petrov": "ru", "Martin": None}
+        assert {name: locale for name, locale in rows} == {
+            "Benali": "ar",
+            "Petrov": "ru",
+            "Martin": None,
+        }
     pages = pdf_pages_text(admin.get("/admin/import/feuilles-activation.pdf").data)
     assert len(pages) == 3
     # One page each, in that person's language and French; Léa's in French alone.
@@ -103,6 +107,16 @@ def test_the_language_column_sets_each_persons_language_and_sheet(app: Flask) ->
     assert cyrillic.search(by_name["Petrov"]) and not arabic.search(by_name["Petrov"])
     assert not arabic.search(by_name["Martin"]) and not cyrillic.search(by_name["Martin"])
     assert all("Feuille d'activation" in text for text in pages)
+    # A person already known keeps their language, whatever a later file says.
+    again = text_of(_upload(admin, data.replace(b"Samir;ar", b"Samir;en")))
+    assert "Inchangées : 3" in again
+    with app.app_context():
+        locale = db_session().execute(
+            select(User.locale)
+            .join(PersonProfile, User.id == PersonProfile.user_id)
+            .where(PersonProfile.last_name == "Benali")
+        )
+        assert locale.scalar_one() == "ar"
 
 
 def test_bad_files_get_a_french_message_and_change_nothing(
