@@ -70,6 +70,7 @@ HEADER_ALIASES = {
     "langue_de_la_personne": "langue",
 }
 
+
 def _language_names() -> dict[str, str]:
     """Every way a file may name a language, folded: its code ("ar"), its own
     name ("العربية", "Русский") and its French name ("arabe", "russe")."""

@@ -123,7 +123,7 @@ def _sheet_environment() -> Environment:
         # overlay() shares the globals dict: a copy, so nothing leaks back.
         env.globals = dict(app.jinja_env.globals)
         i18n = env.extensions["jinja2.ext.InternationalizationExtension"]
-        i18n._install_callables(  # type: ignore[attr-defined]
+        i18n._install_callables(  # type: ignore[union-attr]
             lambda s: get_translations().ugettext(s),
             lambda s, p, n: get_translations().ungettext(s, p, n),
             newstyle=True,
