@@ -221,7 +221,7 @@ def sign_out(page: Any, findings: Findings | None = None) -> None:
     page.get_by_role("button", name="Se déconnecter").click()
     page.wait_for_url(re.compile(r"/connexion$"))
     if findings is not None:
-        findings.notice(page, "Vous êtes déconnecté.")
+        findings.notice(page, "Déconnexion réussie.")
 
 
 # --- an administrator at a desk --------------------------------------------------------

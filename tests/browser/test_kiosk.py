@@ -143,7 +143,7 @@ def test_the_idle_countdown_ends_with_the_document_gone(
     # Then the same address again: the server refuses the ended session.
     page.wait_for_url(re.compile(r"/connexion$"), timeout=30_000)
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("Ouvrir mon coffre"))
-    findings.notice(page, "Votre session est terminée")
+    findings.notice(page, "Votre connexion est terminée")
     expect(page.get_by_text("Carte d'identité")).to_have_count(0)
     expect(page.locator("img[src*='apercu'], img[src*='/page/']")).to_have_count(0)
     findings.audit(page)

@@ -13,12 +13,15 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import force_locale, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
 Record = dict[str, Any]
 
 RECORD_VERSION = 1
+# The cover letter's language: employers in France read French (D-141).
+LETTER_LOCALE = "fr"
 
 
 @dataclass(frozen=True)
@@ -382,8 +385,24 @@ SUGGESTIONS: dict[str, tuple[LazyString, ...]] = {
 PARAGRAPH_KEYS = {"vous": "p1", "moi": "p2", "nous": "p3"}
 
 
-def suggestions(step: str, record: Record) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """A sentence for the letter, in the letter's language (French, D-141), and
+    `gloss`, the same sentence in the interface's language when that is another
+    one, so that a person who reads little French knows what they choose."""
+
+    text: str
+    gloss: str | None
+
+
+def suggestions(step: str, record: Record) -> list[Suggestion]:
     """The suggested sentences of a paragraph step, with the job and the employer filled in."""
-    job = text(record, "job", "title").strip() or "…"
-    employer = text(record, "job", "employer").strip() or "…"
-    return [str(s) % {"job": job, "employer": employer} for s in SUGGESTIONS.get(step, ())]
+    values = {
+        "job": text(record, "job", "title").strip() or "…",
+        "employer": text(record, "job", "employer").strip() or "…",
+    }
+    shown = [str(s) % values for s in SUGGESTIONS.get(step, ())]
+    with force_locale(LETTER_LOCALE):
+        french = [str(s) % values for s in SUGGESTIONS.get(step, ())]
+    same = str(get_locale()) == LETTER_LOCALE
+    return [Suggestion(f, None if same else g) for f, g in zip(french, shown, strict=True)]

@@ -16,7 +16,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from flask_babel import force_locale
+from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,7 @@ from vault.accounts.keys import Unlocked
 from vault.core.errors import NotFound
 from vault.core.pdf.render import render_pdf
 from vault.cv.content import (
+    LETTER_LOCALE,
     LEVEL_LABELS,
     LICENCE_LABELS,
     SKILL_LABELS,
@@ -78,15 +79,30 @@ def cv_context(record: Record) -> dict[str, Any]:
 
 
 def letter_context(record: Record, sender: dict[str, str]) -> dict[str, Any]:
-    """The letter as plain strings; `sender` is the CV's name and contact, when known."""
+    """The letter as plain strings; `sender` is the CV's name and contact, when known.
+
+    The letter goes to an employer in France: its fixed words (date, subject,
+    greeting, closing) are French whatever the interface's language (D-141).
+    """
+    job = text(record, "job", "title").strip()
+    town = sender.get("town", "")
+    with force_locale(LETTER_LOCALE):
+        dated = _("on %(date)s", date=format_date(date.today(), "long"))
+        lines = {
+            "date": f"{town}, {dated}" if town else dated,
+            "subject": _("Subject:"),
+            "job": _("application for the job of %(job)s", job=job),
+            "opening": _("Dear Sir or Madam,"),
+            "closing": _("Yours faithfully,"),
+        }
     return {
-        "job": text(record, "job", "title").strip(),
+        "job": job,
         "employer": text(record, "job", "employer").strip(),
         "employer_town": text(record, "job", "town").strip(),
         "name": text(record, "job", "name").strip() or sender.get("name", ""),
         "contact": [line for line in (sender.get("phone", ""), sender.get("email", "")) if line],
-        "town": sender.get("town", ""),
-        "date": date.today(),
+        "town": town,
+        "lines": lines,
         "paragraphs": [p for p in (text(record, k).strip() for k in ("p1", "p2", "p3")) if p],
     }
 
@@ -131,7 +147,9 @@ def render_cv(record: Record) -> bytes:
 
 
 def render_letter(record: Record, sender: dict[str, str]) -> bytes:
-    return render_pdf("pdf/letter.html", letter=letter_context(record, sender))
+    """The letter's PDF, in French (D-141)."""
+    with force_locale(LETTER_LOCALE):
+        return render_pdf("pdf/letter.html", letter=letter_context(record, sender))
 
 
 def cv_title(record: Record) -> str:

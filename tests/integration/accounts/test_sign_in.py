@@ -259,7 +259,7 @@ def test_idle_and_absolute_timeouts(app: Flask) -> None:
         db_session().commit()
     response = client.get("/documents/")
     assert response.status_code == 302 and response.headers["Location"].endswith("/connexion")
-    assert "session est terminée" in client.get("/connexion").get_data(as_text=True)
+    assert "connexion est terminée" in client.get("/connexion").get_data(as_text=True)
 
     client = signed_in(app, account)
     with app.app_context():

@@ -176,7 +176,7 @@ def test_the_server_refuses_a_kiosk_session_once_idle(kiosk_app: Flask) -> None:
     response = inside.get("/documents/")
     assert response.status_code == 302 and response.headers["Location"].endswith("/connexion")
     page = text(inside.get("/connexion"))
-    assert "Votre session est terminée" in page
+    assert "Votre connexion est terminée" in page
     with kiosk_app.app_context():
         assert db_session().execute(select(ServerSession)).first() is None
 

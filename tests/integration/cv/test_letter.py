@@ -7,12 +7,15 @@ import re
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from tests.factories import Account, csrf_token, make_account, signed_in
 from tests.helpers import pdf_text, text_of
 from tests.integration.cv.steps import post_step, write_cv
 from vault.core.db import db_session
+from vault.cv import making
+from vault.cv.content import suggestions
 from vault.models import Document
 
 LETTER = "/cv/lettre/etape/"
@@ -152,3 +155,22 @@ def test_on_a_kiosk_network_the_letter_is_a_page_to_print(
     page = text_of(response)
     assert "Ma lettre de motivation, à imprimer" in page
     assert "Votre restaurant me plaît." in page
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_letter_is_in_french_whatever_the_interface_language(app: Flask) -> None:
+    """An employer in France reads French: the letter's fixed words and the
+    sentences it suggests are French, and a person reading the interface in
+    another language sees each suggestion in that language too (D-141)."""
+    record = {"job": JOB, "p1": "Je suis cariste depuis dix ans."}
+    with app.test_request_context(), force_locale("ru"):
+        offered = suggestions("vous", record)
+        pdf = making.render_letter(record, {"name": "Karim Benali", "town": "Lyon"})
+    first = offered[0]
+    assert first.text.startswith("Je ") and "Restaurant Le Bon Goût" in first.text
+    assert first.gloss and first.gloss != first.text  # the interface's language beside it
+    text = " ".join(pdf_text(pdf).split())
+    assert "Objet :" in text and "Madame, Monsieur," in text, text
+    assert "Je vous prie d'agréer" in text, text
+    with app.test_request_context(), force_locale("fr"):
+        assert all(s.gloss is None for s in suggestions("moi", record))  # nothing to repeat

@@ -395,7 +395,7 @@ def test_journal_page_tells_what_happened(app: Flask, person: Account) -> None:
     client = signed_in(app, person)
     page = client.get("/journal/").get_data(as_text=True)
     assert "Vous avez ajouté « Carte Vitale »" in page
-    assert "Vous vous êtes connecté" in page or "Vous avez activé" in page
+    assert "Connexion réussie" in page or "Vous avez activé" in page
 
 
 def test_search_follows_renames_deletions_and_a_lost_index(app: Flask, person: Account) -> None:

@@ -176,7 +176,7 @@ def test_exit_pack_holds_every_document_under_safe_names_and_verifies(
     page = client.get("/export/")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
-    assert 'autocomplete="current-password"' in text and "manifest.json" in text
+    assert 'autocomplete="current-password"' in text and "leur liste, votre historique" in text
 
     response = export_response(client, account.passphrase)
     assert response.status_code == 200  # type: ignore[attr-defined]

@@ -139,7 +139,7 @@ def test_rule_text(app: Flask) -> None:
         three = retention.rule_text(3)
         one = retention.rule_text(1)
     assert "gardé 3 ans après votre dernière connexion" in three
-    assert "tant que vous êtes détenu" in three
+    assert "pendant toute la détention" in three
     assert "au moins 3 mois avant" in three
     assert "gardé 1 an après" in one
 
@@ -257,7 +257,7 @@ def test_signing_in_keeps_the_vault(app: Flask) -> None:
     )
     html = htmllib.unescape(response.get_data(as_text=True))
     assert "allait être supprimé le" in html
-    assert "il est gardé" in html
+    assert "Cette connexion le garde" in html
     assert notices(app, person.user.id) == [("cancelled", deletion_on)]
     assert ("retention.kept", "person") in events(app, person.user.id)
     with app.app_context():

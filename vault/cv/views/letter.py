@@ -76,7 +76,8 @@ def step(slug: str) -> str | BaseResponse | tuple[str, int]:
         form = LetterJobForm(data=job)
     else:
         key = PARAGRAPH_KEYS[slug]
-        written = text(record, key) or (suggestions(slug, record) or [""])[0]
+        offered = suggestions(slug, record)
+        written = text(record, key) or (offered[0].text if offered else "")
         form = ParagraphForm(data={"paragraph": written})
     if request.method == "GET":
         return _render(slug, form, record, sender)
@@ -84,7 +85,7 @@ def step(slug: str) -> str | BaseResponse | tuple[str, int]:
     offered = suggestions(slug, record)
     if slug != "poste" and used is not None and used < len(offered):
         # "Use this sentence": it takes the paragraph's place, to edit on the same step.
-        record[PARAGRAPH_KEYS[slug]] = offered[used]
+        record[PARAGRAPH_KEYS[slug]] = offered[used].text
         record["step"] = slug
         drafts.save(db, owner, DraftKind.LETTER, record)
         db.commit()
