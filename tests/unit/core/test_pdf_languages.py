@@ -14,6 +14,7 @@ from __future__ import annotations
 import ctypes
 import itertools
 import re
+import unicodedata
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -64,7 +65,9 @@ def translated(locale: str, msgid: str) -> str:
 
 
 def squashed(text: str) -> str:
-    return re.sub(r"\s+", "", text)
+    """`text` without spaces nor combining marks: pdfium's text layer leaves out the
+    Arabic vowel signs (harakat), which HarfBuzz draws as marks over their letter."""
+    return "".join(c for c in re.sub(r"\s+", "", text) if unicodedata.category(c) != "Mn")
 
 
 def person(locale: str | None, name: str) -> User:
