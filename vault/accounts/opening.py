@@ -104,10 +104,13 @@ def open_account(
     activation_days: int = 30,
     username: str | None = None,
     prepared: AccountKeys | None = None,
+    locale: str | None = None,
 ) -> NewAccount:
     """Create a user, its key, its activation and escrow slots; return the code.
 
     `prepared` (from `prepare_keys`) lets a caller run the costly part elsewhere.
+    `locale` is the person's language (a code of vault.core.languages, checked
+    by the caller), or None when nobody said.
     """
     prepared = prepared or prepare_keys()
     user_key, public = prepared.user_key, prepared.public_key
@@ -120,6 +123,7 @@ def open_account(
         public_key=public,
         activation_expires_at=utcnow() + timedelta(days=activation_days),
         created_by_id=created_by.id if created_by else None,
+        locale=locale,
     )
     insert_with_free_username(db, user, username, first_name, last_name)
     if role == Role.PERSON:

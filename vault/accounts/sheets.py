@@ -3,12 +3,15 @@
 The web edge of opening accounts (like auth.py): it builds the activation URL
 with Flask's `url_for` and renders through `vault.core.pdf`. The administrator's
 single sheet and the intake's batch (one page per person) print the same page
-(`templates/pdf/_activation.html`).
+(`templates/pdf/_activation.html`). Every sheet addressed to a person is in
+their language (`User.locale`) and in French, the staff's (D-170).
 """
 
 from __future__ import annotations
 
 import io
+from datetime import datetime
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import pypdfium2 as pdfium
@@ -19,7 +22,7 @@ from vault.accounts import auth, sessions
 from vault.accounts.labels import role_label
 from vault.accounts.opening import normalize_activation_code
 from vault.core.addresses import public_url_for
-from vault.core.pdf.render import render_pdf
+from vault.core.pdf.render import per_locale, render_pdf, sheet_languages, sheet_locales
 from vault.models import User
 
 BATCH_PAGES = 40
@@ -39,10 +42,8 @@ def activation_url_at(base_url: str) -> str:
     return adapter.build("auth.activate", force_external=True)
 
 
-def sheet_context(
-    user: User, code: str, activation_url: str | None = None
-) -> dict[str, str | None]:
-    """The plain values of `user`'s activation page.
+def sheet_context(user: User, code: str, activation_url: str | None = None) -> dict[str, Any]:
+    """The plain values of `user`'s activation page, in the person's language and French.
 
     `activation_url` defaults to the activation page at the Internet address
     (VAULT_PUBLIC_URL, docs/kiosk.md), never the address the request came in on.
@@ -53,17 +54,29 @@ def sheet_context(
     # In the fragment, which browsers never send: the code stays out of the
     # server's and any proxy's logs when the QR code is scanned.
     qr_payload = f"{activation_url}#u={quote(user.username, safe='')}&c={digits}"
+    locales = sheet_locales(user.locale)
+    expires = user.activation_expires_at
     return {
         "display_name": user.display_name,
         "username": user.username,
         "activation_code": code,
         "activation_url": activation_url,
         "qr_payload": qr_payload,
-        "expires_on": format_date(user.activation_expires_at, "long")
-        if user.activation_expires_at
-        else "",
+        "expires_on": per_locale(locales, lambda: format_date(expires, "long") if expires else ""),
         "establishment": user.establishment.name if user.establishment else None,
-        "role_label": str(role_label(user.role)),
+        "role_label": per_locale(locales, lambda: str(role_label(user.role))),
+        **sheet_languages(user.locale),
+    }
+
+
+def recovery_sheet_context(user: User, code: str, issued: datetime | None) -> dict[str, Any]:
+    """The plain values of `user`'s recovery sheet (templates/pdf/recovery_kit.html)."""
+    return {
+        "display_name": user.display_name,
+        "username": user.username,
+        "recovery_code": code,
+        "issued_on": per_locale(sheet_locales(user.locale), lambda: format_date(issued, "long")),
+        **sheet_languages(user.locale),
     }
 
 

@@ -21,6 +21,8 @@ from wtforms.widgets import PasswordInput
 
 from vault.core.catalog import CATEGORIES, CATEGORY_BY_CODE, DOCUMENT_TYPES
 from vault.core.digits import DateField, ascii_digits
+from vault.core.languages import DEFAULT as DEFAULT_LANGUAGE
+from vault.core.languages import LANGUAGES
 from vault.models import LinkPolicy, Role
 
 REQUIRED = _l("Please fill in this field.")
@@ -110,6 +112,13 @@ class NewAccountForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     birth_date = DateField(_l("Date of birth"), [Optional()])
     prison_number = StringField(_l("Prison number"), [Optional(), Length(max=32)])
     establishment = SelectField(_l("Establishment"), [Optional()])
+    # Each language in its own name: the administrator may ask the person to
+    # point at theirs. Their sheets are printed in it and in French (D-173).
+    locale = SelectField(
+        _l("Language of the person"),
+        choices=[SelectChoice(language.code, language.name) for language in LANGUAGES],
+        default=DEFAULT_LANGUAGE.code,
+    )
 
 
 class EstablishmentForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped

@@ -31,8 +31,9 @@ from vault.core.errors import SignInRefused, Throttled
 from vault.core.extensions import get_keyring, get_settings, get_store
 from vault.core.forms import REQUIRED
 from vault.core.kiosk import from_kiosk
+from vault.core.languages import language
 from vault.core.messages import too_many_attempts
-from vault.core.pdf.render import render_pdf
+from vault.core.pdf.render import in_locale, render_pdf, sheet_locales
 from vault.core.throttle import HashingBusy
 from vault.documents import service as documents
 from vault.documents.opened import unlocked_vault
@@ -175,11 +176,13 @@ def renderers(owner: Unlocked) -> export.Renderers:
         type_label=_memo(type_label),
         describe_event=describe_event,
         retention_rule=retention_rule,
-        summary_pdf=lambda summary: summary_pdf(summary, public_url_for("auth.sign_in")),
+        summary_pdf=lambda summary: summary_pdf(
+            summary, public_url_for("auth.sign_in"), owner.user.locale
+        ),
     )
 
 
-def summary_pdf(summary: export.Summary, sign_in_url: str) -> bytes:
+def summary_pdf(summary: export.Summary, sign_in_url: str, locale: str | None = None) -> bytes:
     """resume.pdf: plain values only, as every printed sheet (vault.core.pdf.render).
 
     The inventory counts the documents of each category and names those with
@@ -187,7 +190,24 @@ def summary_pdf(summary: export.Summary, sign_in_url: str) -> bytes:
     title is in the archive's folders and in manifest.json; a printed line
     per document would make dozens of pages (and minutes of WeasyPrint) for a
     full vault.
+
+    In the person's language (`locale`, their account's) and then again in
+    French for the staff, each a whole copy from its own first page (D-171).
     """
+    locales = sheet_locales(locale)
+    copies = [
+        {
+            "lang": code,
+            "dir": language(code).direction,
+            **in_locale(code, _summary_values, summary, sign_in_url),
+        }
+        for code in locales
+    ]
+    return render_pdf("pdf/exit_summary.html", copies=copies, sheet_lang=locales[0])
+
+
+def _summary_values(summary: export.Summary, sign_in_url: str) -> dict[str, object]:
+    """One copy's values, in the locale in force: labels, dates and sentences."""
     today = summary.exported_at.date()
     counts: dict[str, int] = {}
     for item in summary.files:
@@ -216,18 +236,17 @@ def summary_pdf(summary: export.Summary, sign_in_url: str) -> bytes:
         )
     checklist = summary.checklist
     missing = [str(s.item.label) for s in checklist.items if s.status == Status.MISSING]
-    return render_pdf(
-        "pdf/exit_summary.html",
-        display_name=summary.display_name,
-        username=summary.username,
-        exported_on=format_date(today, DATE_FORMAT),
-        count=len(summary.files),
-        categories=categories,
-        expiries=expiries,
-        missing=missing,
-        checklist_done=checklist.done,
-        checklist_total=checklist.total,
-        counsellors=summary.counsellors,
-        sign_in_url=sign_in_url,
-        retention=retention_rule(summary.retention_years),
-    )
+    return {
+        "display_name": summary.display_name,
+        "username": summary.username,
+        "exported_on": format_date(today, DATE_FORMAT),
+        "count": len(summary.files),
+        "categories": categories,
+        "expiries": expiries,
+        "missing": missing,
+        "checklist_done": checklist.done,
+        "checklist_total": checklist.total,
+        "counsellors": summary.counsellors,
+        "sign_in_url": sign_in_url,
+        "retention": retention_rule(summary.retention_years),
+    }

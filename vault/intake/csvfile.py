@@ -19,7 +19,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
+from babel import Locale
+
 from vault.core.digits import ascii_digits
+from vault.core.languages import LANGUAGES
 
 # The largest file accepted (the administrator's page and the command alike):
 # an establishment's yearly intake is a few thousand lines.
@@ -52,6 +55,7 @@ COLUMNS = (
     "numero_ecrou_destination",
     "date_sortie",
     "suivi",
+    "langue",
 )
 REQUIRED_COLUMNS = ("action", "numero_ecrou", "etablissement")
 # The same columns as people write them in a spreadsheet's first line.
@@ -64,7 +68,24 @@ HEADER_ALIASES = {
     "destination": "etablissement_destination",
     "numero_d_ecrou_destination": "numero_ecrou_destination",
     "numero_d_ecrou_de_destination": "numero_ecrou_destination",
+    "langue_de_la_personne": "langue",
 }
+
+
+def _language_names() -> dict[str, str]:
+    """Every way a file may name a language, folded: its code ("ar"), its own
+    name ("العربية", "Русский") and its French name ("arabe", "russe")."""
+    french = Locale("fr").languages
+    names: dict[str, str] = {}
+    for language in LANGUAGES:
+        for name in (language.code, language.name, french.get(language.code, "")):
+            if name:
+                names[name.casefold()] = language.code
+                if fold(name):  # Arabic or Cyrillic letters fold to nothing
+                    names[fold(name)] = language.code
+    return names
+
+
 YES = {"oui", "o", "yes", "1", "vrai"}
 NO = {"non", "n", "no", "0", "faux", ""}
 
@@ -95,6 +116,7 @@ class Line:
     destination_number: str = ""
     released_on: date | None = None
     followup: bool = False
+    locale: str | None = None  # the person's language, a code of vault.core.languages
 
     @property
     def key(self) -> tuple[str, str]:
@@ -115,6 +137,9 @@ def fold(text: str) -> str:
     """Case, accents and runs of spaces ignored (a name typed twice matches itself)."""
     plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return " ".join(plain.casefold().split())
+
+
+LANGUAGE_NAMES = _language_names()
 
 
 def _header_name(text: str) -> str:
@@ -191,6 +216,14 @@ def _check_line(number: int, row: dict[str, str], today: date) -> Line | Refusal
                 refuse("impossible_birth_date", "date_naissance")
             values["birth_date"] = birth
         values["counsellor"] = _clean(row.get("conseiller", ""))
+        language_text = _clean(row.get("langue", ""))
+        if language_text:
+            code = LANGUAGE_NAMES.get(language_text.casefold()) or LANGUAGE_NAMES.get(
+                fold(language_text)
+            )
+            if code is None:
+                refuse("bad_language", "langue")
+            values["locale"] = code
     elif action == Action.TRANSFER:
         destination = _clean(row.get("etablissement_destination", ""))
         if not destination:

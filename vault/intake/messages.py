@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
+from vault.core.languages import CODES
 from vault.intake.csvfile import MAX_BYTES, MAX_LINES, FileRefused
 from vault.intake.service import LineReport, Outcome
 
@@ -74,6 +75,14 @@ def reason_text(code: str) -> str:
             _(
                 "Line %(line)s already has this prison number and establishment.",
                 line=code.partition(":")[2],
+            )
+        )
+    if code == "bad_language":
+        return str(
+            _(
+                "This language is not known. Write one of these codes: %(codes)s "
+                "(or the language's name, for example “arabe”).",
+                codes=", ".join(CODES),
             )
         )
     return str(REASONS.get(code, _("This line cannot be applied.")))

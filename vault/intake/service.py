@@ -296,6 +296,7 @@ def _apply_step(db: Session, step: Step, ctx: Context, keys: Iterator[AccountKey
             prison_number=line.prison_number,
             activation_days=ctx.activation_days,
             prepared=next(keys),
+            locale=line.locale,
         )
         if step.counsellor is not None:
             assignments.assign(db, new.user, step.counsellor, by=ctx.by)

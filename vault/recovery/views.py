@@ -25,13 +25,12 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
-from vault.accounts import auth, devices, sessions
+from vault.accounts import auth, devices, sessions, sheets
 from vault.accounts import service as accounts
 from vault.accounts.opening import RECOVERY_CODE_SHOWN_FOR
 from vault.accounts.passphrases import generate_passphrase
@@ -264,10 +263,7 @@ def kit_pdf() -> Response | str:
         "pdf/recovery_kit.html",
         "feuille-de-secours.pdf",
         back_url=url_for("recovery.kit"),
-        display_name=user.display_name,
-        username=user.username,
-        recovery_code=pending[0],
-        issued_on=format_date(pending[1], "long"),
+        **sheets.recovery_sheet_context(user, pending[0], pending[1]),
     )
 
 

@@ -25,6 +25,7 @@ from tests.helpers import pdf_text
 from vault.accounts import sessions
 from vault.accounts.sessions import SessionTicket
 from vault.core.db import db_session
+from vault.core.languages import CODES, LANGUAGES
 from vault.models import AccountStatus, Establishment, PersonProfile, Role, User
 
 CODE = re.compile(r"\b(\d{4} \d{4} \d{4} \d{4})\b")
@@ -159,6 +160,7 @@ def test_counsellor_account_ignores_person_fields(app: Flask) -> None:
         ({"first_name": "x" * 300}, "first_name"),
         ({"last_name": "   "}, "last_name"),
         ({"role": "superuser"}, "role"),
+        ({"locale": "xx"}, "locale"),
     ],
 )
 def test_bad_account_input_writes_nothing(app: Flask, fields: dict[str, str], field: str) -> None:
@@ -171,6 +173,35 @@ def test_bad_account_input_writes_nothing(app: Flask, fields: dict[str, str], fi
     # The message sits next to its field (its wording is the catalogue's).
     assert f'id="{field}-error"' in response.get_data(as_text=True)
     assert count_users(app) == before
+
+
+def test_the_persons_language_is_chosen_at_creation_and_prints_their_sheet(app: Flask) -> None:
+    client, _admin = admin_client(app)
+    form = client.get(NEW).get_data(as_text=True)
+    # Every registered language, each in its own name; French chosen unless changed.
+    options = re.findall(r'<option (selected )?value="(\w+)">([^<]*)</option>', form)
+    languages = [(code, name) for _selected, code, name in options if code in CODES]
+    assert languages == [(language.code, language.name) for language in LANGUAGES]
+    assert ("selected ", "fr", "Français") in options
+    ids = {}
+    for first, locale in (("Youssef", "ar"), ("Ivan", "ru"), ("Léa", "fr")):
+        response = client.post(NEW, data=account_form(client, first_name=first, locale=locale))
+        assert response.status_code == 302
+        ids[locale] = uuid.UUID(response.location.rstrip("/").rsplit("/", 1)[-1])
+    with app.app_context():
+        db = db_session()
+        assert {code: db.get(User, uid).locale for code, uid in ids.items()} == {  # type: ignore[union-attr]
+            "ar": "ar",
+            "ru": "ru",
+            "fr": "fr",
+        }
+    # The sheet follows: in the person's language and French, or French alone.
+    french = pdf_text(client.get(f"/admin/comptes/{ids['fr']}/feuille-activation.pdf").data)
+    arabic = pdf_text(client.get(f"/admin/comptes/{ids['ar']}/feuille-activation.pdf").data)
+    russian = pdf_text(client.get(f"/admin/comptes/{ids['ru']}/feuille-activation.pdf").data)
+    assert "Feuille d'activation" in french and "Feuille d'activation" in arabic
+    assert re.search("[\u0600-\u06ff]", arabic) and not re.search("[\u0600-\u06ff]", french)
+    assert re.search("[\u0400-\u04ff]", russian) and not re.search("[\u0400-\u04ff]", french)
 
 
 def test_search_by_name_username_and_prison_number(app: Flask) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from flask import Flask
@@ -13,7 +14,7 @@ from tests.factories import csrf_token, make_account, make_document, make_establ
 from tests.helpers import pdf_pages_text, text_of
 from tests.integration.intake.files import PLACE
 from vault.core.db import db_session
-from vault.models import PersonProfile, Role
+from vault.models import PersonProfile, Role, User
 
 LIST = (
     "action;numero_ecrou;etablissement;nom;prenom;date_naissance\n"
@@ -67,6 +68,55 @@ def test_upload_imports_reports_in_french_and_prints_the_sheets(app: Flask) -> N
     again = text_of(_upload(admin, LIST.encode()))
     assert "Comptes ouverts : 0" in again and "Inchangées : 2" in again
     assert _people(app) == 2
+
+
+def test_the_language_column_sets_each_persons_language_and_sheet(app: Flask) -> None:
+    make_establishment(app, PLACE)
+    admin = signed_in(app, make_account(app, Role.ADMINISTRATOR, first="Ada", last="Admin"))
+    data = (
+        "action;numero_ecrou;etablissement;nom;prenom;langue\n"
+        f"arrivee;601;{PLACE};Benali;Samir;ar\n"
+        f"arrivee;602;{PLACE};Petrov;Ivan;russe\n"
+        f"arrivee;603;{PLACE};Martin;Léa;\n"
+        f"arrivee;604;{PLACE};Kapanadze;Nino;géorgien\n"
+    ).encode()
+    page = text_of(_upload(admin, data))
+    assert "Comptes ouverts : 3" in page and "Refusées : 1" in page
+    # The refusal names the accepted codes, in French.
+    assert "Cette langue n'est pas connue" in page and "fr, ar, en, es, ro, pt, ru" in page
+    with app.app_context():
+        rows = db_session().execute(
+            select(PersonProfile.last_name, User.locale).join(
+                User, User.id == PersonProfile.user_id
+            )
+        )
+        assert {name: locale for name, locale in rows} == {
+            "Benali": "ar",
+            "Petrov": "ru",
+            "Martin": None,
+        }
+    pages = pdf_pages_text(admin.get("/admin/import/feuilles-activation.pdf").data)
+    assert len(pages) == 3
+    # One page each, in that person's language and French; Léa's in French alone.
+    arabic = re.compile("[\u0600-\u06ff]")
+    cyrillic = re.compile("[\u0400-\u04ff]")
+    by_name = {
+        name: text for text in pages for name in ("Benali", "Petrov", "Martin") if name in text
+    }
+    assert arabic.search(by_name["Benali"]) and not cyrillic.search(by_name["Benali"])
+    assert cyrillic.search(by_name["Petrov"]) and not arabic.search(by_name["Petrov"])
+    assert not arabic.search(by_name["Martin"]) and not cyrillic.search(by_name["Martin"])
+    assert all("Feuille d'activation" in text for text in pages)
+    # A person already known keeps their language, whatever a later file says.
+    again = text_of(_upload(admin, data.replace(b"Samir;ar", b"Samir;en")))
+    assert "Inchangées : 3" in again
+    with app.app_context():
+        locale = db_session().execute(
+            select(User.locale)
+            .join(PersonProfile, User.id == PersonProfile.user_id)
+            .where(PersonProfile.last_name == "Benali")
+        )
+        assert locale.scalar_one() == "ar"
 
 
 def test_bad_files_get_a_french_message_and_change_nothing(

@@ -90,3 +90,24 @@ def test_a_file_is_refused_whole_when_it_cannot_be_trusted(data: bytes, code: st
     with pytest.raises(FileRefused) as caught:
         parse(data, today=TODAY)
     assert caught.value.code == code
+
+
+def test_the_language_column_takes_a_code_or_a_name_and_refuses_the_unknown() -> None:
+    data = (
+        "action;numero_ecrou;etablissement;nom;prenom;Langue de la personne\n"
+        "arrivee;1;X;Benali;Youssef;AR\n"
+        "arrivee;2;X;Petrov;Ivan;Русский\n"
+        "arrivee;3;X;Silva;Ana;portugais\n"
+        "arrivee;4;X;Martin;Léa;\n"
+        "arrivee;5;X;Kapanadze;Nino;ka\n"
+    ).encode()
+    lines, refused = parse(data, today=TODAY)
+    assert [(line.number, line.locale) for line in lines] == [
+        (2, "ar"),
+        (3, "ru"),
+        (4, "pt"),
+        (5, None),
+    ]
+    assert [(r.number, r.reasons, r.fields) for r in refused] == [
+        (6, ("bad_language",), ("langue",))
+    ]

@@ -22,7 +22,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
 from vault.access import networks
-from vault.accounts import auth, devices, sessions
+from vault.accounts import auth, devices, sessions, sheets
 from vault.accounts import language as languages
 from vault.accounts import service as accounts
 from vault.accounts.opening import RECOVERY_CODE_SHOWN_FOR
@@ -279,10 +279,7 @@ def recovery_kit_pdf() -> Response | str:
         "pdf/recovery_kit.html",
         "feuille-de-secours.pdf",
         back_url=url_for("auth.recovery_kit"),
-        display_name=user.display_name,
-        username=user.username,
-        recovery_code=code,
-        issued_on=format_date(user.activated_at or None, "long"),
+        **sheets.recovery_sheet_context(user, code, user.activated_at),
     )
 
 

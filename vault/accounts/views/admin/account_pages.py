@@ -25,6 +25,7 @@ from vault.core.db import db_session
 from vault.core.errors import NotFound, PolicyError
 from vault.core.extensions import get_escrow_key, get_keyring, get_settings
 from vault.core.forms import AssignCounsellorsForm, EmptyForm, NewAccountForm
+from vault.core.languages import CODES
 from vault.documents.sending import answer_sheet
 from vault.models import (
     AccountStatus,
@@ -137,6 +138,9 @@ def _check_new_account(form: NewAccountForm, choices: list[tuple[str, str]]) -> 
     elif not chosen and form.role.data == Role.PERSON and known:
         form.establishment.errors = [_("Choose the establishment where this person is held.")]
         ok = False
+    if form.locale.data not in CODES:
+        form.locale.errors = [_("Choose a language from the list.")]
+        ok = False
     birth = form.birth_date.data
     if (
         form.role.data == Role.PERSON
@@ -161,6 +165,7 @@ def new_account() -> tuple[str, int] | BaseResponse:
     # Checked below with clearer messages than WTForms' "Not a valid choice".
     form.role.validate_choice = False
     form.establishment.validate_choice = False
+    form.locale.validate_choice = False
     if request.method == "POST":
         valid = form.validate()
         # Run our checks even when WTForms already found a problem: every
@@ -182,6 +187,7 @@ def new_account() -> tuple[str, int] | BaseResponse:
                 birth_date=form.birth_date.data if is_person else None,
                 prison_number=prison_number or None,
                 activation_days=get_settings().activation_days,
+                locale=form.locale.data,
             )
             _remember_code(new.user.id, new.activation_code)
             db.commit()
