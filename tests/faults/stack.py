@@ -9,24 +9,20 @@ row names a missing or partial blob, that `vault storage gc --delete`
 leaves no orphan, that `vault journal verify` passes and that every
 document still decrypts to its sealed SHA-256.
 
-The private PostgreSQL (:class:`PrivatePostgres`) is a throwaway cluster
-of this test's own: the machine's shared server is never stopped.
+The private PostgreSQL and the small disk are in tests/faults/breakable.py.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import html
 import http.client
 import os
 import secrets
-import shutil
-import subprocess
-import tempfile
+import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
@@ -39,7 +35,6 @@ import storage
 from tests.factories import Account, make_account, make_document, pdf_bytes
 from tests.helpers import user
 from tests.integration.served_app import Client, Deployment, Server, gunicorn, new_deployment
-from tests.services import free_port, service_missing
 from vault.core import migrate
 from vault.core.db import db_session, make_engine
 from vault.core.extensions import get_keyring, get_store
@@ -49,9 +44,16 @@ from vault.documents.service import current_version
 from vault.models import Blob, Document
 
 MiB = 1024 * 1024
-# Larger than every socket buffer between the store, the app and the client
-# together, so that a fault half-way lands while the app still streams.
+# Larger than the socket buffers between the app and the client (whose
+# receive buffer download() keeps small) together, so that a fault half-way
+# lands while the app still streams.
 BIG = 24 * MiB
+# When the store is the one to fail, larger than every buffer from the store
+# to the client as well: Linux lets a receive buffer grow to tcp_rmem's
+# maximum (32 MiB here) on the app's side of its connection to the store.
+HUGE = 64 * MiB
+# download()'s receive buffer: setting it turns the kernel's autotuning off.
+CLIENT_RECEIVE_BUFFER = 256 * 1024
 UPLOAD = 20 * MiB  # under the 25 MB upload limit; spans three S3 parts of 8 MiB
 
 # What the person reads (vault/translations/fr): the 503 page, and the upload form's refusal.
@@ -82,12 +84,12 @@ class Scene:
     big: uuid.UUID | None = None
 
 
-def prepare(deployment: Deployment) -> Scene:
+def prepare(deployment: Deployment, big: int = BIG) -> Scene:
     """A person with a small document and a big one, stored through the real services."""
     with deployment.app() as app:
         person = make_account(app, first="Inès", last="Moreau")
         scene = Scene(deployment, person)
-        for title, size in (("Carte d'identité", 200_000), ("Jugement", BIG)):
+        for title, size in (("Carte d'identité", 200_000), ("Jugement", big)):
             data = content(title, size)
             document = make_document(app, person, data, title=title)
             scene.expected[document.id] = sha256(data)
@@ -107,9 +109,26 @@ def worker_pids(server: Server) -> list[int]:
     return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
-def wait_healthy(server: Server, timeout: float = 60.0) -> None:
-    """Wait until /health answers 200 (the database and the store both answer)."""
-    server.wait_ready(timeout)
+def wait_for_the_store(deployment: Deployment, timeout: float = 30.0) -> None:
+    """Wait, outside the app, until the store reads back every blob a row names.
+
+    A restarted SeaweedFS answers its readiness probe a little before its
+    volumes serve old blobs again: the service is back only then.
+    """
+    with deployment.app() as app, app.app_context():
+        store = get_store(app)
+        keys = list(db_session().scalars(select(Blob.key)))
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                for key in keys:
+                    with store.open(key, 0, 1) as reader:
+                        reader.read()
+                return
+            except storage.StorageError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
 
 def signed_in(server: Server, person: Account) -> Client:
@@ -209,10 +228,22 @@ class Download:
 def download(
     client: Client, document_id: uuid.UUID, fault: Callable[[], None] | None = None
 ) -> Download:
-    """Download a document as its owner; `fault` runs once the first 2 MiB arrived."""
+    """Download a document as its owner; `fault` runs once the first 2 MiB arrived.
+
+    The client's receive buffer is small and fixed: what the server has sent
+    but the client not yet read stays below a few MiB, so that the fault
+    cuts the document short rather than find it already all in transit.
+    """
+    from urllib3 import PoolManager
+    from urllib3.connection import HTTPConnection
     from urllib3.exceptions import HTTPError
 
-    response = client.http.request(
+    options = [
+        *HTTPConnection.default_socket_options,
+        (socket.SOL_SOCKET, socket.SO_RCVBUF, CLIENT_RECEIVE_BUFFER),
+    ]
+    http = PoolManager(maxsize=1, socket_options=options)
+    response = http.request(
         "GET",
         f"{client.base}/documents/{document_id}/telecharger",
         headers={"Cookie": "; ".join(f"{k}={v}" for k, v in client.cookies.items())},
@@ -233,6 +264,7 @@ def download(
         pass
     finally:
         response.release_conn()
+        http.clear()
     return Download(response.status, bytes(received), complete)
 
 
@@ -307,117 +339,6 @@ def assert_serves_again(server: Server, scene: Scene, client: Client | None = No
         assert big.complete and sha256(big.body) == scene.expected[scene.big]
 
 
-# --- a PostgreSQL cluster of the test's own ------------------------------------------------------
-
-PG_BIN = Path(os.environ.get("VAULT_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
-
-
-class PostgresError(RuntimeError):
-    """The private cluster could not be created, started or stopped."""
-
-
-class PrivatePostgres:
-    """A throwaway PostgreSQL cluster on a free loopback port, which a test may stop.
-
-    initdb and postgres refuse to run as root: as root (CI), every command
-    runs as the `postgres` system user, which owns the cluster's folder.
-    """
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.workdir = Path(tempfile.mkdtemp(prefix="vault-pg-"))
-        self.data = self.workdir / "data"
-        self.log = self.workdir / "postgres.log"
-        self.prefix: list[str] = []
-        if os.geteuid() == 0:
-            self.prefix = ["runuser", "-u", "postgres", "--"]
-            shutil.chown(self.workdir, "postgres", "postgres")
-        self._run(
-            PG_BIN / "initdb",
-            "-D",
-            self.data,
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "-E",
-            "UTF8",
-            "--locale=C",
-            "--no-sync",
-        )
-
-    @property
-    def url(self) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
-
-    def _run(self, *args: object) -> None:
-        try:
-            result = subprocess.run(
-                [*self.prefix, *(str(a) for a in args)],
-                cwd=self.workdir,
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as e:
-            raise PostgresError(str(e)) from e
-        if result.returncode != 0:
-            raise PostgresError(f"{args[0]} failed:\n{result.stdout}\n{result.stderr}")
-
-    def start(self) -> None:
-        options = f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._run(PG_BIN / "pg_ctl", "-D", self.data, "-l", self.log, "-o", options, "-w", "start")
-
-    def stop(self, mode: str = "fast") -> None:
-        """Stop the server: `fast` ends every session at once, as an operator's stop does."""
-        self._run(PG_BIN / "pg_ctl", "-D", self.data, "-m", mode, "-w", "stop")
-
-    def close(self) -> None:
-        with contextlib.suppress(PostgresError):
-            self.stop("immediate")
-        shutil.rmtree(self.workdir, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def private_postgresql() -> Iterator[PrivatePostgres]:
-    """A started private cluster, removed at the end (skipped locally, failed in CI, if absent)."""
-    if not (PG_BIN / "initdb").is_file():
-        service_missing(f"no PostgreSQL server binaries in {PG_BIN}")
-    try:
-        cluster = PrivatePostgres()
-    except PostgresError as e:
-        service_missing(f"private PostgreSQL cluster: {e}")
-    try:
-        try:
-            cluster.start()
-        except PostgresError as e:
-            service_missing(f"private PostgreSQL cluster: {e}")
-        yield cluster
-    finally:
-        cluster.close()
-
-
-@contextlib.contextmanager
-def small_disk(path: Path, size: str) -> Iterator[Path]:
-    """A tmpfs of `size` mounted on `path` (root only; elsewhere skipped, or failed in CI)."""
-    path.mkdir(parents=True, exist_ok=True)
-    if os.geteuid() != 0:
-        service_missing("mounting a small file system needs root")
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        service_missing(f"cannot mount a tmpfs: {result.stderr.strip()}")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
-
-
 # --- deployments ---------------------------------------------------------------------------------
 
 
@@ -436,3 +357,11 @@ def migrated(database_url: str) -> str:
     finally:
         engine.dispose()
     return database_url
+
+
+def partial_files(deployment: Deployment) -> list[Path] | None:
+    """The temporary files of puts in progress in a local store; None for S3."""
+    if not deployment.storage_url.startswith("file:"):
+        return None
+    root = Path(urlsplit(deployment.storage_url).path)
+    return list((root / storage.local.PARTIAL_DIR).iterdir())

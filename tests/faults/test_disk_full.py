@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 from storage.local import PARTIAL_DIR
+from tests.faults.breakable import small_disk
 from tests.faults.stack import (
     BIG,
     NOTHING_SAVED,
@@ -24,7 +25,6 @@ from tests.faults.stack import (
     prepare,
     serve,
     signed_in,
-    small_disk,
     sqlite_deployment,
     upload,
 )

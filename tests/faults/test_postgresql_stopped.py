@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults.breakable import PrivatePostgres, private_postgresql
 from tests.faults.stack import (
     UNAVAILABLE,
     UPLOAD,
-    PrivatePostgres,
     Scene,
     assert_french_page,
     assert_serves_again,
@@ -25,7 +25,6 @@ from tests.faults.stack import (
     download,
     migrated,
     prepare,
-    private_postgresql,
     serve,
     sha256,
     signed_in,
@@ -61,14 +60,13 @@ def test_postgresql_stopped_mid_upload_gives_the_french_page_and_keeps_nothing(
     page = client.get("/documents/")
     assert_french_page(page.status, page.data.decode(), UNAVAILABLE)
     postgresql.start()
-    server.wait_ready()
     assert_serves_again(server, scene, client)  # the same session, the same server
 
 
 def test_postgresql_stopped_mid_download_lets_it_finish_and_the_app_recovers(
     stack: tuple[Scene, Server, PrivatePostgres],
 ) -> None:
-    """A download's journal line is committed before its first byte: the rest needs only the store."""
+    """The journal line is committed before the first byte: the rest needs the store only."""
     scene, server, postgresql = stack
     assert scene.big is not None
     client = signed_in(server, scene.person)
@@ -78,5 +76,4 @@ def test_postgresql_stopped_mid_download_lets_it_finish_and_the_app_recovers(
     again = download(client, scene.big)
     assert_french_page(again.status, again.text, UNAVAILABLE)
     postgresql.start()
-    server.wait_ready()
     assert_serves_again(server, scene, client)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.faults.stack import (
+    HUGE,
     NOTHING_SAVED,
     UNAVAILABLE,
     UPLOAD,
@@ -26,6 +27,7 @@ from tests.faults.stack import (
     serve,
     signed_in,
     upload,
+    wait_for_the_store,
 )
 from tests.integration.served_app import Server, fresh_postgresql, new_deployment
 from tests.s3server import SeaweedFS, fresh_bucket
@@ -38,13 +40,14 @@ def stack(
     weed = seaweedfs_factory()
     with fresh_postgresql() as database_url:
         deployment = new_deployment(database_url, weed.url(fresh_bucket()), tmp_path / "instance")
-        scene = prepare(deployment)
+        scene = prepare(deployment, HUGE)
         server = serve(deployment, tmp_path / "server")
         try:
             yield scene, server, weed
         finally:
             server.stop()
             weed.start()  # for the checks, whatever the test did
+        wait_for_the_store(deployment)
         assert_sound(scene)
 
 
@@ -61,7 +64,7 @@ def test_s3_killed_mid_upload_gives_the_french_page_and_keeps_nothing(
     fetched = download(client, small)
     assert_french_page(fetched.status, fetched.text, UNAVAILABLE)
     weed.start()
-    server.wait_ready()
+    wait_for_the_store(scene.deployment)
     assert_serves_again(server, scene, client)
 
 
@@ -76,7 +79,7 @@ def test_s3_killed_mid_download_cuts_it_and_the_app_recovers(
     fetched = download(client, scene.big)
     assert_french_page(fetched.status, fetched.text, UNAVAILABLE)
     weed.start()
-    server.wait_ready()
+    wait_for_the_store(scene.deployment)
     assert_serves_again(server, scene, client)
     journal = client.page("/journal/")
     assert "a été arrêté" in journal  # the cut download is in the person's journal
