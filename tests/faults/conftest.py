@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.stack import sqlite_deployment
+from tests.faults.stack import SMALL, sqlite_deployment
 from tests.integration.served_app import Deployment, fresh_postgresql, new_deployment
 from tests.s3server import S3Target, fresh_bucket
 
@@ -36,3 +36,12 @@ def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deplo
     target: S3Target = request.getfixturevalue("s3_server")
     with fresh_postgresql() as database_url:
         yield new_deployment(database_url, target.server.url(fresh_bucket()), tmp_path / "instance")
+
+
+@pytest.fixture
+def big_size() -> int:
+    """The size of the person's big document; a test that cuts a download asks for more.
+
+    (`@pytest.mark.parametrize("big_size", [...])` on a test overrides this fixture.)
+    """
+    return SMALL

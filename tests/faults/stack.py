@@ -52,6 +52,8 @@ BIG = 24 * MiB
 # to the client as well: Linux lets a receive buffer grow to tcp_rmem's
 # maximum (32 MiB here) on the app's side of its connection to the store.
 HUGE = 64 * MiB
+# The big document of a test that cuts no download: it is read back in every check.
+SMALL = 4 * MiB
 # download()'s receive buffer: setting it turns the kernel's autotuning off.
 CLIENT_RECEIVE_BUFFER = 256 * 1024
 UPLOAD = 20 * MiB  # under the 25 MB upload limit; spans three S3 parts of 8 MiB
@@ -305,7 +307,8 @@ def assert_sound(scene: Scene) -> None:
             for blob in db.scalars(select(Blob)):
                 assert store.stat(blob.key).size == blob.size, blob.key
             later = datetime.now(UTC) + timedelta(days=1)
-            assert list(blobs.orphans(db, store, later)) == []
+            left = [info.key for info in blobs.orphans(db, store, later)]
+            assert left == [], f"blobs no row names: {left}"
             if isinstance(store, storage.LocalBlobStore):
                 assert list((store.root / storage.local.PARTIAL_DIR).iterdir()) == []
             owner = Unlocked(user(scene.person), scene.person.key)

@@ -14,8 +14,8 @@ from pathlib import Path
 from storage.local import PARTIAL_DIR
 from tests.faults.breakable import small_disk
 from tests.faults.stack import (
-    BIG,
     NOTHING_SAVED,
+    SMALL,
     UPLOAD,
     MiB,
     assert_french_page,
@@ -29,15 +29,15 @@ from tests.faults.stack import (
     upload,
 )
 
-# The documents prepared take about BIG; the upload cannot fit in what is left.
-DISK_MIB = BIG // MiB + 8
+# The documents prepared take about SMALL; the upload cannot fit in what is left.
+DISK_MIB = SMALL // MiB + 8
 
 
 def test_a_full_disk_mid_upload_gives_the_french_page_and_frees_what_it_wrote(
     tmp_path: Path,
 ) -> None:
     with small_disk(tmp_path / "blobs", f"{DISK_MIB}m") as folder:
-        scene = prepare(sqlite_deployment(tmp_path, folder))
+        scene = prepare(sqlite_deployment(tmp_path, folder), SMALL)
         free_before = shutil.disk_usage(folder).free
         server = serve(scene.deployment, tmp_path / "server")
         try:

@@ -15,6 +15,7 @@ import pytest
 
 from tests.faults.breakable import PrivatePostgres, private_postgresql
 from tests.faults.stack import (
+    BIG,
     UNAVAILABLE,
     UPLOAD,
     Scene,
@@ -35,12 +36,14 @@ from tests.s3server import S3Target, fresh_bucket
 
 
 @pytest.fixture
-def stack(s3_server: S3Target, tmp_path: Path) -> Iterator[tuple[Scene, Server, PrivatePostgres]]:
+def stack(
+    s3_server: S3Target, big_size: int, tmp_path: Path
+) -> Iterator[tuple[Scene, Server, PrivatePostgres]]:
     with private_postgresql() as postgresql:
         deployment = new_deployment(
             migrated(postgresql.url), s3_server.server.url(fresh_bucket()), tmp_path / "instance"
         )
-        scene = prepare(deployment)
+        scene = prepare(deployment, big_size)
         server = serve(deployment, tmp_path / "server")
         try:
             yield scene, server, postgresql
@@ -63,6 +66,7 @@ def test_postgresql_stopped_mid_upload_gives_the_french_page_and_keeps_nothing(
     assert_serves_again(server, scene, client)  # the same session, the same server
 
 
+@pytest.mark.parametrize("big_size", [BIG], ids=["24MiB"])
 def test_postgresql_stopped_mid_download_lets_it_finish_and_the_app_recovers(
     stack: tuple[Scene, Server, PrivatePostgres],
 ) -> None:

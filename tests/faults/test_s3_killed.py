@@ -7,7 +7,7 @@ to the app, then started again on the same data: the app is not restarted.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,17 +30,28 @@ from tests.faults.stack import (
     wait_for_the_store,
 )
 from tests.integration.served_app import Server, fresh_postgresql, new_deployment
-from tests.s3server import SeaweedFS, fresh_bucket
+from tests.s3server import SeaweedFS, fresh_bucket, start_seaweedfs
+
+
+@pytest.fixture(scope="module")
+def seaweedfs() -> Iterator[SeaweedFS]:
+    """One dedicated SeaweedFS for the module: each test kills it and starts it again."""
+    server = start_seaweedfs()
+    try:
+        yield server
+    finally:
+        server.close()
 
 
 @pytest.fixture
 def stack(
-    seaweedfs_factory: Callable[[], SeaweedFS], tmp_path: Path
+    seaweedfs: SeaweedFS, big_size: int, tmp_path: Path
 ) -> Iterator[tuple[Scene, Server, SeaweedFS]]:
-    weed = seaweedfs_factory()
+    weed = seaweedfs
+    weed.start()  # running already, unless a previous test failed with it down
     with fresh_postgresql() as database_url:
         deployment = new_deployment(database_url, weed.url(fresh_bucket()), tmp_path / "instance")
-        scene = prepare(deployment, HUGE)
+        scene = prepare(deployment, big_size)
         server = serve(deployment, tmp_path / "server")
         try:
             yield scene, server, weed
@@ -68,6 +79,7 @@ def test_s3_killed_mid_upload_gives_the_french_page_and_keeps_nothing(
     assert_serves_again(server, scene, client)
 
 
+@pytest.mark.parametrize("big_size", [HUGE], ids=["64MiB"])
 def test_s3_killed_mid_download_cuts_it_and_the_app_recovers(
     stack: tuple[Scene, Server, SeaweedFS],
 ) -> None:

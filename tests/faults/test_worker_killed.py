@@ -34,9 +34,9 @@ def kill_the_worker(server: Server) -> None:
 
 
 def test_a_worker_killed_mid_upload_leaves_nothing_and_the_server_goes_on(
-    deployment: Deployment, tmp_path: Path
+    deployment: Deployment, big_size: int, tmp_path: Path
 ) -> None:
-    scene = prepare(deployment)
+    scene = prepare(deployment, big_size)
     server = serve(deployment, tmp_path / "server")
     try:
         client = signed_in(server, scene.person)
