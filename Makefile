@@ -70,9 +70,9 @@ test: install translations
 	    else echo "make test: $$package/ coverage $$total % is under its floor of $$floor %" >&2; status=2; fi; \
 	  done; fi; exit $$status
 
-# The inner loop: no browser, no slow and no production-image test, no coverage.
+# The inner loop: no browser, no slow, no production-image and no fault test, no coverage.
 test-fast: install translations
-	$(BIN)/python -m pytest -m "not browser and not slow and not production" --no-cov $(PYTEST_FAST_ARGS)
+	$(BIN)/python -m pytest -m "not browser and not slow and not production and not faults" --no-cov $(PYTEST_FAST_ARGS)
 
 # Lint runs here, not in pytest: a test failure means behaviour. Every check
 # runs and any failure fails the target. lint-imports checks the contracts in

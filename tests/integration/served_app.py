@@ -186,12 +186,14 @@ class Server:
         return re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(parts))
 
 
-def gunicorn(environment: dict[str, str], scratch: Path) -> Server:
+def gunicorn(environment: dict[str, str], scratch: Path, *options: str) -> Server:
     """gunicorn exactly as the image runs it, on a free loopback port.
 
     Only the bind address changes (and gunicorn's control socket, which
-    would be shared by every server of the test run, is off). The access log
-    goes to stdout and the error log, with the app's own log, to stderr.
+    would be shared by every server of the test run, is off), plus any
+    `options` a test adds (`--workers 1` to know which process serves it).
+    The access log goes to stdout and the error log, with the app's own
+    log, to stderr.
     """
     command = [
         str(BIN / "gunicorn"),
@@ -200,6 +202,7 @@ def gunicorn(environment: dict[str, str], scratch: Path) -> Server:
         "--bind",
         "127.0.0.1:{port}",
         "--no-control-socket",
+        *options,
         "wsgi:app",
     ]
     server = Server(command, environment, scratch)
