@@ -37,9 +37,10 @@ and downloads). ``server_peak_rss_mib`` is the largest peak RSS (``VmHWM``)
 of gunicorn's workers. The client's own CPU is printed: it must stay small
 beside the server's on two cores (docs/benchmarks.md).
 
-The last line is exactly::
+The last line is exactly (one line)::
 
-    load_bench users=50 seconds=300 requests=N errors=E mismatches=M page_p95_ms=P signin_p95_ms=S transfer_p95_ms=T server_peak_rss_mib=R
+    load_bench users=50 seconds=300 requests=N errors=E mismatches=M page_p95_ms=P
+        signin_p95_ms=S transfer_p95_ms=T server_peak_rss_mib=R
 """
 
 from __future__ import annotations
@@ -52,7 +53,6 @@ import io
 import os
 import random
 import re
-import resource
 import secrets
 import shutil
 import signal
@@ -208,7 +208,7 @@ class Browser:
         try:
             response = await self.client.request(method, path, headers=headers, **kwargs)
             body = await response.aread()
-        except Exception as e:  # noqa: BLE001 (any failure of the exchange is an error)
+        except Exception as e:
             raise Refused(f"{method} {endpoint}: {type(e).__name__}: {e}") from None
         ms = (time.perf_counter() - start) * 1000
         for header in response.headers.get_list("set-cookie"):
@@ -238,15 +238,13 @@ class Browser:
     async def post_form(
         self, path: str, endpoint: str, fields: dict[str, str], kind: str = "action"
     ) -> Any:
-        response, _ = await self.send(
-            "POST", path, endpoint, kind, expect=(302, 303), data=fields
-        )
+        response, _ = await self.send("POST", path, endpoint, kind, expect=(302, 303), data=fields)
         return response
 
     async def upload(
         self, path: str, endpoint: str, fields: dict[str, str], file: tuple[str, str, bytes]
     ) -> str:
-        """A multipart form, fields first and the file last (as a browser sends it): its Location."""
+        """A multipart form, fields first, file last (as a browser sends it): its Location."""
         mime, name, data = file
         response, _ = await self.send(
             "POST",
@@ -285,7 +283,13 @@ async def think(rng: random.Random, deadline: float) -> bool:
 
 
 async def person_user(
-    base: str, account: dict[str, Any], files: Files, shared: Shared, stats: Stats, deadline: float, seed: int
+    base: str,
+    account: dict[str, Any],
+    files: Files,
+    shared: Shared,
+    stats: Stats,
+    deadline: float,
+    seed: int,
 ) -> None:
     rng = random.Random(seed)
     browser = Browser(base, stats)
@@ -297,7 +301,14 @@ async def person_user(
         while time.monotonic() < deadline:
             rounds += 1
             steps = [
-                "list", "search", "open", "journal", "upload", "download", "share", "answer",
+                "list",
+                "search",
+                "open",
+                "journal",
+                "upload",
+                "download",
+                "share",
+                "answer",
             ]
             for step in steps:
                 try:
@@ -398,7 +409,13 @@ async def person_step(
 
 
 async def counsellor_user(
-    base: str, account: dict[str, Any], files: Files, shared: Shared, stats: Stats, deadline: float, seed: int
+    base: str,
+    account: dict[str, Any],
+    files: Files,
+    shared: Shared,
+    stats: Stats,
+    deadline: float,
+    seed: int,
 ) -> None:
     rng = random.Random(seed)
     browser = Browser(base, stats)
@@ -440,7 +457,9 @@ async def counsellor_round(
         if not await think(rng, deadline):
             return
         _, document = rng.choice(documents)
-        await browser.page(f"/suivi/{person}/documents/{document}", "/suivi/<person>/documents/<id>")
+        await browser.page(
+            f"/suivi/{person}/documents/{document}", "/suivi/<person>/documents/<id>"
+        )
         _, body = await browser.send(
             "GET",
             f"/suivi/{person}/documents/{document}/telecharger",
@@ -579,12 +598,15 @@ class Stack:
             if self.gunicorn.poll() is not None:
                 raise SystemExit(f"load bench: gunicorn exited at start-up:\n{self.log_tail()}")
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.base + "/health", timeout=5).status_code == 200 and len(
-                    self.worker_pids()
-                ) == 4:
+                if (
+                    httpx.get(self.base + "/health", timeout=5).status_code == 200
+                    and len(self.worker_pids()) == 4
+                ):
                     return
             time.sleep(0.3)
-        raise SystemExit(f"load bench: gunicorn not ready after {timeout:.0f} s:\n{self.log_tail()}")
+        raise SystemExit(
+            f"load bench: gunicorn not ready after {timeout:.0f} s:\n{self.log_tail()}"
+        )
 
     def worker_pids(self) -> list[int]:
         assert self.gunicorn is not None
@@ -664,9 +686,17 @@ def populate(stack: Stack, users: int, files: Files) -> list[dict[str, Any]]:
         staff = []
         for c in range(counsellors):
             passphrase = f"conseil {secrets.token_urlsafe(9)} banc essai"
-            account = make_account(app, role=_role("counsellor"), first="Claire", last=f"Conseil{c}", passphrase=passphrase)
+            account = make_account(
+                app,
+                role=_role("counsellor"),
+                first="Claire",
+                last=f"Conseil{c}",
+                passphrase=passphrase,
+            )
             staff.append(account)
-            out.append({"role": "counsellor", "username": account.username, "passphrase": passphrase})
+            out.append(
+                {"role": "counsellor", "username": account.username, "passphrase": passphrase}
+            )
         for p in range(persons):
             passphrase = f"coffre {secrets.token_urlsafe(9)} lumière nuit"
             account = make_account(app, first="Camille", last=f"Charge{p}", passphrase=passphrase)
@@ -681,8 +711,10 @@ def populate(stack: Stack, users: int, files: Files) -> list[dict[str, Any]]:
                 for i in range(PREFILLED):
                     stem, category, doc_type = KINDS[i % len(KINDS)]
                     # Two photos or scans of 1 MiB, then letters of a page.
-                    mime, name, data = files.items[i] if i < 2 else (
-                        "application/pdf", f"lettre-{i}.pdf", pdf_bytes(f"{stem} {i:04d}")
+                    mime, name, data = (
+                        files.items[i]
+                        if i < 2
+                        else ("application/pdf", f"lettre-{i}.pdf", pdf_bytes(f"{stem} {i:04d}"))
                     )
                     document = documents.add_document(
                         db,
@@ -710,11 +742,15 @@ def populate(stack: Stack, users: int, files: Files) -> list[dict[str, Any]]:
                     "documents": ids,
                 }
             )
-        log(f"set-up: {counsellors} counsellors and {persons} people with {PREFILLED} documents "
-            f"each, in {time.perf_counter() - start:.0f} s")
-        with get_database(app).engine.connect().execution_options(
-            isolation_level="AUTOCOMMIT"
-        ) as connection:
+        log(
+            f"set-up: {counsellors} counsellors and {persons} people with {PREFILLED} documents "
+            f"each, in {time.perf_counter() - start:.0f} s"
+        )
+        with (
+            get_database(app)
+            .engine.connect()
+            .execution_options(isolation_level="AUTOCOMMIT") as connection
+        ):
             connection.exec_driver_sql("VACUUM ANALYZE")
         return out
     finally:
@@ -732,13 +768,20 @@ def _role(name: str) -> Any:
 
 
 async def run_users(
-    base: str, accounts: list[dict[str, Any]], files: Files, shared: Shared, stats: Stats, seconds: int
+    base: str,
+    accounts: list[dict[str, Any]],
+    files: Files,
+    shared: Shared,
+    stats: Stats,
+    seconds: int,
 ) -> None:
     deadline = time.monotonic() + seconds
     tasks = []
     for k, account in enumerate(accounts):
         user = person_user if account["role"] == "person" else counsellor_user
-        tasks.append(asyncio.create_task(user(base, account, files, shared, stats, deadline, 1000 + k)))
+        tasks.append(
+            asyncio.create_task(user(base, account, files, shared, stats, deadline, 1000 + k))
+        )
     await asyncio.gather(*tasks)
 
 
@@ -752,8 +795,10 @@ def main() -> None:
 
     # The app's logging set-up (in this process, for the set-up) would print every request.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    log(f"load bench: {args.users} users for {args.seconds} s; load average before "
-        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    log(
+        f"load bench: {args.users} users for {args.seconds} s; load average before "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
     stack = Stack(args.server)
     # A SIGTERM (a CI timeout) cleans up as Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -781,12 +826,15 @@ def main() -> None:
         load_after = os.getloadavg()
         if sorted(stack.worker_pids()) != workers:
             stats.errors.append("a gunicorn worker was replaced during the run")
-        server_cpu_used = sum(cpu_seconds(pid) - t for pid, t in server_cpu.items() if Path(f"/proc/{pid}").exists())
+        server_cpu_used = sum(
+            cpu_seconds(pid) - t for pid, t in server_cpu.items() if Path(f"/proc/{pid}").exists()
+        )
         peaks = {pid: vm_kib(pid, "VmHWM") / 1024 for pid in stack.worker_pids()}
         master_peak = vm_kib(stack.gunicorn.pid, "VmHWM") / 1024 if stack.gunicorn else 0.0
         if stats.errors:
             server_errors = [
-                line for line in stack.log_tail(2000).splitlines()
+                line
+                for line in stack.log_tail(2000).splitlines()
                 if '"level": "ERROR"' in line or '"level": "WARNING"' in line or "Traceback" in line
             ]
             for line in server_errors[-15:]:
@@ -800,19 +848,28 @@ def main() -> None:
     for endpoint in sorted(stats.times, key=lambda e: (stats.kinds[e], e)):
         values = stats.times[endpoint]
         log(
-            f"{stats.kinds[endpoint]:8s} {endpoint:43s} {len(values):5d} {percentile(values, 50):8.0f} "
+            f"{stats.kinds[endpoint]:8s} {endpoint:43s} {len(values):5d} "
+            f"{percentile(values, 50):8.0f} "
             f"{percentile(values, 95):8.0f} {percentile(values, 99):8.0f}"
         )
     for error in stats.errors[:20]:
         log(f"error: {error}")
-    log(f"run: {elapsed:.0f} s, {stats.requests} requests ({stats.requests / elapsed:.1f}/s), "
-        f"{len(shared.sha256)} hashes known")
-    log(f"cpu: gunicorn workers {server_cpu_used:.0f} s ({server_cpu_used / elapsed:.2f} cores), "
-        f"this client {own_cpu:.0f} s ({own_cpu / elapsed:.2f} cores)")
-    log(f"memory: workers' peak RSS {', '.join(f'{v:.0f}' for v in peaks.values())} MiB; "
-        f"master {master_peak:.0f} MiB")
-    log(f"load average: before {' '.join(f'{x:.2f}' for x in load_before)}, "
-        f"after {' '.join(f'{x:.2f}' for x in load_after)}")
+    log(
+        f"run: {elapsed:.0f} s, {stats.requests} requests ({stats.requests / elapsed:.1f}/s), "
+        f"{len(shared.sha256)} hashes known"
+    )
+    log(
+        f"cpu: gunicorn workers {server_cpu_used:.0f} s ({server_cpu_used / elapsed:.2f} cores), "
+        f"this client {own_cpu:.0f} s ({own_cpu / elapsed:.2f} cores)"
+    )
+    log(
+        f"memory: workers' peak RSS {', '.join(f'{v:.0f}' for v in peaks.values())} MiB; "
+        f"master {master_peak:.0f} MiB"
+    )
+    log(
+        f"load average: before {' '.join(f'{x:.2f}' for x in load_before)}, "
+        f"after {' '.join(f'{x:.2f}' for x in load_after)}"
+    )
     log(
         f"load_bench users={args.users} seconds={args.seconds} requests={stats.requests} "
         f"errors={len(stats.errors)} mismatches={stats.mismatches} "

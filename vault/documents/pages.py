@@ -71,6 +71,7 @@ def _remember_count(version_id: uuid.UUID, count: int) -> None:
         while len(_COUNTS) > _COUNTS_MAX:
             _COUNTS.popitem(last=False)
 
+
 # At most this many pages are shown: a 20-page letter is already long to read
 # on a kiosk, and each page is one worker run.
 PAGE_CAP = 20

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 from datetime import date, datetime
+from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -173,8 +173,9 @@ def caseload(db: Session, me: User, query: str) -> tuple[list[Followed], int, in
     ]
     return (
         rows,
-        len(links.pending_for_counsellor(db, me)),
-        len(recovery.approvals_for(db, me)),
+        # The caseload read once for the whole page, not once per count.
+        len(links.pending_for_counsellor(db, me, people)),
+        len(recovery.approvals_for(db, me, people=people)),
     )
 
 

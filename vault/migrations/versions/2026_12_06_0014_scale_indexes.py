@@ -1,0 +1,51 @@
+"""Indexes for a national service: searches by part of a name or number, the retention sweep.
+
+On PostgreSQL the searches' indexes are trigram indexes (the pg_trgm
+extension, trusted since PostgreSQL 13: the database's owner may create it);
+on SQLite they are plain indexes, which the searches do not use (a small
+service). docs/benchmarks.md, "National scale".
+
+Revision ID: 0014_scale_indexes
+Revises: 0013_user_locale
+Create Date: 2026-12-06
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0014_scale_indexes"
+down_revision = "0013_user_locale"
+branch_labels = None
+depends_on = None
+
+TRIGRAMS = (
+    ("users", "ix_users_display_name_trgm", "display_name"),
+    ("users", "ix_users_username_trgm", "username"),
+    ("person_profiles", "ix_person_profiles_prison_number_trgm", "prison_number"),
+)
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    for table, name, column in TRIGRAMS:
+        op.create_index(
+            name,
+            table,
+            [column],
+            postgresql_using="gin",
+            postgresql_ops={column: "gin_trgm_ops"},
+        )
+    op.create_index(
+        "ix_person_profiles_lifecycle_released_on",
+        "person_profiles",
+        ["lifecycle", "released_on"],
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_person_profiles_lifecycle_released_on", table_name="person_profiles")
+    for table, name, _ in reversed(TRIGRAMS):
+        op.drop_index(name, table_name=table)
+    # The extension stays: other objects of the database may use it.
