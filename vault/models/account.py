@@ -85,7 +85,7 @@ class Establishment(Base):
 # administrators' list, the counsellor's caseload) read these trigram indexes
 # on PostgreSQL (pg_trgm, migration 0014) instead of every account; elsewhere
 # they are plain indexes. docs/benchmarks.md, "National scale".
-TRIGRAMS = {"postgresql_using": "gin"}
+TRIGRAMS = "gin"
 
 
 class User(Base):
@@ -95,13 +95,13 @@ class User(Base):
             "ix_users_display_name_trgm",
             "display_name",
             postgresql_ops={"display_name": "gin_trgm_ops"},
-            **TRIGRAMS,
+            postgresql_using=TRIGRAMS,
         ),
         Index(
             "ix_users_username_trgm",
             "username",
             postgresql_ops={"username": "gin_trgm_ops"},
-            **TRIGRAMS,
+            postgresql_using=TRIGRAMS,
         ),
     )
 
@@ -162,7 +162,7 @@ class PersonProfile(Base):
             "ix_person_profiles_prison_number_trgm",
             "prison_number",
             postgresql_ops={"prison_number": "gin_trgm_ops"},
-            **TRIGRAMS,
+            postgresql_using=TRIGRAMS,
         ),
         # The retention sweep's selection: the released, by release day.
         Index("ix_person_profiles_lifecycle_released_on", "lifecycle", "released_on"),
