@@ -1,4 +1,4 @@
-"""Indexes for a national service: searches by part of a name or number, the retention sweep.
+"""Indexes for a national service: searches, the retention sweep, the counsellor's home.
 
 On PostgreSQL the searches' indexes are trigram indexes (the pg_trgm
 extension, trusted since PostgreSQL 13: the database's owner may create it);
@@ -42,9 +42,19 @@ def upgrade() -> None:
         "person_profiles",
         ["lifecycle", "released_on"],
     )
+    op.create_index(
+        "ix_documents_vault_id_doc_type", "documents", ["vault_id", "doc_type", "expiry_date"]
+    )
+    op.create_index(
+        "ix_journal_events_vault_id_actor_id_time",
+        "journal_events",
+        ["vault_id", "actor_id", "time"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_journal_events_vault_id_actor_id_time", table_name="journal_events")
+    op.drop_index("ix_documents_vault_id_doc_type", table_name="documents")
     op.drop_index("ix_person_profiles_lifecycle_released_on", table_name="person_profiles")
     for table, name, _ in reversed(TRIGRAMS):
         op.drop_index(name, table_name=table)
