@@ -17,7 +17,7 @@ open request from their counsellor. Then ``VACUUM ANALYZE``.
 
 Timed: each user is an asyncio task with its own ``httpx.AsyncClient``
 (its own connection and cookies), starting at a random moment of the first
-20 seconds, thinking 1 to 4 seconds between requests, and running until
+minute, thinking 1 to 4 seconds between requests, and running until
 ``--seconds`` are over:
 
 - a person signs in, then repeatedly: the list, a search, a document's page,
@@ -89,6 +89,9 @@ KINDS = (
     ("Diplôme", "education", "diploma"),
 )
 PREFILLED = 20
+# Users arrive within the first minute: fifty sign-ins in twenty seconds
+# (Argon2id at 64 MiB each) saturated the two cores (docs/benchmarks.md).
+RAMP = 60.0
 COUNSELLOR_EVERY = 5  # one user in five is a counsellor
 
 
@@ -295,7 +298,7 @@ async def person_user(
     browser = Browser(base, stats)
     mine: list[str] = []  # documents this user uploaded in the run
     try:
-        await asyncio.sleep(rng.uniform(0, 20))
+        await asyncio.sleep(rng.uniform(0, RAMP))
         await browser.sign_in(account["username"], account["passphrase"])
         rounds = 0
         while time.monotonic() < deadline:
@@ -420,7 +423,7 @@ async def counsellor_user(
     rng = random.Random(seed)
     browser = Browser(base, stats)
     try:
-        await asyncio.sleep(rng.uniform(0, 20))
+        await asyncio.sleep(rng.uniform(0, RAMP))
         await browser.sign_in(account["username"], account["passphrase"])
         rounds = 0
         while time.monotonic() < deadline:
