@@ -84,7 +84,8 @@ class Establishment(Base):
 # Searches for a part of a name, a username or a prison number (the
 # administrators' list, the counsellor's caseload) read these trigram indexes
 # on PostgreSQL (pg_trgm, migration 0014) instead of every account; elsewhere
-# they are plain indexes. docs/benchmarks.md, "National scale".
+# they are plain indexes. docs/benchmarks.md, "National scale". The operator
+# class is named with its schema: the extension lives in `public` (0014).
 TRIGRAMS = "gin"
 
 
@@ -94,13 +95,13 @@ class User(Base):
         Index(
             "ix_users_display_name_trgm",
             "display_name",
-            postgresql_ops={"display_name": "gin_trgm_ops"},
+            postgresql_ops={"display_name": "public.gin_trgm_ops"},
             postgresql_using=TRIGRAMS,
         ),
         Index(
             "ix_users_username_trgm",
             "username",
-            postgresql_ops={"username": "gin_trgm_ops"},
+            postgresql_ops={"username": "public.gin_trgm_ops"},
             postgresql_using=TRIGRAMS,
         ),
     )
@@ -161,7 +162,7 @@ class PersonProfile(Base):
         Index(
             "ix_person_profiles_prison_number_trgm",
             "prison_number",
-            postgresql_ops={"prison_number": "gin_trgm_ops"},
+            postgresql_ops={"prison_number": "public.gin_trgm_ops"},
             postgresql_using=TRIGRAMS,
         ),
         # The retention sweep's selection: the released, by release day.

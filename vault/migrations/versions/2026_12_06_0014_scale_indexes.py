@@ -28,14 +28,17 @@ TRIGRAMS = (
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        # In `public`, named with it by the indexes: created in the schema of
+        # the search path it would be invisible from other schemas of the
+        # same database (one extension per database), and dropped with it.
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
     for table, name, column in TRIGRAMS:
         op.create_index(
             name,
             table,
             [column],
             postgresql_using="gin",
-            postgresql_ops={column: "gin_trgm_ops"},
+            postgresql_ops={column: "public.gin_trgm_ops"},
         )
     op.create_index(
         "ix_person_profiles_lifecycle_released_on",
