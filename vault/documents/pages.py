@@ -20,7 +20,9 @@ Flask responses and counts renders with the app's limiter.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from flask import Response, abort, current_app
@@ -44,6 +46,31 @@ from vault.journal import service as journal
 from vault.models import DocumentVersion, User
 
 log = logging.getLogger(__name__)
+
+# Page counts already made in this process, by version row. A version's
+# content never changes (a new file is a new row), so a count stays true;
+# without it every opening of a PDF's page decrypted the whole file and
+# started the sandboxed worker again (about a second under load,
+# docs/benchmarks.md, "Load"). Only a number per id: nothing of the content.
+_COUNTS: OrderedDict[uuid.UUID, int] = OrderedDict()
+_COUNTS_MAX = 20_000
+_COUNTS_LOCK = threading.Lock()
+
+
+def _known_count(version_id: uuid.UUID) -> int | None:
+    with _COUNTS_LOCK:
+        count = _COUNTS.get(version_id)
+        if count is not None:
+            _COUNTS.move_to_end(version_id)
+        return count
+
+
+def _remember_count(version_id: uuid.UUID, count: int) -> None:
+    with _COUNTS_LOCK:
+        _COUNTS[version_id] = count
+        while len(_COUNTS) > _COUNTS_MAX:
+            _COUNTS.popitem(last=False)
+
 
 # At most this many pages are shown: a 20-page letter is already long to read
 # on a kiosk, and each page is one worker run.
@@ -95,6 +122,9 @@ def pages_of(
         return None
     if version.mime != "application/pdf":
         return Pages(1)
+    known = _known_count(version.id)
+    if known is not None:
+        return Pages(known)
     if not _render_allowed(viewer):
         return None
     try:
@@ -105,7 +135,9 @@ def pages_of(
     if content is None:
         return None
     try:
-        return Pages(count_pages(content, version.mime))
+        count = count_pages(content, version.mime)
+        _remember_count(version.id, count)
+        return Pages(count)
     except PreviewError as e:
         log.info("no pages for document %s: %s", version.document_id, e)
         return None

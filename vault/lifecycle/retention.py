@@ -17,10 +17,10 @@ from __future__ import annotations
 import calendar
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import ngettext
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from vault.access.rules import counsellor_access_open
@@ -132,6 +132,15 @@ class Action:
     notice_id: uuid.UUID | None = None
 
 
+def latest_reference_due(today: date, years: int) -> date:
+    """A day after every reference day (reference_day) whose notice is due by `today`.
+
+    A week of margin covers the month ends that add_months clamps;
+    tests/unit/lifecycle checks the bound over every day of several years.
+    """
+    return add_months(today, NOTICE_MONTHS - 12 * years) + timedelta(days=7)
+
+
 def plan(db: Session, *, today: date, years: int) -> list[Action]:
     """What is due today, in a stable order; reads only."""
     actions: list[Action] = []
@@ -152,10 +161,20 @@ def plan(db: Session, *, today: date, years: int) -> list[Action]:
             actions.append(
                 Action("delete", person.id, person.username, notice.deletion_on, notice.id)
             )
+    # Only those whose retention day can be near: the rule below (kept_until)
+    # decides, this bound only spares reading every released person's row (a
+    # national service holds hundreds of thousands: docs/benchmarks.md).
+    latest = latest_reference_due(today, years)
+    signed_before = datetime.combine(latest + timedelta(days=1), time(), tzinfo=UTC)
     released = db.execute(
         select(User)
         .join(PersonProfile, PersonProfile.user_id == User.id)
-        .where(User.role == Role.PERSON, PersonProfile.lifecycle == Lifecycle.RELEASED)
+        .where(
+            User.role == Role.PERSON,
+            PersonProfile.lifecycle == Lifecycle.RELEASED,
+            PersonProfile.released_on <= latest,
+            or_(User.last_signin_at.is_(None), User.last_signin_at < signed_before),
+        )
         .order_by(User.username)
     ).scalars()
     for person in released:

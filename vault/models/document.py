@@ -45,6 +45,10 @@ class Document(Base):
             postgresql_where=text("deposited_by_id IS NOT NULL"),
             sqlite_where=text("deposited_by_id IS NOT NULL"),
         ),
+        # The checklists of a counsellor's caseload (330 vaults at a time) read
+        # types and expiry dates from this index alone, not from 3,300
+        # scattered rows (docs/benchmarks.md, "National scale").
+        Index("ix_documents_vault_id_doc_type", "vault_id", "doc_type", "expiry_date"),
     )
 
     id: Mapped[uuid_pk]

@@ -11,6 +11,7 @@ alone cannot do anything either: their approval carries no key.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -238,11 +239,17 @@ class PendingApproval:
 
 
 def approvals_for(
-    db: Session, counsellor: User, *, now: datetime | None = None
+    db: Session,
+    counsellor: User,
+    *,
+    now: datetime | None = None,
+    people: Sequence[User] | None = None,
 ) -> list[PendingApproval]:
-    """Pending kit requests of the people `counsellor` follows now."""
+    """Pending kit requests of the people `counsellor` follows now (`people`: people_of)."""
     now = now or utcnow()
-    followed = {person.id: person for person in sharing.people_of(db, counsellor.id)}
+    if people is None:
+        people = sharing.people_of(db, counsellor.id)
+    followed = {person.id: person for person in people}
     if not followed:
         return []
     requests = db.execute(

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -199,8 +200,11 @@ def revoke_link(db: Session, owner: Unlocked, link_id: uuid.UUID) -> None:
         )
 
 
-def pending_for_counsellor(db: Session, counsellor: User) -> list[ExternalLink]:
-    people = [p.id for p in people_of(db, counsellor.id)]
+def pending_for_counsellor(
+    db: Session, counsellor: User, followed: Sequence[User] | None = None
+) -> list[ExternalLink]:
+    """Links waiting for `counsellor`'s approval; `followed`: people_of, when the caller has it."""
+    people = [p.id for p in (people_of(db, counsellor.id) if followed is None else followed)]
     if not people:
         return []
     return list(

@@ -11,7 +11,7 @@ from flask import Flask
 from PIL import Image
 from sqlalchemy import select
 
-from tests.factories import Account, make_account, make_document, png_bytes, signed_in
+from tests.factories import Account, make_account, make_document, pdf_bytes, png_bytes, signed_in
 from tests.integration.documents.test_downloads import blob_path, flip
 from vault.core.db import db_session
 from vault.documents import pages
@@ -173,3 +173,23 @@ def test_a_damaged_document_shows_no_page_and_the_failure_is_journaled(app: Flas
             .scalars()
         )
         assert event.outcome == "failed" and '"reason":"integrity"' in event.details
+
+
+def test_a_pdf_is_counted_once_per_version_then_its_count_is_remembered(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counted = []
+    real = pages.count_pages
+
+    def counting(data: bytes, mime: str) -> int:
+        counted.append(mime)
+        return real(data, mime)
+
+    monkeypatch.setattr(pages, "count_pages", counting)
+    person = make_account(app)
+    document = make_document(app, person, pdf_bytes("un"), mime="application/pdf")
+    client = signed_in(app, person)
+    first = client.get(f"/documents/{document.id}").get_data(as_text=True)
+    second = client.get(f"/documents/{document.id}").get_data(as_text=True)
+    assert len(counted) == 1
+    assert page_images(first) == page_images(second) != []
