@@ -156,6 +156,10 @@ def back_up_database(
             "--no-owner",
             "--no-privileges",
             f"--schema={schema}",
+            # The instance's extensions (pg_trgm, migration 0014) live in
+            # `public`, outside the schema: a dump of the whole database, as
+            # docs/operations.md runs it, carries them; this one names them.
+            "--extension=pg_trgm",
             f"--file={dump}",
             server.libpq(),
         ],

@@ -39,7 +39,7 @@ def test_two_exports_leave_the_printed_sheet_able_to_recover_the_vault(app: Flas
     document = make_document(app, person, content)
     client = signed_in(app, person)
     page = text_of(client.get("/export/"))
-    assert "il ne change pas votre feuille de secours" in page
+    assert "Votre feuille de secours ne change pas." in page
     assert "nouveau code" not in page.lower()
     export(client, person)
     export(client, person)

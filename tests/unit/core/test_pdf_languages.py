@@ -324,3 +324,23 @@ def test_exit_summary_is_a_copy_in_the_persons_language_then_one_in_french(app: 
         assert squashed(translated("fr", msgid)) in squashed(french), msgid
         assert squashed(translated("fr", msgid)) not in squashed(arabic), msgid
     assert squashed(ARABIC_NAME) in squashed(arabic) and squashed(ARABIC_NAME) in squashed(french)
+
+
+
+def line_of(glyphs: Glyphs, sentence: str) -> tuple[float, float]:
+    """The left and right edges of the printed line that holds `sentence`'s longest word."""
+    word = max((squashed(w) for w in sentence.split()), key=len)
+    [*_, last] = glyphs.find(word)
+    top = glyphs.boxes[last][3]
+    line = [box for box in glyphs.boxes if abs(box[3] - top) < 2 and box[2] > box[0]]
+    return min(box[0] for box in line), max(box[2] for box in line)
+
+
+def test_each_language_starts_its_lines_at_its_own_edge(app: Flask) -> None:
+    """`text-align: start` on each block: Arabic from the right edge, French from the left."""
+    sheet = Glyphs(sheets.activation_sheet(person("ar", ARABIC_NAME), CODE, URL))
+    msgid = "This code works only once."  # a short line in each language, one below the other
+    arabic_left, arabic_right = line_of(sheet, translated("ar", msgid))
+    french_left, french_right = line_of(sheet, translated("fr", msgid))
+    assert arabic_right > french_right + 100
+    assert french_left < arabic_left - 100
