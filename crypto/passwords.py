@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import struct
+import threading
 import unicodedata
 from dataclasses import dataclass
 
@@ -104,9 +105,24 @@ def encode_passphrase(passphrase: str) -> bytes:
     return encoded
 
 
+# One Argon2id run at a time in a process: each holds its whole memory cost
+# (64 MiB by default) until it returns, so two threads of one server process
+# stretching at once would double its peak memory. Serialising them costs no
+# throughput on a busy server (a run already uses `parallelism` cores) and
+# bounds a process at its resting size plus one run (docs/benchmarks.md, "Load").
+_ONE_RUN = threading.Lock()
+
+
 def _stretch(passphrase: str, salt: bytes, params: Argon2Params) -> AESGCM:
-    key = hash_secret_raw(
-        encode_passphrase(passphrase),
+    encoded = encode_passphrase(passphrase)
+    with _ONE_RUN:
+        key = _argon2id(encoded, salt, params)
+    return AESGCM(key)
+
+
+def _argon2id(encoded: bytes, salt: bytes, params: Argon2Params) -> bytes:
+    return hash_secret_raw(
+        encoded,
         salt,
         time_cost=params.time_cost,
         memory_cost=params.memory_cost_kib,
@@ -115,7 +131,6 @@ def _stretch(passphrase: str, salt: bytes, params: Argon2Params) -> AESGCM:
         type=Type.ID,
         version=ARGON2_VERSION,
     )
-    return AESGCM(key)
 
 
 class PassphraseSlot:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import struct
+import threading
+from typing import Any
 
 import pytest
 
+import crypto.passwords
 from crypto import (
     DEFAULT_ARGON2,
     MAX_PASSPHRASE_BYTES,
@@ -124,3 +127,41 @@ def test_tampered_slot_does_not_open() -> None:
         altered[position] ^= 2
         with pytest.raises(WrongKeyError):
             PassphraseSlot.from_bytes(bytes(altered)).open("un mot de passe", AAD)
+
+
+def test_one_argon2id_run_at_a_time_in_a_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two threads opening slots at once stretch one after the other (one matrix in memory)."""
+    real = crypto.passwords.hash_secret_raw
+    inside = 0
+    most = 0
+    both_arrived = threading.Event()
+    count = threading.Lock()
+
+    def watched(*args: Any, **kwargs: Any) -> bytes:
+        nonlocal inside, most
+        with count:
+            inside += 1
+            most = max(most, inside)
+            if inside == 2:
+                both_arrived.set()
+        # Without the process's lock the other thread gets in during this wait.
+        both_arrived.wait(0.5)
+        try:
+            return real(*args, **kwargs)
+        finally:
+            with count:
+                inside -= 1
+
+    monkeypatch.setattr(crypto.passwords, "hash_secret_raw", watched)
+    slot = PassphraseSlot.create(VK, "un mot de passe", AAD, params=FAST)
+    opened: list[bytes] = []
+    threads = [
+        threading.Thread(target=lambda: opened.append(slot.open("un mot de passe", AAD)))
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert opened == [VK, VK]
+    assert most == 1
