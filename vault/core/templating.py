@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from vault.core import kiosk, locale
-from vault.core.bidi import bdi
+from vault.core.bidi import bdi, isolated
 from vault.core.pdf.render import sheet_asset
 
 
@@ -60,6 +60,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["icon"] = icon
     app.jinja_env.filters["filesizeformat"] = filesize
     app.jinja_env.filters["bdi"] = bdi
+    app.jinja_env.filters["isolated"] = isolated
     app.jinja_env.globals["sheet_asset"] = sheet_asset
     kiosk.init_app(app)
     locale.init_app(app)

@@ -12,6 +12,7 @@ from typing import Any
 from flask_babel import format_date, format_time
 from flask_babel import gettext as _
 
+from vault.core.bidi import isolate
 from vault.core.catalog import CATEGORY_BY_CODE, TYPE_LABELS
 from vault.models import JournalEvent, LinkStatus, Role, User
 
@@ -70,10 +71,10 @@ def _who(actor: User | None, owner: User) -> str:
     if actor is None:
         return str(_("Someone"))
     if actor.role == Role.COUNSELLOR:
-        return str(_("Your counsellor %(name)s", name=actor.display_name))
+        return str(_("Your counsellor %(name)s", name=isolate(actor.display_name)))
     if actor.role == Role.ADMINISTRATOR:
-        return str(_("The administrator %(name)s", name=actor.display_name))
-    return actor.display_name
+        return str(_("The administrator %(name)s", name=isolate(actor.display_name)))
+    return isolate(actor.display_name)
 
 
 def details_of(event: JournalEvent) -> dict[str, Any]:
@@ -115,8 +116,10 @@ def _words(
     counsellor = people.get(named) if named else None
     category = CATEGORY_BY_CODE.get(str(details.get("category") or ""))
     return _Words(
-        doc=f"« {title} »" if title else str(_("a document deleted since")),
-        counsellor=counsellor.display_name if counsellor else str(_("a counsellor")),
+        # What people typed, isolated: an Arabic title in a French sentence
+        # (or a Latin name in an Arabic one) must not pull the words around it.
+        doc=f"« {isolate(title)} »" if title else str(_("a document deleted since")),
+        counsellor=isolate(counsellor.display_name) if counsellor else str(_("a counsellor")),
         category=str(category.label) if category else "",
         type=str(TYPE_LABELS.get(str(details.get("type") or ""), _("a document"))),
         recipient=recipient_phrase(str(details.get("recipient") or "")),

@@ -13,6 +13,7 @@ from flask import Flask
 from sqlalchemy import update
 
 from tests.factories import make_account, make_document, signed_in
+from vault.core.bidi import FSI, PDI, isolate, isolated
 from vault.core.db import db_session
 from vault.models import User
 
@@ -54,8 +55,7 @@ def test_every_typed_field_takes_the_direction_of_its_text(app: Flask) -> None:
 
 
 def test_a_latin_title_on_an_arabic_page_is_isolated(app: Flask) -> None:
-    """Red until the locale selector (issue 14, the `i18n` branch) is merged:
-    the page must be Arabic for the check to mean anything."""
+    """The page must be Arabic (the person's language) for the check to mean anything."""
     person = make_account(app, first="Camille", last="Martin")
     make_document(app, person, title="Carte Vitale")
     with app.app_context():
@@ -69,3 +69,25 @@ def test_a_latin_title_on_an_arabic_page_is_isolated(app: Flask) -> None:
     assert html and 'lang="ar"' in html.group(0) and 'dir="rtl"' in html.group(0), html
     assert '<span class="document-title"><bdi>Carte Vitale</bdi></span>' in listing
     assert "<bdi>Camille Martin</bdi>" in listing
+
+
+def test_journal_sentences_isolate_titles_and_names(app: Flask) -> None:
+    """A journal line is a sentence built in Python: its title in Unicode isolates,
+    which the page turns into `<bdi>` (and the export keeps as they are)."""
+    person = make_account(app, first=ARABIC_FIRST, last=ARABIC_LAST)
+    make_document(app, person, title=ARABIC_TITLE)
+    history = signed_in(app, person).get("/journal/").get_data(as_text=True)
+    assert f"Vous avez ajouté « <bdi>{ARABIC_TITLE}</bdi> »" in history
+    assert FSI not in history and PDI not in history
+
+
+def test_isolates_become_bdi_and_nothing_else_becomes_markup() -> None:
+    assert isolate("Carte Vitale") == f"{FSI}Carte Vitale{PDI}"
+    # Isolates typed inside a title are dropped: the pairs never nest nor cross.
+    assert isolate(f"a{PDI}b{FSI}") == f"{FSI}ab{PDI}"
+    line = f"Vous avez ajouté « {isolate('<script>x</script>')} »."
+    assert str(isolated(line)) == (
+        "Vous avez ajouté « <bdi>&lt;script&gt;x&lt;/script&gt;</bdi> »."
+    )
+    # An unpaired isolate stays a character, escaped text around it.
+    assert str(isolated(f"a {FSI}b & c")) == f"a {FSI}b &amp; c"

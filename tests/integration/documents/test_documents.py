@@ -394,7 +394,7 @@ def test_journal_page_tells_what_happened(app: Flask, person: Account) -> None:
     )
     client = signed_in(app, person)
     page = client.get("/journal/").get_data(as_text=True)
-    assert "Vous avez ajouté « Carte Vitale »" in page
+    assert "Vous avez ajouté « <bdi>Carte Vitale</bdi> »" in page
     assert "Connexion réussie" in page or "Vous avez activé" in page
 
 

@@ -228,9 +228,12 @@ def test_the_person_reads_failed_downloads_in_their_journal(app: Flask) -> None:
     for route in ROUTES:
         request_download(app, scene, route).close()
     page = html.unescape(signed_in(app, scene.person).get("/journal/").get_data(as_text=True))
-    assert "Votre téléchargement de « Jugement » a été arrêté" in page
-    assert "Claire Cpip a voulu télécharger « Jugement », mais le téléchargement" in page
-    assert "Le lien vers « Jugement » envoyé à un avocat a été ouvert, mais" in page
+    assert "Votre téléchargement de « <bdi>Jugement</bdi> » a été arrêté" in page
+    assert (
+        "<bdi>Claire Cpip</bdi> a voulu télécharger « <bdi>Jugement</bdi> », mais le téléchargement"
+        in page
+    )
+    assert "Le lien vers « <bdi>Jugement</bdi> » envoyé à un avocat a été ouvert, mais" in page
     assert page.count("n'a pas passé le contrôle d'intégrité") == 3
 
 

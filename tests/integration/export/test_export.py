@@ -481,7 +481,7 @@ def test_the_fresh_phrase_guards_what_docs_export_says_and_no_more(
     downloaded = [a for a in journal_actions(app, account) if a[0] == "document.downloaded"]
     assert downloaded == [("document.downloaded", "ok")] * 3
     history = client.get("/journal/").get_data(as_text=True)
-    assert all(f"Vous avez téléchargé « Papier {i} »" in history for i in range(3))
+    assert all(f"Vous avez téléchargé « <bdi>Papier {i}</bdi> »" in history for i in range(3))
 
     # What ends an unattended kiosk session: VAULT_KIOSK_IDLE_MINUTES without activity.
     with app.app_context():

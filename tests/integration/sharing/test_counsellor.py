@@ -324,7 +324,7 @@ def test_counsellor_reads_and_downloads_and_the_person_journal_says_so(
     # Not on the counsellor's own chain.
     assert events(app, people.cpip.user.id, "document.viewed") == []
     journal = signed_in(app, people.a).get("/journal/").get_data(as_text=True)
-    assert "Claire Cpip" in journal and "« Attestation Sécu »" in journal
+    assert "<bdi>Claire Cpip</bdi>" in journal and "« <bdi>Attestation Sécu</bdi> »" in journal
 
 
 def test_person_b_documents_are_unreachable_through_person_a(app: Flask, people: People) -> None:
