@@ -241,7 +241,8 @@ def test_exit_pack_holds_every_document_under_safe_names_and_verifies(
         # An export issues no recovery kit (D-090).
         assert "recovery_kit.issued" not in [e["action"] for e in events]
         assert all(e["text"] and e["when"] for e in events)
-        assert any("Carte Vitale" in e["text"] for e in events)
+        # The title between Unicode isolates (docs/export.md, docs/rtl.md).
+        assert any("« \u2068Carte Vitale\u2069 »" in e["text"] for e in events)
 
         summary = archive.read("resume.pdf")
     words = re.sub(r"\s+", "", pdf_text(summary))
