@@ -215,7 +215,7 @@ def test_the_journal_tells_the_person_who_approved(
         assert event.actor_id == counsellor.user.id
         assert str(counsellor.user.id) in event.details
     history = text_of(signed_in(app, person).get("/journal/"))
-    assert "Claire Conseil a approuvé votre récupération." in history
+    assert "<bdi>Claire Conseil</bdi> a approuvé votre récupération." in history
     assert "demandé à votre conseiller d'approuver une récupération" in history
 
 
