@@ -326,7 +326,6 @@ def test_exit_summary_is_a_copy_in_the_persons_language_then_one_in_french(app: 
     assert squashed(ARABIC_NAME) in squashed(arabic) and squashed(ARABIC_NAME) in squashed(french)
 
 
-
 def line_of(glyphs: Glyphs, sentence: str) -> tuple[float, float]:
     """The left and right edges of the printed line that holds `sentence`'s longest word."""
     word = max((squashed(w) for w in sentence.split()), key=len)
