@@ -205,11 +205,22 @@ def _access_to_end(db: Session, today: date) -> list[Action]:
     active assignments of people released without follow-up; the profile's
     own columns are still checked.
     """
-    due = select(Assignment.person_id).where(
-        Assignment.ended_at.is_(None),
-        Assignment.access_until.is_not(None),
-        Assignment.access_until < today,
+    # Two statements, not a subquery: the column's statistics count ended
+    # assignments too (they keep their copy), so the planner expected
+    # thousands of due rows and chose to scan every profile.
+    due = list(
+        db.execute(
+            select(Assignment.person_id)
+            .where(
+                Assignment.ended_at.is_(None),
+                Assignment.access_until.is_not(None),
+                Assignment.access_until < today,
+            )
+            .distinct()
+        ).scalars()
     )
+    if not due:
+        return []
     rows = db.execute(
         select(User, PersonProfile.counsellor_access_until)
         .join(PersonProfile, PersonProfile.user_id == User.id)
