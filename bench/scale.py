@@ -326,7 +326,11 @@ def table_specs(n: int, counsellors: int, establishments: int) -> list[tuple[str
             # Ended: the earlier ones, and those of people whose counsellors'
             # access is over (the retention sweep ends them).
             f"CASE WHEN {ended} THEN {epoch} + (i % 2000 + 30) * interval '1 day' END, "
-            f"CASE WHEN {ended} THEN {admin} END FROM generate_series(0, {{rows}}) AS i",
+            f"CASE WHEN {ended} THEN {admin} END, "
+            # access_until: the current assignment of a person released
+            # without follow-up carries their counsellor_access_until (D-200).
+            f"CASE WHEN i < {n} AND NOT {detained} AND NOT {followup} AND {h} % 100 >= 10 "
+            f"THEN {released_on} + 90 END FROM generate_series(0, {{rows}}) AS i",
         ),
         # Document j belongs to person j % n: each vault's ten documents are
         # spread over the table, as they arrive over years in a real service.

@@ -9,14 +9,15 @@ release without follow-up. Ending one revokes its shares, so it lives with them
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from vault.access.rules import counsellor_access_open
 from vault.core.errors import NotFound
 from vault.journal import service as journal
-from vault.models import Assignment, PersonProfile, Role, User
+from vault.models import Assignment, Lifecycle, PersonProfile, Role, User
 from vault.models.base import utcnow
 
 
@@ -53,7 +54,11 @@ def assign(db: Session, person: User, counsellor: User, *, by: User | None) -> A
     if existing is not None:
         return existing
     assignment = Assignment(
-        person_id=person.id, counsellor_id=counsellor.id, assigned_by_id=by.id if by else None
+        person_id=person.id,
+        counsellor_id=counsellor.id,
+        assigned_by_id=by.id if by else None,
+        # An already released person: the sweep must find this one too.
+        access_until=_released_access_until(person),
     )
     db.add(assignment)
     db.flush()
@@ -65,6 +70,32 @@ def assign(db: Session, person: User, counsellor: User, *, by: User | None) -> A
         details={"counsellor": str(counsellor.id)},
     )
     return assignment
+
+
+def _released_access_until(person: User) -> date | None:
+    profile = person.profile
+    if profile is None or profile.lifecycle != Lifecycle.RELEASED:
+        return None
+    return profile.counsellor_access_until
+
+
+def set_access_until(db: Session, person: User, until: date | None) -> None:
+    """Set the person's `counsellor_access_until`, and its copy on the active assignments.
+
+    The only writer of both (D-200): the retention sweep finds the
+    assignments whose access is over by the copy, through a small partial
+    index, instead of joining every released person with every assignment.
+    Call it after the profile's lifecycle is set: only a released person's
+    day is copied (None otherwise).
+    """
+    profile = person.profile
+    assert profile is not None
+    profile.counsellor_access_until = until
+    db.execute(
+        update(Assignment)
+        .where(Assignment.person_id == person.id, Assignment.ended_at.is_(None))
+        .values(access_until=_released_access_until(person))
+    )
 
 
 def counsellors_of(db: Session, person_id: uuid.UUID) -> list[User]:

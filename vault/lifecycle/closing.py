@@ -14,6 +14,7 @@ from typing import NamedTuple
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from vault.access import assignments
 from vault.accounts import sessions
 from vault.accounts.keys import Unlocked
 from vault.documents import service as documents
@@ -178,6 +179,6 @@ def _forget_account(db: Session, person: User, *, actor: User | None) -> None:
     assert profile is not None
     profile.lifecycle = Lifecycle.CLOSED
     profile.closed_at = now
-    profile.counsellor_access_until = None
+    assignments.set_access_until(db, person, None)
     person.status = AccountStatus.DISABLED
     db.flush()

@@ -200,15 +200,34 @@ def _access_to_end(db: Session, today: date) -> list[Action]:
     """Released people whose counsellors' grace period is over but assignments remain.
 
     The permission check already refuses those counsellors; ending the
-    assignments also deletes the keys sealed to them.
+    assignments also deletes the keys sealed to them. Found through the
+    assignments' copy of the day (D-200), whose partial index holds only
+    active assignments of people released without follow-up; the profile's
+    own columns are still checked.
     """
+    # Two statements, not a subquery: the column's statistics count ended
+    # assignments too (they keep their copy), so the planner expected
+    # thousands of due rows and chose to scan every profile.
+    due = list(
+        db.execute(
+            select(Assignment.person_id)
+            .where(
+                Assignment.ended_at.is_(None),
+                Assignment.access_until.is_not(None),
+                Assignment.access_until < today,
+            )
+            .distinct()
+        ).scalars()
+    )
+    if not due:
+        return []
     rows = db.execute(
         select(User, PersonProfile.counsellor_access_until)
         .join(PersonProfile, PersonProfile.user_id == User.id)
         .where(
+            User.id.in_(due),
             PersonProfile.lifecycle == Lifecycle.RELEASED,
             PersonProfile.counsellor_access_until < today,
-            User.id.in_(select(Assignment.person_id).where(Assignment.ended_at.is_(None))),
         )
         .order_by(User.username)
     ).all()

@@ -23,7 +23,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vault.access import grants
+from vault.access import assignments, grants
 from vault.access.networks import BadNetwork as BadNetwork
 from vault.access.networks import OutsideNetworks as OutsideNetworks
 from vault.access.networks import parse_networks as parse_networks
@@ -143,7 +143,9 @@ def record_release(
     profile.lifecycle = Lifecycle.RELEASED
     profile.released_on = released_on
     profile.followup_continues = followup_continues
-    profile.counsellor_access_until = _access_until(released_on, followup_continues, grace_days)
+    assignments.set_access_until(
+        db, person, _access_until(released_on, followup_continues, grace_days)
+    )
     ended = grants.end_until_release_shares(db, person.id)
     db.flush()
     journal.append(
@@ -172,8 +174,8 @@ def set_followup(
     if profile.followup_continues == followup_continues:
         return
     profile.followup_continues = followup_continues
-    profile.counsellor_access_until = _access_until(
-        profile.released_on, followup_continues, grace_days
+    assignments.set_access_until(
+        db, person, _access_until(profile.released_on, followup_continues, grace_days)
     )
     db.flush()
     journal.append(

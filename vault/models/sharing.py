@@ -10,10 +10,20 @@ the date in the database does not reopen them.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vault.models.base import Base, StrEnumColumn, UTCDateTime, created_at, uuid_pk
@@ -50,6 +60,16 @@ class Assignment(Base):
     """A counsellor follows a person from `started_at` until `ended_at` (history kept)."""
 
     __tablename__ = "assignments"
+    __table_args__ = (
+        # The retention sweep's `end_access`: only active assignments of people
+        # released without follow-up are in it, a few days' worth (D-200).
+        Index(
+            "ix_assignments_access_until",
+            "access_until",
+            postgresql_where=text("ended_at IS NULL AND access_until IS NOT NULL"),
+            sqlite_where=text("ended_at IS NULL AND access_until IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[uuid_pk]
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
@@ -58,6 +78,10 @@ class Assignment(Base):
     started_at: Mapped[created_at]
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    # The person's counsellor_access_until, copied while the assignment is
+    # active and the person released (vault.access.assignments.set_access_until
+    # writes both): the retention sweep finds the assignments to end through it.
+    access_until: Mapped[date | None] = mapped_column(Date)
 
 
 class Share(Base):

@@ -154,3 +154,107 @@ def test_sealed_request_texts_seals_messages_and_drops_the_last_four(engine: Eng
             assert json.loads(identity) == {"document": "passport", "seen_on": "2026-12-01"}
         finally:
             transaction.rollback()
+
+
+ACCESS_UNTIL = "0015_assignment_access_until"
+
+
+def test_access_until_is_copied_onto_active_assignments_of_released_people(
+    engine: Engine,
+) -> None:
+    """0015 on rows written before it: the retention sweep's copy (D-200) is backfilled.
+
+    Only active assignments of released people with an access day get it;
+    an ended one, a detained person's, a follow-up without end keep None.
+    """
+    import uuid
+    from datetime import date
+
+    import sqlalchemy as sa
+    from alembic.script import ScriptDirectory
+
+    from vault.models.base import UTCDateTime, utcnow
+
+    users = sa.table(
+        "users",
+        sa.column("id", sa.Uuid()),
+        *(sa.column(n, sa.String()) for n in ("username", "role", "status", "display_name")),
+        sa.column("public_key", sa.LargeBinary()),
+        sa.column("created_at", UTCDateTime()),
+        sa.column("pending_deposits", sa.Integer()),
+    )
+    profiles = sa.table(
+        "person_profiles",
+        sa.column("user_id", sa.Uuid()),
+        *(sa.column(n, sa.String()) for n in ("first_name", "last_name", "lifecycle")),
+        sa.column("followup_continues", sa.Boolean()),
+        sa.column("counsellor_access_until", sa.Date()),
+    )
+    assignments = sa.table(
+        "assignments",
+        *(sa.column(n, sa.Uuid()) for n in ("id", "person_id", "counsellor_id")),
+        sa.column("started_at", UTCDateTime()),
+        sa.column("ended_at", UTCDateTime()),
+    )
+    parent = ScriptDirectory.from_config(migrate.alembic_config()).get_revision(ACCESS_UNTIL)
+    assert parent is not None
+    day = date(2026, 11, 30)
+    # name: (lifecycle, access day, assignment ended, expected copy)
+    people = {
+        "due": ("released", day, False, day),
+        "ended": ("released", day, True, None),
+        "followup": ("released", None, False, None),
+        "detained": ("detained", None, False, None),
+    }
+    ids = {name: uuid.uuid4() for name in [*people, "counsellor"]}
+    assignment_ids = {name: uuid.uuid4() for name in people}
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            migrate.downgrade(connection, str(parent.down_revision))
+            for name, user_id in ids.items():
+                connection.execute(
+                    users.insert().values(
+                        id=user_id,
+                        username=f"{name}-{user_id.hex[:8]}",
+                        role="counsellor" if name == "counsellor" else "person",
+                        status="active",
+                        display_name=name,
+                        public_key=b"k",
+                        created_at=utcnow(),
+                        pending_deposits=0,
+                    )
+                )
+            for name, (state, until, ended, _) in people.items():
+                connection.execute(
+                    profiles.insert().values(
+                        user_id=ids[name],
+                        first_name=name,
+                        last_name="X",
+                        lifecycle=state,
+                        followup_continues=until is None,
+                        counsellor_access_until=until,
+                    )
+                )
+                connection.execute(
+                    assignments.insert().values(
+                        id=assignment_ids[name],
+                        person_id=ids[name],
+                        counsellor_id=ids["counsellor"],
+                        started_at=utcnow(),
+                        ended_at=utcnow() if ended else None,
+                    )
+                )
+
+            migrate.upgrade(connection)
+
+            copied = sa.table(
+                "assignments", sa.column("id", sa.Uuid()), sa.column("access_until", sa.Date())
+            )
+            for name, (*_, expected) in people.items():
+                value = connection.execute(
+                    sa.select(copied.c.access_until).where(copied.c.id == assignment_ids[name])
+                ).scalar_one()
+                assert value == expected, name
+        finally:
+            transaction.rollback()

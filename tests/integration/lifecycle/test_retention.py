@@ -367,3 +367,105 @@ def test_failure_is_one_line_and_a_status(app: Flask, monkeypatch: pytest.Monkey
     result = app.test_cli_runner().invoke(args=["retention", "run"])
     assert result.exit_code == 1
     assert result.output.strip() == "retention run: FAILED: database: OperationalError"
+
+
+def active_access_until(app: Flask, person_id: uuid.UUID) -> list[date | None]:
+    """The copy of the access day on the person's active assignments (D-200)."""
+    with app.app_context():
+        return list(
+            db_session()
+            .execute(
+                select(Assignment.access_until).where(
+                    Assignment.person_id == person_id, Assignment.ended_at.is_(None)
+                )
+            )
+            .scalars()
+        )
+
+
+def test_access_ends_for_assignments_made_after_release_and_after_a_new_release(
+    app: Flask,
+) -> None:
+    """Every writer of the access day keeps the assignments' copy, which the sweep reads.
+
+    Released with follow-up (no day), a counsellor assigned then, follow-up
+    stopped: ended. Detained again (as test_notices_that_no_longer_hold_are_cancelled
+    does), assigned again and released again: ended again.
+    """
+    person = released_person(app, released_on=utc_today() - timedelta(days=40), last_signin=None)
+    first = make_account(app, Role.COUNSELLOR, "Claire", "Conseil")
+    second = make_account(app, Role.COUNSELLOR, "Camille", "Suivi")
+    with app.app_context():
+        db = db_session()
+        user, by = (
+            db.get(User, person.user.id),
+            db.execute(select(User).where(User.role == Role.ADMINISTRATOR)).scalar_one(),
+        )
+        assert user is not None
+        sharing.assign(db, user, db.get(User, first.user.id), by=by)  # type: ignore[arg-type]
+        db.commit()
+    assert active_access_until(app, person.user.id) == [None]
+    assert run(app)[1][-1].endswith(
+        "0 counsellor access ended; kept 3 year(s) after the last sign-in)"
+    )
+
+    with app.app_context():
+        db = db_session()
+        user = db.get(User, person.user.id)
+        assert user is not None
+        lifecycle.set_followup(db, user, False, by=by, grace_days=30)  # type: ignore[arg-type]
+        db.commit()
+    until = utc_today() - timedelta(days=10)
+    assert active_access_until(app, person.user.id) == [until]
+    code, lines = run(app)
+    assert code == 0
+    assert lines[0] == f"ended counsellor access {person.user.id}: grace period over on {until}"
+    assert active_access_until(app, person.user.id) == []
+
+    with app.app_context():
+        db = db_session()
+        user = db.get(User, person.user.id)
+        assert user is not None and user.profile is not None
+        user.profile.lifecycle = Lifecycle.DETAINED
+        db.flush()
+        sharing.assign(db, user, db.get(User, second.user.id), by=by)  # type: ignore[arg-type]
+        db.commit()
+    # Detained: no copy, so nothing for the sweep.
+    assert active_access_until(app, person.user.id) == [None]
+    with app.app_context():
+        db = db_session()
+        user = db.get(User, person.user.id)
+        assert user is not None
+        again = utc_today() - timedelta(days=31)
+        lifecycle.record_release(
+            db, user, again, followup_continues=False, by=by, grace_days=30, today=utc_today()
+        )
+        db.commit()
+    until = again + timedelta(days=30)
+    assert active_access_until(app, person.user.id) == [until]
+    code, lines = run(app)
+    assert lines[0] == f"ended counsellor access {person.user.id}: grace period over on {until}"
+    assert active_access_until(app, person.user.id) == []
+
+
+def test_an_assignment_during_the_grace_period_carries_its_end(app: Flask) -> None:
+    """Assigned after a release without follow-up: the copy is made at once, access ends on time."""
+    released_on = utc_today() - timedelta(days=5)
+    person = released_person(app, released_on=released_on, last_signin=None, followup=False)
+    counsellor = make_account(app, Role.COUNSELLOR, "Claire", "Conseil")
+    with app.app_context():
+        db = db_session()
+        user = db.get(User, person.user.id)
+        assert user is not None
+        sharing.assign(db, user, db.get(User, counsellor.user.id), by=None)  # type: ignore[arg-type]
+        db.commit()
+    until = released_on + timedelta(days=30)
+    assert active_access_until(app, person.user.id) == [until]
+    # Within the grace period: nothing to end.
+    assert run(app)[1][-1].endswith(
+        "0 counsellor access ended; kept 3 year(s) after the last sign-in)"
+    )
+    with app.app_context():
+        db = db_session()
+        actions = retention.plan(db, today=until + timedelta(days=1), years=3)
+    assert [(a.kind, a.user_id, a.day) for a in actions] == [("end_access", person.user.id, until)]
