@@ -74,7 +74,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlencode, urlsplit
@@ -89,6 +88,8 @@ REPO = Path(__file__).resolve().parent.parent
 # repository first (as bench/storage.py does), so `storage` is the package.
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+from tests.cookies import cookie_header, keep_cookies  # noqa: E402 (needs the path above)
 
 MiB = 1024 * 1024
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -146,7 +147,7 @@ class Client:
     ) -> Any:
         sent = dict(headers or {})
         if self.cookies:
-            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+            sent["Cookie"] = cookie_header(self.cookies)
         response = self.http.request(
             method,
             self.base + path,
@@ -156,14 +157,7 @@ class Client:
             retries=False,
             preload_content=preload,
         )
-        for header in response.headers.getlist("Set-Cookie"):
-            jar: SimpleCookie = SimpleCookie()
-            jar.load(header)
-            for name, morsel in jar.items():
-                if not morsel.value or morsel["max-age"] == "0":
-                    self.cookies.pop(name, None)
-                else:
-                    self.cookies[name] = morsel.value
+        keep_cookies(self.cookies, response.headers.getlist("Set-Cookie"))
         return response
 
     def get(self, path: str, expect: int = 200) -> str:

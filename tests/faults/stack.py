@@ -25,13 +25,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
 import storage
+from tests.cookies import cookie_header, keep_cookies
 from tests.factories import Account, make_account, make_document, pdf_bytes
 from tests.helpers import user
 from tests.integration.served_app import Client, Deployment, Server, gunicorn, new_deployment
@@ -151,17 +151,6 @@ class Answer:
     location: str = ""
 
 
-def _keep_cookies(client: Client, headers: list[str]) -> None:
-    for header in headers:
-        jar: SimpleCookie = SimpleCookie()
-        jar.load(header)
-        for name, morsel in jar.items():
-            if not morsel.value or morsel["max-age"] == "0":
-                client.cookies.pop(name, None)
-            else:
-                client.cookies[name] = morsel.value
-
-
 def upload(
     client: Client,
     data: bytes,
@@ -193,7 +182,7 @@ def upload(
         connection.putrequest("POST", "/documents/ajouter")
         connection.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
         connection.putheader("Content-Length", str(len(head) + len(data) + len(tail)))
-        connection.putheader("Cookie", "; ".join(f"{k}={v}" for k, v in client.cookies.items()))
+        connection.putheader("Cookie", cookie_header(client.cookies))
         connection.endheaders()
         try:
             connection.send(head)
@@ -210,7 +199,7 @@ def upload(
             body = response.read().decode()
         except (OSError, http.client.HTTPException):
             return Answer(None)
-        _keep_cookies(client, response.headers.get_all("Set-Cookie") or [])
+        keep_cookies(client.cookies, response.headers.get_all("Set-Cookie") or [])
         return Answer(response.status, html.unescape(body), response.headers.get("Location", ""))
     finally:
         connection.close()
@@ -248,7 +237,7 @@ def download(
     response = http.request(
         "GET",
         f"{client.base}/documents/{document_id}/telecharger",
-        headers={"Cookie": "; ".join(f"{k}={v}" for k, v in client.cookies.items())},
+        headers={"Cookie": cookie_header(client.cookies)},
         preload_content=False,
         redirect=False,
         retries=False,

@@ -19,7 +19,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -31,6 +30,7 @@ from sqlalchemy.exc import OperationalError
 
 from crypto import KeyRing
 from tests.conftest import DEFAULT_TEST_PG, TEST_ESCROW, make_settings
+from tests.cookies import cookie_header, keep_cookies
 from tests.services import free_port, service_missing
 from vault import create_app
 from vault.core import migrate
@@ -233,18 +233,11 @@ class Client:
             body = urlencode(fields)
             sent["Content-Type"] = "application/x-www-form-urlencoded"
         if self.cookies:
-            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+            sent["Cookie"] = cookie_header(self.cookies)
         response = self.http.request(
             method, self.base + path, body=body, headers=sent, redirect=False, retries=False
         )
-        for header in response.headers.getlist("Set-Cookie"):
-            jar: SimpleCookie = SimpleCookie()
-            jar.load(header)
-            for name, morsel in jar.items():
-                if not morsel.value or morsel["max-age"] == "0":
-                    self.cookies.pop(name, None)
-                else:
-                    self.cookies[name] = morsel.value
+        keep_cookies(self.cookies, response.headers.getlist("Set-Cookie"))
         return response
 
     def get(self, path: str, **headers: str) -> Any:

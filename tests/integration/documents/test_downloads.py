@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 from werkzeug.test import TestResponse
 
 from crypto import CryptoError
+from tests.cookies import cookie_header, keep_cookies
 from tests.factories import Account, make_account, make_document, pdf_bytes, signed_in
 from tests.helpers import user as _user
 from vault.core.db import db_session
@@ -296,9 +297,7 @@ class HttpClient:
         self.cookies: dict[str, str] = {}
 
     def request(self, method: str, path: str, fields: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-        from http.cookies import SimpleCookie
-
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        headers = {"Cookie": cookie_header(self.cookies)}
         options = {"headers": headers if self.cookies else {}, "redirect": False, "retries": False}
         if method == "POST":
             response = self.http.request_encode_body(
@@ -306,11 +305,7 @@ class HttpClient:
             )
         else:
             response = self.http.request(method, self.base + path, **options)
-        for header in response.headers.getlist("Set-Cookie"):
-            jar: SimpleCookie = SimpleCookie()
-            jar.load(header)
-            for name, morsel in jar.items():
-                self.cookies[name] = morsel.value
+        keep_cookies(self.cookies, response.headers.getlist("Set-Cookie"))
         return response
 
     def post_form(self, path: str, fields: dict[str, str]):  # type: ignore[no-untyped-def]
