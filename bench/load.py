@@ -62,14 +62,16 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+from tests.cookies import cookie_header, keep_cookies  # noqa: E402 (needs the path above)
 
 MiB = 1024 * 1024
 DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
@@ -206,7 +208,7 @@ class Browser:
     ) -> Any:
         headers = kwargs.pop("headers", {})
         if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+            headers["Cookie"] = cookie_header(self.cookies)
         start = time.perf_counter()
         try:
             response = await self.client.request(method, path, headers=headers, **kwargs)
@@ -214,14 +216,7 @@ class Browser:
         except Exception as e:
             raise Refused(f"{method} {endpoint}: {type(e).__name__}: {e}") from None
         ms = (time.perf_counter() - start) * 1000
-        for header in response.headers.get_list("set-cookie"):
-            jar: SimpleCookie = SimpleCookie()
-            jar.load(header)
-            for name, morsel in jar.items():
-                if not morsel.value or morsel["max-age"] == "0":
-                    self.cookies.pop(name, None)
-                else:
-                    self.cookies[name] = morsel.value
+        keep_cookies(self.cookies, response.headers.get_list("set-cookie"))
         if response.status_code not in expect:
             raise Refused(f"{method} {endpoint}: status {response.status_code}")
         self.stats.add(f"{method} {endpoint}", kind, ms)
@@ -285,6 +280,39 @@ async def think(rng: random.Random, deadline: float) -> bool:
     return time.monotonic() < deadline
 
 
+PERSON_STEPS = ("list", "search", "open", "journal", "upload", "download", "share", "answer")
+
+
+async def visit(
+    browser: Browser,
+    account: dict[str, Any],
+    home: str,
+    one_round: Callable[[], Awaitable[bool]],
+    stats: Stats,
+    rng: random.Random,
+    deadline: float,
+) -> None:
+    """A user's whole visit: arrive, sign in, rounds until the deadline (or until
+    `one_round` says the time is up), and every tenth round sign out from `home`
+    and in again. A refusal outside a round ends the visit and counts as an error."""
+    try:
+        await asyncio.sleep(rng.uniform(0, RAMP))
+        await browser.sign_in(account["username"], account["passphrase"])
+        rounds = 0
+        while time.monotonic() < deadline:
+            rounds += 1
+            if not await one_round():
+                return
+            if rounds % 10 == 0:
+                html = await browser.page(home, home)
+                await browser.sign_out(html)
+                await browser.sign_in(account["username"], account["passphrase"])
+    except Refused as e:
+        stats.errors.append(str(e))
+    finally:
+        await browser.close()
+
+
 async def person_user(
     base: str,
     account: dict[str, Any],
@@ -297,37 +325,18 @@ async def person_user(
     rng = random.Random(seed)
     browser = Browser(base, stats)
     mine: list[str] = []  # documents this user uploaded in the run
-    try:
-        await asyncio.sleep(rng.uniform(0, RAMP))
-        await browser.sign_in(account["username"], account["passphrase"])
-        rounds = 0
-        while time.monotonic() < deadline:
-            rounds += 1
-            steps = [
-                "list",
-                "search",
-                "open",
-                "journal",
-                "upload",
-                "download",
-                "share",
-                "answer",
-            ]
-            for step in steps:
-                try:
-                    await person_step(browser, step, account, files, shared, mine, rng)
-                except Refused as e:
-                    stats.errors.append(str(e))
-                if not await think(rng, deadline):
-                    return
-            if rounds % 10 == 0:
-                html = await browser.page("/documents/", "/documents/")
-                await browser.sign_out(html)
-                await browser.sign_in(account["username"], account["passphrase"])
-    except Refused as e:
-        stats.errors.append(str(e))
-    finally:
-        await browser.close()
+
+    async def one_round() -> bool:
+        for step in PERSON_STEPS:
+            try:
+                await person_step(browser, step, account, files, shared, mine, rng)
+            except Refused as e:
+                stats.errors.append(str(e))
+            if not await think(rng, deadline):
+                return False
+        return True
+
+    await visit(browser, account, "/documents/", one_round, stats, rng, deadline)
 
 
 async def person_step(
@@ -422,26 +431,15 @@ async def counsellor_user(
 ) -> None:
     rng = random.Random(seed)
     browser = Browser(base, stats)
-    try:
-        await asyncio.sleep(rng.uniform(0, RAMP))
-        await browser.sign_in(account["username"], account["passphrase"])
-        rounds = 0
-        while time.monotonic() < deadline:
-            rounds += 1
-            try:
-                await counsellor_round(browser, files, shared, rng, deadline)
-            except Refused as e:
-                stats.errors.append(str(e))
-            if not await think(rng, deadline):
-                return
-            if rounds % 10 == 0:
-                html = await browser.page("/suivi/", "/suivi/")
-                await browser.sign_out(html)
-                await browser.sign_in(account["username"], account["passphrase"])
-    except Refused as e:
-        stats.errors.append(str(e))
-    finally:
-        await browser.close()
+
+    async def one_round() -> bool:
+        try:
+            await counsellor_round(browser, files, shared, rng, deadline)
+        except Refused as e:
+            stats.errors.append(str(e))
+        return await think(rng, deadline)
+
+    await visit(browser, account, "/suivi/", one_round, stats, rng, deadline)
 
 
 async def counsellor_round(
