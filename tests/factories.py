@@ -14,6 +14,7 @@ from datetime import date
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from vault.accounts import service as accounts
 from vault.core.db import db_session
@@ -95,10 +96,9 @@ def make_account(
         return Account(user, key, passphrase, code)
 
 
-def signed_in(app: Flask, account: Account) -> FlaskClient:
-    """A client signed in as `account` through the real sign-in form."""
-    client = app.test_client()
-    response = client.post(
+def sign_in(client: FlaskClient, account: Account) -> TestResponse:
+    """`client` posts the real sign-in form as `account`; the answer, unchecked."""
+    return client.post(
         "/connexion",
         data={
             "username": account.username,
@@ -106,6 +106,12 @@ def signed_in(app: Flask, account: Account) -> FlaskClient:
             "csrf_token": csrf_token(client, "/connexion"),
         },
     )
+
+
+def signed_in(app: Flask, account: Account) -> FlaskClient:
+    """A client signed in as `account` through the real sign-in form."""
+    client = app.test_client()
+    response = sign_in(client, account)
     assert response.status_code == 302, response.status_code
     return client
 

@@ -16,7 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.engine import Connection
 
-from tests.factories import Account, csrf_token, make_account, open_pending, signed_in
+from tests.factories import Account, csrf_token, make_account, open_pending, sign_in, signed_in
 from tests.helpers import text_of
 from vault.accounts import sessions
 from vault.core.db import db_session, get_database
@@ -120,14 +120,7 @@ def test_a_device_choice_made_before_sign_in_goes_to_an_account_without_one(app:
     account = make_account(app)
     client = app.test_client()
     choose(client, "ar")
-    response = client.post(
-        "/connexion",
-        data={
-            "username": account.username,
-            "passphrase": account.passphrase,
-            "csrf_token": csrf_token(client, "/connexion"),
-        },
-    )
+    response = sign_in(client, account)
     assert response.status_code == 302
     assert stored_locale(app, account) == "ar"
     assert html_tag(client, "/documents/") == '<html lang="ar" dir="rtl">'
@@ -143,14 +136,7 @@ def test_the_account_choice_wins_over_the_device_at_sign_in(app: Flask) -> None:
         db.commit()
     client = app.test_client()
     choose(client, "es")
-    response = client.post(
-        "/connexion",
-        data={
-            "username": account.username,
-            "passphrase": account.passphrase,
-            "csrf_token": csrf_token(client, "/connexion"),
-        },
-    )
+    response = sign_in(client, account)
     assert stored_locale(app, account) == "ru"  # not overwritten by the device
     # The person's own device now greets them in Russian even once signed out.
     assert any(c.startswith(f"{COOKIE}=ru;") for c in response.headers.getlist("Set-Cookie"))
@@ -253,14 +239,7 @@ def test_a_kiosk_keeps_the_choice_for_the_visit_only(kiosk_app: Flask) -> None:
     client.environ_base["REMOTE_ADDR"] = KIOSK
     response = choose(client, "ar")
     assert "Max-Age=600" in response.headers["Set-Cookie"]
-    response = client.post(
-        "/connexion",
-        data={
-            "username": account.username,
-            "passphrase": account.passphrase,
-            "csrf_token": csrf_token(client, "/connexion"),
-        },
-    )
+    response = sign_in(client, account)
     assert response.status_code == 302
     assert stored_locale(kiosk_app, account) == "ar"
     assert COOKIE not in " ".join(
@@ -289,14 +268,7 @@ def test_a_kiosk_session_that_ends_takes_its_language_with_it(kiosk_app: Flask) 
     client = kiosk_app.test_client()
     client.environ_base["REMOTE_ADDR"] = KIOSK
     choose(client, "ru")
-    client.post(
-        "/connexion",
-        data={
-            "username": account.username,
-            "passphrase": account.passphrase,
-            "csrf_token": csrf_token(client, "/connexion"),
-        },
-    )
+    sign_in(client, account)
     with kiosk_app.app_context():
         db = db_session()
         sessions.end_all(db, account.user.id)  # as the idle timeout would
