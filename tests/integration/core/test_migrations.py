@@ -5,9 +5,25 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, TableClause, text
 
 from vault.core import migrate
+
+
+def users_before_0015() -> TableClause:
+    """The `users` columns a row needs in the migrations these tests go back to."""
+    import sqlalchemy as sa
+
+    from vault.models.base import UTCDateTime
+
+    return sa.table(
+        "users",
+        sa.column("id", sa.Uuid()),
+        *(sa.column(n, sa.String()) for n in ("username", "role", "status", "display_name")),
+        sa.column("public_key", sa.LargeBinary()),
+        sa.column("created_at", UTCDateTime()),
+        sa.column("pending_deposits", sa.Integer()),
+    )
 
 
 def test_upgrade_head_matches_the_models(engine: Engine) -> None:
@@ -66,14 +82,7 @@ def test_sealed_request_texts_seals_messages_and_drops_the_last_four(engine: Eng
     from vault.models.base import UTCDateTime, utcnow
     from vault.sharing.service import message_context
 
-    users = sa.table(
-        "users",
-        sa.column("id", sa.Uuid()),
-        *(sa.column(n, sa.String()) for n in ("username", "role", "status", "display_name")),
-        sa.column("public_key", sa.LargeBinary()),
-        sa.column("created_at", UTCDateTime()),
-        sa.column("pending_deposits", sa.Integer()),
-    )
+    users = users_before_0015()
     requests = sa.table(
         "document_requests",
         *(sa.column(n, sa.Uuid()) for n in ("id", "vault_id", "counsellor_id")),
@@ -175,14 +184,7 @@ def test_access_until_is_copied_onto_active_assignments_of_released_people(
 
     from vault.models.base import UTCDateTime, utcnow
 
-    users = sa.table(
-        "users",
-        sa.column("id", sa.Uuid()),
-        *(sa.column(n, sa.String()) for n in ("username", "role", "status", "display_name")),
-        sa.column("public_key", sa.LargeBinary()),
-        sa.column("created_at", UTCDateTime()),
-        sa.column("pending_deposits", sa.Integer()),
-    )
+    users = users_before_0015()
     profiles = sa.table(
         "person_profiles",
         sa.column("user_id", sa.Uuid()),
