@@ -15,13 +15,12 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import pypdfium2 as pdfium
-from flask import current_app
 from flask_babel import format_date
 
 from vault.accounts import auth, sessions
 from vault.accounts.labels import role_label
 from vault.accounts.opening import normalize_activation_code
-from vault.core.addresses import public_url_for
+from vault.core.addresses import public_url_for, url_on
 from vault.core.pdf.render import per_locale, render_pdf, sheet_languages, sheet_locales
 from vault.models import User
 
@@ -36,10 +35,7 @@ def activation_url_at(base_url: str) -> str:
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(base_url)
-    adapter = current_app.url_map.bind(
-        parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme
-    )
-    return adapter.build("auth.activate", force_external=True)
+    return url_on(base_url, "auth.activate")
 
 
 def sheet_context(user: User, code: str, activation_url: str | None = None) -> dict[str, Any]:
