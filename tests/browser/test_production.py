@@ -144,6 +144,32 @@ def test_a_browser_signs_in_over_https_with_host_only_secure_cookies(
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("Ouvrir mon coffre"))
 
 
+def test_the_language_switcher_over_https_keeps_a_host_only_secure_cookie(
+    production_site: ProductionSite, https_browser: Any, contexts: list[Any]
+) -> None:
+    """Issue 14 in production: the switcher's POST passes the HTTPS Referer check,
+    and the device's choice is `__Host-vault-lang` (Secure, host-only, no script)."""
+    site = production_site
+    page = desk_page(https_browser, contexts, site.url)
+    page.goto("/connexion")
+    for current, choice, lang, direction in (
+        ("Français", "العربية", "ar", "rtl"),
+        ("العربية", "Français", "fr", "ltr"),
+    ):
+        summary = page.locator("header .language-switcher summary")
+        assert summary.locator("span[lang]").inner_text() == current
+        summary.click()
+        with page.expect_navigation():
+            page.locator(f'header .language-list button[name="lang"]:text-is("{choice}")').click()
+        assert re.search(r"/connexion$", page.url), page.url
+        html = page.locator("html")
+        assert (html.get_attribute("lang"), html.get_attribute("dir")) == (lang, direction)
+        [cookie] = [c for c in page.context.cookies(site.url) if c["name"].endswith("-lang")]
+        assert cookie["name"] == "__Host-vault-lang" and cookie["value"] == lang, cookie
+        assert cookie["secure"] is True and cookie["httpOnly"] is True, cookie
+        assert cookie["path"] == "/" and cookie["domain"] == "127.0.0.1", cookie
+
+
 # --- a POST from another origin -----------------------------------------------------------
 
 # The other site's own referrer policy decides what its form sends: by default

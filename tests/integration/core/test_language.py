@@ -25,7 +25,8 @@ from vault.models import Role, User
 
 KIOSK_NET = "10.20.0.0/16"
 KIOSK = "10.20.3.4"
-COOKIE = "vault-lang"  # "__Host-vault-lang" in production (tests/browser/test_production.py)
+# "__Host-vault-lang" in production: tests/browser/test_production.py, the switcher.
+COOKIE = "vault-lang"
 
 
 def html_tag(client: FlaskClient, path: str = "/connexion", **kwargs: object) -> str:
