@@ -301,7 +301,12 @@ def table_specs(n: int, counsellors: int, establishments: int) -> list[tuple[str
             f"CASE WHEN NOT {detained} THEN {released_on} END, "
             f"(NOT {detained} AND {followup}), "
             f"CASE WHEN NOT {detained} AND NOT {followup} THEN {released_on} + 90 END, "
-            f"CASE WHEN NOT {detained} AND {h} % 100 < 10 THEN now() END "
+            f"CASE WHEN NOT {detained} AND {h} % 100 < 10 THEN now() END, "
+            # retention_from (D-201): the released without a pending notice
+            # (those are people i * 200, below) carry their reference day, the
+            # later of the release and the last sign-in (the users' rows above).
+            f"CASE WHEN NOT {detained} AND {h} % 100 >= 10 AND i % 200 <> 0 "
+            f"THEN {released_on} + {h2} % ({today} - {released_on} + 1) END "
             "FROM generate_series(0, {rows}) AS i",
         ),
         # A password slot (Argon2id parameters, salt, wrapped key) and an

@@ -19,7 +19,7 @@ from vault.accounts import sessions
 from vault.accounts.keys import Unlocked
 from vault.documents import service as documents
 from vault.journal import service as journal
-from vault.lifecycle.service import check_person
+from vault.lifecycle.service import check_person, track_retention
 from vault.models import (
     AccountStatus,
     Assignment,
@@ -180,5 +180,6 @@ def _forget_account(db: Session, person: User, *, actor: User | None) -> None:
     profile.lifecycle = Lifecycle.CLOSED
     profile.closed_at = now
     assignments.set_access_until(db, person, None)
+    track_retention(person)
     person.status = AccountStatus.DISABLED
     db.flush()

@@ -17,15 +17,16 @@ from __future__ import annotations
 import calendar
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from flask_babel import ngettext
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from vault.access.rules import counsellor_access_open
 from vault.journal import service as journal
 from vault.lifecycle.closing import Closed, shred_vault
+from vault.lifecycle.service import reference_day, track_retention
 from vault.models import (
     Assignment,
     Lifecycle,
@@ -73,15 +74,6 @@ def add_years(day: date, years: int) -> date:
     return add_months(day, 12 * years)
 
 
-def reference_day(person: User) -> date | None:
-    """The day the retention period starts from: last sign-in, at the earliest the release."""
-    profile = person.profile
-    if profile is None or profile.lifecycle != Lifecycle.RELEASED or profile.released_on is None:
-        return None
-    signed = person.last_signin_at.date() if person.last_signin_at else None
-    return max(profile.released_on, signed) if signed else profile.released_on
-
-
 def kept_until(person: User, years: int) -> date | None:
     """The day the vault would be deleted if the person never signs in again (None: kept)."""
     start = reference_day(person)
@@ -98,11 +90,17 @@ def pending_notice(db: Session, user_id: uuid.UUID) -> RetentionNotice | None:
 
 
 def signed_in(db: Session, user: User) -> RetentionNotice | None:
-    """At sign-in: a pending notice is cancelled (the vault is kept); return it to show once."""
+    """At sign-in: a pending notice is cancelled (the vault is kept); return it to show once.
+
+    Also after an activation: the first sign-in. The period starts again
+    either way, so the sweep's copy of the reference day follows.
+    """
     if user.role != Role.PERSON:
         return None
     notice = pending_notice(db, user.id)
+    track_retention(user)
     if notice is None:
+        db.flush()
         return None
     notice.status = CANCELLED
     db.flush()
@@ -132,52 +130,61 @@ class Action:
     notice_id: uuid.UUID | None = None
 
 
-def latest_reference_due(today: date, years: int) -> date:
-    """A day after every reference day (reference_day) whose notice is due by `today`.
+def notice_day(reference: date, years: int) -> date:
+    """The first day a notice is due for a vault whose period counts from `reference`."""
+    return add_months(add_years(reference, years), -NOTICE_MONTHS)
 
-    A week of margin covers the month ends that add_months clamps;
-    tests/unit/lifecycle checks the bound over every day of several years.
+
+def latest_reference_due(today: date, years: int) -> date:
+    """The last reference day whose notice is due by `today`: the sweep reads up to it.
+
+    notice_day never decreases as the reference day grows, so the days due are
+    exactly those up to this one. Computed from an estimate a week late (the
+    month ends add_months clamps move the day by three days at most), stepped
+    back; tests/unit/lifecycle checks it over every day of several years.
     """
-    return add_months(today, NOTICE_MONTHS - 12 * years) + timedelta(days=7)
+    day = add_months(today, NOTICE_MONTHS - 12 * years) + timedelta(days=7)
+    while notice_day(day, years) > today:
+        day -= timedelta(days=1)
+    return day
 
 
 def plan(db: Session, *, today: date, years: int) -> list[Action]:
-    """What is due today, in a stable order; reads only."""
+    """What is due today, in a stable order; reads only.
+
+    Two indexed reads of what is due, never months of the service (D-201): the
+    pending notices whose deletion day has come, and the released whose
+    reference day (the profile's copy, `retention_from`, None once a notice is
+    pending) makes a notice due. Sign-in cancels a pending notice itself; the
+    check on the due day is the safety net.
+    """
     actions: list[Action] = []
-    notices = list(
-        db.execute(
-            select(RetentionNotice, User)
-            .join(User, User.id == RetentionNotice.user_id)
-            .where(RetentionNotice.status == PENDING)
-            .order_by(RetentionNotice.deletion_on, User.username)
-        ).all()
-    )
+    notices = db.execute(
+        select(RetentionNotice, User)
+        .join(User, User.id == RetentionNotice.user_id)
+        .where(RetentionNotice.status == PENDING, RetentionNotice.deletion_on <= today)
+        .order_by(RetentionNotice.deletion_on, User.username)
+    ).all()
     noticed: set[uuid.UUID] = set()
     for notice, person in notices:
         noticed.add(person.id)
         if _notice_void(notice, person):
             actions.append(Action("cancel", person.id, person.username, None, notice.id))
-        elif today >= notice.deletion_on:
+        else:
             actions.append(
                 Action("delete", person.id, person.username, notice.deletion_on, notice.id)
             )
-    # Only those whose retention day can be near: the rule below (kept_until)
-    # decides, this bound only spares reading every released person's row (a
-    # national service holds hundreds of thousands: docs/benchmarks.md).
-    latest = latest_reference_due(today, years)
-    signed_before = datetime.combine(latest + timedelta(days=1), time(), tzinfo=UTC)
     released = db.execute(
         select(User)
         .join(PersonProfile, PersonProfile.user_id == User.id)
         .where(
-            User.role == Role.PERSON,
+            PersonProfile.retention_from <= latest_reference_due(today, years),
             PersonProfile.lifecycle == Lifecycle.RELEASED,
-            PersonProfile.released_on <= latest,
-            or_(User.last_signin_at.is_(None), User.last_signin_at < signed_before),
         )
         .order_by(User.username)
     ).scalars()
     for person in released:
+        # The rule itself decides, from the columns the copy was made of.
         expiry = kept_until(person, years)
         if person.id in noticed or expiry is None:
             continue
@@ -265,6 +272,7 @@ def apply(db: Session, action: Action, *, today: date, years: int) -> Outcome:
         return Outcome(False)
     if action.kind == "cancel":
         notice.status = CANCELLED
+        track_retention(person)
         db.flush()
         return Outcome(True)
     if action.kind != "delete" or today < notice.deletion_on or _notice_void(notice, person):
@@ -283,6 +291,7 @@ def _send_notice(db: Session, person: User, *, today: date, years: int) -> bool:
         return False
     deletion_on = max(expiry, add_months(today, NOTICE_MONTHS))
     db.add(RetentionNotice(user_id=person.id, deletion_on=deletion_on, sent_at=utcnow()))
+    track_retention(person, notice_pending=True)
     db.flush()
     journal.append(
         db,

@@ -146,6 +146,7 @@ def record_release(
     assignments.set_access_until(
         db, person, _access_until(released_on, followup_continues, grace_days)
     )
+    track_retention(person)
     ended = grants.end_until_release_shares(db, person.id)
     db.flush()
     journal.append(
@@ -192,6 +193,32 @@ def set_followup(
 
 def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
+
+
+# --- the retention sweep's copy of the reference day ------------------------------------
+
+
+def reference_day(person: User) -> date | None:
+    """The day the retention period starts from: last sign-in, at the earliest the release."""
+    profile = person.profile
+    if profile is None or profile.lifecycle != Lifecycle.RELEASED or profile.released_on is None:
+        return None
+    signed = person.last_signin_at.date() if person.last_signin_at else None
+    return max(profile.released_on, signed) if signed else profile.released_on
+
+
+def track_retention(person: User, *, notice_pending: bool = False) -> None:
+    """Keep `profile.retention_from`, the copy of the reference day the retention sweep reads.
+
+    The reference day while the vault waits for its notice; None when the
+    person is not released or once a notice is pending (the sweep has nothing
+    more to send). The daily sweep then reads, through a partial index, only
+    the people whose notice is due, not months of people already noticed
+    (D-201). Every writer of what it depends on calls it: the release, a
+    sign-in (activation included), a notice sent or cancelled, closing.
+    """
+    if person.profile is not None:
+        person.profile.retention_from = None if notice_pending else reference_day(person)
 
 
 def transfers_of(db: Session, person_id: uuid.UUID) -> list[Transfer]:

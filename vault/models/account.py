@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -167,6 +168,13 @@ class PersonProfile(Base):
         ),
         # The retention sweep's selection: the released, by release day.
         Index("ix_person_profiles_lifecycle_released_on", "lifecycle", "released_on"),
+        # The retention sweep's notices: only the released who await one (D-201).
+        Index(
+            "ix_person_profiles_retention_from",
+            "retention_from",
+            postgresql_where=text("retention_from IS NOT NULL"),
+            sqlite_where=text("retention_from IS NOT NULL"),
+        ),
     )
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), primary_key=True)
@@ -183,6 +191,10 @@ class PersonProfile(Base):
     followup_continues: Mapped[bool] = mapped_column(default=False)
     counsellor_access_until: Mapped[date | None] = mapped_column(Date)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The retention period's reference day (the later of the release and the
+    # last sign-in) while no notice is pending; None otherwise. Written only by
+    # vault.lifecycle.service.track_retention: the sweep selects by it.
+    retention_from: Mapped[date | None] = mapped_column(Date)
 
     user: Mapped[User] = relationship(back_populates="profile", foreign_keys=[user_id])
 

@@ -11,7 +11,7 @@ import uuid
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Date, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import Date, ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vault.models.base import Base, StrEnumColumn, UTCDateTime, created_at, uuid_pk
@@ -87,6 +87,15 @@ class RetentionNotice(Base):
     """A notice that a released person's vault will be deleted on `deletion_on`."""
 
     __tablename__ = "retention_notices"
+    __table_args__ = (
+        # The sweep reads the pending notices that are due, not every pending one (D-201).
+        Index(
+            "ix_retention_notices_pending_deletion_on",
+            "deletion_on",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
 
     id: Mapped[uuid_pk]
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)

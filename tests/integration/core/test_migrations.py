@@ -260,3 +260,111 @@ def test_access_until_is_copied_onto_active_assignments_of_released_people(
                 assert value == expected, name
         finally:
             transaction.rollback()
+
+
+RETENTION_FROM = "0016_retention_from"
+
+
+def test_retention_from_is_backfilled_for_the_released_without_a_pending_notice(
+    engine: Engine,
+) -> None:
+    """0016 on rows written before it: the sweep's copy of the reference day (D-201).
+
+    The later of the release and the last sign-in (its day in UTC), for the
+    released only, and None while a notice is pending (a cancelled one does
+    not count): what track_retention keeps from then on.
+    """
+    import uuid
+    from datetime import UTC, date, datetime
+
+    import sqlalchemy as sa
+    from alembic.script import ScriptDirectory
+
+    from vault.models.base import UTCDateTime, utcnow
+
+    users = users_before_0015()
+    users.append_column(sa.column("last_signin_at", UTCDateTime()))
+    profiles = sa.table(
+        "person_profiles",
+        sa.column("user_id", sa.Uuid()),
+        *(sa.column(n, sa.String()) for n in ("first_name", "last_name", "lifecycle")),
+        sa.column("followup_continues", sa.Boolean()),
+        sa.column("released_on", sa.Date()),
+    )
+    notices = sa.table(
+        "retention_notices",
+        *(sa.column(n, sa.Uuid()) for n in ("id", "user_id")),
+        sa.column("deletion_on", sa.Date()),
+        sa.column("sent_at", UTCDateTime()),
+        sa.column("status", sa.String()),
+    )
+    parent = ScriptDirectory.from_config(migrate.alembic_config()).get_revision(RETENTION_FROM)
+    assert parent is not None
+    out = date(2025, 6, 1)
+    late = datetime(2026, 2, 3, 23, 30, tzinfo=UTC)
+    # name: (lifecycle, released on, last sign-in, notice status, expected copy)
+    people = {
+        "signed_after": ("released", out, late, None, date(2026, 2, 3)),
+        "signed_before": ("released", out, datetime(2020, 1, 1, tzinfo=UTC), None, out),
+        "never_signed": ("released", out, None, None, out),
+        "noticed": ("released", out, None, "pending", None),
+        "kept": ("released", out, late, "cancelled", date(2026, 2, 3)),
+        "detained": ("detained", None, late, None, None),
+        "closed": ("closed", out, late, "done", None),
+    }
+    ids = {name: uuid.uuid4() for name in people}
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            migrate.downgrade(connection, str(parent.down_revision))
+            for name, (state, released_on, signin, notice, _) in people.items():
+                connection.execute(
+                    users.insert().values(
+                        id=ids[name],
+                        username=f"{name}-{ids[name].hex[:8]}",
+                        role="person",
+                        status="active",
+                        display_name=name,
+                        public_key=b"k",
+                        created_at=utcnow(),
+                        pending_deposits=0,
+                        last_signin_at=signin,
+                    )
+                )
+                connection.execute(
+                    profiles.insert().values(
+                        user_id=ids[name],
+                        first_name=name,
+                        last_name="X",
+                        lifecycle=state,
+                        followup_continues=True,
+                        released_on=released_on,
+                    )
+                )
+                if notice:
+                    connection.execute(
+                        notices.insert().values(
+                            id=uuid.uuid4(),
+                            user_id=ids[name],
+                            deletion_on=date(2027, 3, 1),
+                            sent_at=utcnow(),
+                            status=notice,
+                        )
+                    )
+
+            migrate.upgrade(connection)
+
+            copied = sa.table(
+                "person_profiles",
+                sa.column("user_id", sa.Uuid()),
+                sa.column("retention_from", sa.Date()),
+            )
+            found = {
+                name: connection.execute(
+                    sa.select(copied.c.retention_from).where(copied.c.user_id == ids[name])
+                ).scalar_one()
+                for name in people
+            }
+            assert found == {name: row[-1] for name, row in people.items()}
+        finally:
+            transaction.rollback()

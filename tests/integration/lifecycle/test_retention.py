@@ -17,13 +17,16 @@ from sqlalchemy.exc import OperationalError
 
 from tests.clock import utc_today
 from tests.factories import (
+    PASSPHRASE,
     Account,
     csrf_token,
     make_account,
     make_document,
     make_establishment,
+    open_pending,
     signed_in,
 )
+from tests.helpers import post_form
 from vault.core.db import db_session
 from vault.core.extensions import get_keyring, get_store
 from vault.documents.service import Unlocked
@@ -70,7 +73,10 @@ def released_person(
             grace_days=30,
             today=utc_today(),
         )
+        # Signed in last on that day: the sweep's copy of the reference day
+        # follows, as sign-in keeps it (D-201).
         user.last_signin_at = midnight(last_signin) if last_signin else None
+        lifecycle.track_retention(user)
         db.commit()
     return person
 
@@ -278,6 +284,7 @@ def test_a_notice_shows_on_my_release_page(app: Flask) -> None:
         user = db.get(User, person.user.id)
         assert user is not None
         user.last_signin_at = midnight(released_on)  # ...unless we turn it back
+        lifecycle.track_retention(user)
         db.commit()
     assert run(app)[0] == 0
     html = htmllib.unescape(client.get("/ma-sortie").get_data(as_text=True))
@@ -305,10 +312,91 @@ def test_notices_that_no_longer_hold_are_cancelled(app: Flask, why: str) -> None
     assert code == 0
     assert lines[0] == f"cancelled notice {person.user.id}: signed in or detained again"
     assert notices(app, person.user.id)[0][0] == "cancelled"
+    # The copy of the reference day comes back with the cancelled notice (D-201).
+    signed = utc_today() - timedelta(days=2) if why == "signed_in" else None
+    assert retention_from(app, person.user.id) == signed
     with app.app_context():
         assert db_session().execute(select(func.count(Document.id))).scalar_one() == 0
         user = db_session().get(User, person.user.id)
         assert user is not None and user.status == "active"
+
+
+def retention_from(app: Flask, user_id: uuid.UUID) -> date | None:
+    """The sweep's copy of the reference day on the person's profile (D-201)."""
+    with app.app_context():
+        user = db_session().get(User, user_id)
+        assert user is not None and user.profile is not None
+        return user.profile.retention_from
+
+
+def turn_last_signin_back(app: Flask, user_id: uuid.UUID, day: date) -> None:
+    """As if the person had last signed in on `day` (sign-in keeps the copy, so does this)."""
+    with app.app_context():
+        db = db_session()
+        user = db.get(User, user_id)
+        assert user is not None
+        user.last_signin_at = midnight(day)
+        lifecycle.track_retention(user)
+        db.commit()
+
+
+def test_the_sweeps_copy_of_the_reference_day_follows_every_writer(app: Flask) -> None:
+    """What the sweep selects by is kept by the release, activation, notices, sign-in, deletion.
+
+    Otherwise a notice would never be sent (a copy too late or None: the vault
+    kept for ever) or the person read every day for nothing (too early).
+    """
+    today = utc_today()
+    released_on = add_months(today, -35)
+    # Opened at the probation service after release: released before activation.
+    new = open_pending(app, establishment_id=make_establishment(app).id)
+    user_id = new.user.id
+    assert retention_from(app, user_id) is None  # not released
+    with app.app_context():
+        db = db_session()
+        user = db.get(User, user_id)
+        assert user is not None
+        lifecycle.record_release(
+            db, user, released_on, followup_continues=True, by=None, grace_days=30, today=today
+        )
+        db.commit()
+    assert retention_from(app, user_id) == released_on  # never signed in
+
+    # Activation through its pages: the first sign-in starts the period today.
+    client = app.test_client()
+    code = new.activation_code
+    assert (
+        post_form(client, "/activer", {"username": new.user.username, "code": code}).status_code
+        == 302
+    )
+    chosen = {"passphrase": PASSPHRASE, "confirm": PASSPHRASE}
+    assert post_form(client, "/activer/phrase-secrete", chosen).status_code == 302
+    assert retention_from(app, user_id) == today
+
+    # Three years less three months later, as far as the rule can tell.
+    turn_last_signin_back(app, user_id, released_on)
+    assert retention_from(app, user_id) == released_on
+    assert run(app)[1][0].startswith("notified")
+    assert retention_from(app, user_id) is None  # a notice is pending: nothing more to send
+
+    # Signing in through the form cancels the notice and starts the period again.
+    person = Account(new.user, b"", PASSPHRASE, "")  # only its name and phrase are used
+    signed_in(app, person)
+    assert notices(app, user_id)[0][0] == "cancelled"
+    assert retention_from(app, user_id) == today
+    assert run(app)[1][0].startswith("retention run: OK (0 notice(s)")
+
+    # Noticed again, then deleted when the notice runs out: closed, no copy.
+    turn_last_signin_back(app, user_id, released_on)
+    assert run(app)[1][0].startswith("notified")
+    with app.app_context():
+        db = db_session()
+        notice = db.execute(select(RetentionNotice).where(RetentionNotice.status == "pending"))
+        pending = notice.scalar_one()
+        pending.deletion_on = today - timedelta(days=1)
+        db.commit()
+    assert run(app)[1][0].startswith(f"deleted {user_id}")
+    assert retention_from(app, user_id) is None
 
 
 def test_counsellor_access_ends_after_the_grace_period(app: Flask) -> None:

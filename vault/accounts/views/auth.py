@@ -224,6 +224,9 @@ def choose_passphrase() -> str | BaseResponse | tuple[str, int]:
                 form.passphrase.data or "",
                 keep_session=opened.row.id,
             )
+            # The first sign-in: an account opened after release starts its
+            # retention period now, as any sign-in does.
+            retention.signed_in(db, user)
         except PolicyError as e:
             problems = passphrase_problems(e.problems)
         except SignInRefused:
