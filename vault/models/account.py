@@ -82,8 +82,8 @@ class Establishment(Base):
     created_at: Mapped[created_at]
 
 
-# Searches for a part of a name, a username or a prison number (the
-# administrators' list, the counsellor's caseload) read these trigram indexes
+# Searches for a part of a username or a prison number (the administrators'
+# and officers' searches, vault.accounts.search) read these trigram indexes
 # on PostgreSQL (pg_trgm, migration 0014) instead of every account; elsewhere
 # they are plain indexes. docs/benchmarks.md, "National scale". The operator
 # class is named with its schema: the extension lives in `public` (0014).
@@ -93,12 +93,13 @@ TRIGRAMS = "gin"
 class User(Base):
     __tablename__ = "users"
     __table_args__ = (
+        # The words of the name, for the accounts search (vault.accounts.search,
+        # D-202): PostgreSQL only, SQLite compares them without an index.
         Index(
-            "ix_users_display_name_trgm",
-            "display_name",
-            postgresql_ops={"display_name": "public.gin_trgm_ops"},
-            postgresql_using=TRIGRAMS,
-        ),
+            "ix_users_display_name_words",
+            text("to_tsvector('simple'::regconfig, display_name)"),
+            postgresql_using="gin",
+        ).ddl_if(dialect="postgresql"),
         Index(
             "ix_users_username_trgm",
             "username",

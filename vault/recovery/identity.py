@@ -12,13 +12,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crypto import CryptoError, KeyPair, PublicKey, open_sealed, seal
+from vault.accounts import search
 from vault.core.envelope import escrow_identity_context
 from vault.core.errors import owned_or_404
-from vault.models import PersonProfile, RecoveryRequest, Role, User
+from vault.models import RecoveryRequest, Role, User
 
 # Identity documents an officer may record (kind only, never a copy).
 ID_DOCUMENTS = ("id_card", "passport", "residence_permit", "driving_licence", "other")
@@ -80,23 +81,17 @@ def identity_of(request: RecoveryRequest) -> dict[str, str]:
 
 
 def search_people(db: Session, query: str) -> list[User]:
-    """Persons by name, username or prison number, for an officer (identity data only)."""
-    needle = query.strip().lower()
+    """Persons by name, username or prison number, for an officer (identity data only).
+
+    The administrators' rule and indexes (vault.accounts.search).
+    """
+    needle = query.strip()
     if len(needle) < 2:
         return []
-    like = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     return list(
         db.execute(
             select(User)
-            .outerjoin(PersonProfile, PersonProfile.user_id == User.id)
-            .where(
-                User.role == Role.PERSON,
-                or_(
-                    User.display_name.ilike(like, escape="\\"),
-                    User.username.ilike(like, escape="\\"),
-                    PersonProfile.prison_number.ilike(like, escape="\\"),
-                ),
-            )
+            .where(User.role == Role.PERSON, User.id.in_(search.matching_ids(db, needle)))
             .order_by(User.display_name)
             .limit(SEARCH_LIMIT)
         ).scalars()

@@ -219,6 +219,31 @@ def test_search_by_name_username_and_prison_number(app: Flask) -> None:
     assert "Karim Benali" in html and "Lucie Moreau" in html and "/admin/comptes/nouveau" in html
 
 
+def test_a_name_is_found_by_the_beginnings_of_its_words_in_any_order(app: Flask) -> None:
+    """vault.accounts.search (D-202), on each database: the same rule, PostgreSQL's index."""
+    client, _admin = admin_client(app)
+    open_pending(app, Role.PERSON, "Jean-Pierre", "N'Diaye")
+    open_pending(app, Role.PERSON, "Élodie", "Martin")
+    open_pending(app, Role.PERSON, "Camille", "Martinez")
+
+    def found(query: str) -> set[str]:
+        html = client.get("/admin/", query_string={"q": query}).get_data(as_text=True)
+        names = ("Jean-Pierre N&#39;Diaye", "Élodie Martin", "Camille Martinez")
+        return {name.replace("&#39;", "'") for name in names if name in html}
+
+    assert found("Martin") == {"Élodie Martin", "Camille Martinez"}
+    # Any order, each word the beginning of one: what neither username contains.
+    assert found("Martin Élodie") == {"Élodie Martin"}
+    assert found("marti cam") == {"Camille Martinez"}
+    # A hyphen or an apostrophe separates words, typed or not.
+    assert found("Pierre Jean") == {"Jean-Pierre N'Diaye"}
+    assert found("Diaye") == found("N'Diaye") == found("n diaye") == {"Jean-Pierre N'Diaye"}
+    assert found("Martin Pierre") == set()
+    # Characters that mean something to a text-search query are only separators.
+    assert found("Martin & !Élodie") == {"Élodie Martin"}
+    assert found("':*|") == set()
+
+
 def test_reissue_gives_a_new_code_and_retires_the_old_one(app: Flask) -> None:
     client, _admin = admin_client(app)
     pending = open_pending(app, Role.PERSON, "Sami", "Roux")

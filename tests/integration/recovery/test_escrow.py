@@ -163,6 +163,8 @@ def test_the_whole_escrow_recovery_with_two_of_three_shares(
     # Officer 1 finds the person and records the identity check.
     found = first.get(OFFICERS, query_string={"q": "E-7700"})
     assert found.status_code == 200 and "Karim Perdu" in text_of(found)
+    # By name, as the administrators search (vault.accounts.search): words in any order.
+    assert "Karim Perdu" in text_of(first.get(OFFICERS, query_string={"q": "perdu kar"}))
     page = text_of(first.get(f"{OFFICERS}personnes/{person.user.id}"))
     assert "Karim Perdu" in page and "E-77001" in page
     assert "Titre très secret" not in page

@@ -12,12 +12,12 @@ from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select, union
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import SelectChoice
 
-from vault.accounts import auth, sessions, sheets
+from vault.accounts import auth, search, sessions, sheets
 from vault.accounts import service as accounts
 from vault.accounts.labels import role_label, status_label
 from vault.accounts.views.admin.blueprint import bp, get_user
@@ -31,7 +31,6 @@ from vault.models import (
     AccountStatus,
     Assignment,
     Establishment,
-    PersonProfile,
     Role,
     User,
 )
@@ -81,24 +80,13 @@ def _code_for(user: User) -> str | None:
 
 
 def search_accounts(db: Session, q: str) -> list[User]:
-    """The accounts whose name, username or prison number contains `q` (LIST_LIMIT + 1 at most).
+    """The accounts `q` finds (vault.accounts.search), LIST_LIMIT + 1 at most.
 
     Apart from the view so that bench/scale.py times exactly this query.
     """
     query = select(User).order_by(func.lower(User.display_name), User.username)
     if q:
-        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        # Each column on its own, then the union of the ids: each test reads
-        # its trigram index, where one OR across users and profiles read every
-        # account (a million in a national service: docs/benchmarks.md).
-        matching = union(
-            select(User.id).where(User.display_name.ilike(like, escape="\\")),
-            select(User.id).where(User.username.ilike(like, escape="\\")),
-            select(PersonProfile.user_id).where(
-                PersonProfile.prison_number.ilike(like, escape="\\")
-            ),
-        )
-        query = query.where(User.id.in_(matching))
+        query = query.where(User.id.in_(search.matching_ids(db, q)))
     return list(db.execute(query.limit(LIST_LIMIT + 1)).scalars().unique())
 
 

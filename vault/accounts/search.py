@@ -1,0 +1,82 @@
+"""Finding accounts among all of a national service's: one rule for administrators and officers.
+
+A name matches when each word typed begins a word of it, in any order ("mart",
+"Camille Martin" and "Martin Camille" all find Camille Martin; a hyphen or an
+apostrophe separates words: "Pierre" finds Jean-Pierre). A username or a
+prison number matches when it contains what was typed.
+
+Each test reads its own index, and the ids are united: one OR across users
+and profiles read every account (a million in a national service,
+docs/benchmarks.md). On PostgreSQL the name's words are a full-text vector
+('simple': no stemming, no stop words, lower case) under a GIN index, whose
+posting lists are those of whole words; the trigram index the name had
+cost 9 ms of CPU per full name (D-202). Username and prison number keep
+their trigram indexes. SQLite (a small service) compares the same words with
+LIKE, and no index.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    and_,
+    false,
+    func,
+    literal,
+    literal_column,
+    select,
+    union,
+)
+from sqlalchemy.orm import Session
+
+from vault.models import PersonProfile, User
+
+# Words as the full-text parser cuts a name: letters and digits, nothing else
+# (the underscore the parser also treats as a separator).
+_WORD = re.compile(r"[^\W_]+")
+# Characters that separate a name's words, for the SQLite comparison.
+_SEPARATORS = ("-", "'", "’", ".", ",")
+# The text-search configuration of the name index (migration 0017): the same
+# literal in the query, or PostgreSQL does not recognise the indexed expression.
+SIMPLE: ColumnElement[str] = literal_column("'simple'::regconfig")
+
+
+def name_words_vector() -> ColumnElement[object]:
+    """The indexed expression of users.display_name on PostgreSQL."""
+    return func.to_tsvector(SIMPLE, User.display_name)
+
+
+def contains_pattern(q: str) -> str:
+    """A LIKE pattern (escape "\\") for the values that contain `q`."""
+    return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def name_matches(db: Session, q: str) -> ColumnElement[bool]:
+    """Each word of `q` begins a word of the account's name."""
+    words = _WORD.findall(q)
+    if not words:
+        return false()
+    if db.get_bind().dialect.name == "postgresql":
+        # Quoted lexemes with the prefix mark; to_tsquery lowercases them with
+        # the vector's own rules (words cannot hold a quote: see _WORD).
+        query = " & ".join(f"'{word}':*" for word in words)
+        return name_words_vector().bool_op("@@")(func.to_tsquery(SIMPLE, query))
+    spaced: ColumnElement[str] = User.display_name.expression
+    for separator in _SEPARATORS:
+        spaced = func.replace(spaced, separator, " ")
+    padded = literal(" ") + spaced
+    return and_(*(padded.ilike(f"% {word}%") for word in words))
+
+
+def matching_ids(db: Session, q: str) -> CompoundSelect[tuple[uuid.UUID]]:
+    """The ids of the accounts whose name, username or prison number matches `q`."""
+    like = contains_pattern(q)
+    return union(
+        select(User.id).where(name_matches(db, q)),
+        select(User.id).where(User.username.ilike(like, escape="\\")),
+        select(PersonProfile.user_id).where(PersonProfile.prison_number.ilike(like, escape="\\")),
+    )
