@@ -562,6 +562,7 @@ class Recorder:
         self.active = False
         self.seconds = 0.0
         self.statements: list[tuple[str, Any]] = []
+        self.each: list[float] = []  # seconds of each statement, in order
         self._started: float = 0.0
 
     def before(
@@ -575,7 +576,9 @@ class Recorder:
     ) -> None:
         if self.active:
             # psycopg's client-side cursor has every row once execute returns.
-            self.seconds += time.perf_counter() - self._started
+            took = time.perf_counter() - self._started
+            self.seconds += took
+            self.each.append(took)
             self.statements.append((statement, params))
 
 
@@ -733,11 +736,13 @@ def measure(
             sql_ms: list[float] = []
             wall_ms: list[float] = []
             statements: list[tuple[str, Any]] = []
+            per_statement: dict[int, list[float]] = {}
             for k, i in enumerate([*runs[:3], *runs]):
                 if prepare is not None:
                     prepare(i)  # the search term, read before the clock starts
                 db.expire_all()
                 recorder.seconds, recorder.statements, recorder.active = 0.0, [], True
+                recorder.each = []
                 start = time.perf_counter()
                 call(i)
                 wall = time.perf_counter() - start
@@ -746,6 +751,8 @@ def measure(
                 if k < 3:
                     continue  # warm-up: connection, statement caches
                 sql_ms.append(recorder.seconds * 1000)
+                for index, took in enumerate(recorder.each):
+                    per_statement.setdefault(index, []).append(took * 1000)
                 wall_ms.append(wall * 1000)
                 statements = statements or list(recorder.statements)
             findings = explain_findings(db, statements)
@@ -765,6 +772,18 @@ def measure(
                 f"sql p50={r['sql_p50']:.2f} p95={r['sql_p95']:.2f} max={r['sql_max']:.2f} ms   "
                 f"whole call p50={r['wall_p50']:.2f} p95={r['wall_p95']:.2f} ms"
             )
+            if r["statements"] > 1:
+                # Which statement the time goes to (the first run's text, cut).
+                for index, times in sorted(per_statement.items()):
+                    text = (
+                        " ".join(statements[index][0].split())[:90]
+                        if index < len(statements)
+                        else ""
+                    )
+                    log(
+                        f"    statement {index + 1}: p50={statistics.median(times):.2f} "
+                        f"p95={percentile(times, 95):.2f} ms  {text}"
+                    )
             for finding in findings:
                 log(f"    EXPLAIN: {finding}")
     return results

@@ -399,6 +399,20 @@ def test_the_sweeps_copy_of_the_reference_day_follows_every_writer(app: Flask) -
     assert retention_from(app, user_id) is None
 
 
+def test_a_copy_too_early_never_brings_a_notice_forward(app: Flask) -> None:
+    """The copy only chooses what to read; the rule decides (docs/lifecycle.md)."""
+    today = utc_today()
+    person = released_person(app, released_on=today - timedelta(days=40), last_signin=today)
+    with app.app_context():
+        db = db_session()
+        user = db.get(User, person.user.id)
+        assert user is not None and user.profile is not None
+        user.profile.retention_from = date(2000, 1, 1)  # written by hand, wrongly
+        db.commit()
+    assert run(app)[1][0].startswith("retention run: OK (0 notice(s)")
+    assert notices(app, person.user.id) == []
+
+
 def test_counsellor_access_ends_after_the_grace_period(app: Flask) -> None:
     person = make_account(app, establishment_id=make_establishment(app).id)
     counsellor = make_account(app, Role.COUNSELLOR, "Claire", "Conseil")
