@@ -64,7 +64,11 @@ def make_engine(url: str, **engine_options: Any) -> Engine:
     options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     if url.startswith("postgresql"):
         # A dead database should answer quickly with a 503, not hang a worker.
-        options["connect_args"] = {"connect_timeout": 5}
+        # No JIT: the app's statements are index reads of a few milliseconds,
+        # and a search whose row estimate is high (a name's prefix) crossed
+        # jit_above_cost and spent 15 ms compiling (docs/benchmarks.md). A
+        # pooler in front must pass the `options` startup parameter.
+        options["connect_args"] = {"connect_timeout": 5, "options": "-c jit=off"}
     options.update(engine_options)
     engine = create_engine(url, **options)
     if engine.dialect.name == "sqlite":

@@ -368,3 +368,4 @@ def test_retention_from_is_backfilled_for_the_released_without_a_pending_notice(
             assert found == {name: row[-1] for name, row in people.items()}
         finally:
             transaction.rollback()
+
