@@ -30,7 +30,8 @@ statements are also run under ``EXPLAIN`` once, and a sequential scan of a
 large table is reported.
 
 ``--reuse`` skips the load and times the database as it is (after running the
-migrations not yet applied: that is how an index added later reaches it);
+migrations not yet applied, then ``VACUUM ANALYZE`` as autovacuum would: that
+is how an index added later reaches it);
 ``--keep`` leaves the database in place at the end (it is dropped otherwise).
 
 The last line is exactly::
@@ -539,6 +540,13 @@ def load(url: str, n: int, counsellors: int, establishments: int) -> dict[str, f
     return timings
 
 
+def vacuum_analyze(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(psycopg_url(url), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+
+
 def database_size(url: str) -> tuple[int, list[tuple[str, int, int]]]:
     import psycopg
 
@@ -659,6 +667,14 @@ def scenarios(db: Any, n: int, counsellors: int) -> dict[str, Callable[[int], An
     def name(i: int) -> str:
         return db.get(User, uid("u", i)).display_name
 
+    terms: dict[int, str] = {}
+
+    def remember(read: Callable[[int], str]) -> Callable[[int], None]:
+        def prepare(i: int) -> None:
+            terms[i] = read(i)
+
+        return prepare
+
     return {
         # GET /documents/: the first page, newest first.
         "person_list": lambda i: documents.list_documents(db, owner(i), limit=PAGE_SIZE),
@@ -671,10 +687,12 @@ def scenarios(db: Any, n: int, counsellors: int) -> dict[str, Callable[[int], An
         # GET /conseiller/<person>/ by the person's counsellor.
         "counsellor_person": lambda i: person_page(db, counsellor(i), counsellor_key, uid("u", i)),
         # GET /admin/?q=<a person's full name>, then ?q=<a prison number>.
-        "admin_search_name": (lambda i, a=name: search_accounts(db, a(i)), name),
+        # The term is read before the clock starts (the second function), as
+        # the administrator types it: only the search is timed.
+        "admin_search_name": (lambda i: search_accounts(db, terms[i]), remember(name)),
         "admin_search_prison_number": (
-            lambda i, a=prison_number: search_accounts(db, a(i)),
-            prison_number,
+            lambda i: search_accounts(db, terms[i]),
+            remember(prison_number),
         ),
         # vault lifecycle retention (daily): what is due.
         "retention_selection": lambda i: retention.plan(db, today=TODAY, years=3),
@@ -825,9 +843,18 @@ def main() -> None:
             create_database(args.server, args.database)
         start = time.perf_counter()
         engine = make_engine(url)
+        with engine.connect() as connection:
+            before = migrate.current_revision(connection)
         migrate.upgrade(engine)
         engine.dispose()
         log(f"migrations: {time.perf_counter() - start:.1f} s")
+        if args.reuse and before != migrate.head_revision():
+            # What autovacuum does in service after a migration's UPDATE (the
+            # tests' server runs without it): statistics of the new columns,
+            # and GIN pending lists merged (each scan reads them whole).
+            start = time.perf_counter()
+            vacuum_analyze(url)
+            log(f"VACUUM ANALYZE after the migrations: {time.perf_counter() - start:.1f} s")
         if not args.reuse:
             start = time.perf_counter()
             timings = load(url, n, counsellors, establishments)

@@ -13,9 +13,9 @@ docs/benchmarks.md). On PostgreSQL the name's words are a full-text vector
 posting lists are those of whole words; the trigram index the name had
 cost 9 ms of CPU per full name (D-202). Only the last word is a prefix: the
 index answers a prefix by gathering every entry of every word that begins
-so, 8 ms for a first name as common as Jean; a whole word is one list. Username and prison number keep
-their trigram indexes. SQLite (a small service) compares the same words with
-LIKE, and no index.
+so, 8 ms for a first name as common as Jean; a whole word is one list.
+Username and prison number keep their trigram indexes. SQLite (a small
+service) compares the same words with LIKE, and no index.
 """
 
 from __future__ import annotations
