@@ -12,7 +12,7 @@ import sqlite3
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -66,9 +66,15 @@ def make_engine(url: str, **engine_options: Any) -> Engine:
         # A dead database should answer quickly with a 503, not hang a worker.
         # No JIT: the app's statements are index reads of a few milliseconds,
         # and a search whose row estimate is high (a name's prefix) crossed
-        # jit_above_cost and spent 15 ms compiling (docs/benchmarks.md). A
-        # pooler in front must pass the `options` startup parameter.
-        options["connect_args"] = {"connect_timeout": 5, "options": "-c jit=off"}
+        # jit_above_cost and spent 15 ms compiling (docs/benchmarks.md). Added
+        # to the URL's own `options` (a search_path...), which connect_args
+        # would otherwise replace. A pooler in front must pass `options`.
+        given = make_url(url).query.get("options", "")
+        given = given if isinstance(given, str) else " ".join(given)
+        options["connect_args"] = {
+            "connect_timeout": 5,
+            "options": f"{given} -c jit=off".strip(),
+        }
     options.update(engine_options)
     engine = create_engine(url, **options)
     if engine.dialect.name == "sqlite":
