@@ -224,9 +224,12 @@ def table_specs(n: int, counsellors: int, establishments: int) -> list[tuple[str
     counsellor = "md5('c' || ({}))::uuid".format
     estab = "md5('e' || ({}))::uuid".format
     doc = "md5('d' || ({}))::uuid".format
+
     # A hash of i, to spread choices without the order of i showing through.
-    h = "(('x' || substr(md5('h' || i), 1, 8))::bit(32)::int & 2147483647)"
-    h2 = "(('x' || substr(md5('k' || i), 1, 8))::bit(32)::int & 2147483647)"
+    def hash_of(tag: str, var: str) -> str:
+        return f"(('x' || substr(md5('{tag}' || {var}), 1, 8))::bit(32)::int & 2147483647)"
+
+    h, h2 = hash_of("h", "i"), hash_of("k", "i")
     # Random-looking bytes of a given size (under 2 kB a value is stored as it
     # is, uncompressed, so repeating a digest does not make it smaller on disk).
     blob = "substr(decode(repeat(md5('{tag}' || i), {reps}), 'hex'), 1, {size})".format
@@ -247,11 +250,18 @@ def table_specs(n: int, counsellors: int, establishments: int) -> list[tuple[str
     grace_over = f"(NOT {followup} AND {released_on} + 90 < {today})"
     access_over = f"(NOT {detained} AND ({h} % 100 < 10 OR {grace_over}))"
     ended = f"(i >= {n} OR {access_over})"
-    first = f"({firsts})[1 + {h} % {len(FIRST_NAMES)}]"
-    last = (
-        f"initcap(({syl})[1 + {h2} % {ns}] || ({syl})[1 + ({h2} / {ns}) % {ns}]"
-        f" || ({syl})[1 + ({h2} / {ns * ns}) % {ns}])"
-    )
+
+    def first_of(var: str) -> str:
+        return f"({firsts})[1 + {hash_of('h', var)} % {len(FIRST_NAMES)}]"
+
+    def last_of(var: str) -> str:
+        k = hash_of("k", var)
+        return (
+            f"initcap(({syl})[1 + {k} % {ns}] || ({syl})[1 + ({k} / {ns}) % {ns}]"
+            f" || ({syl})[1 + ({k} / {ns * ns}) % {ns}])"
+        )
+
+    first, last = first_of("i"), last_of("i")
     admin = "md5('admin')::uuid"
     specs: list[tuple[str, int, str]] = [
         (
@@ -336,7 +346,10 @@ def table_specs(n: int, counsellors: int, establishments: int) -> list[tuple[str
             # access_until: the current assignment of a person released
             # without follow-up carries their counsellor_access_until (D-200).
             f"CASE WHEN i < {n} AND NOT {detained} AND NOT {followup} AND {h} % 100 >= 10 "
-            f"THEN {released_on} + 90 END FROM generate_series(0, {{rows}}) AS i",
+            f"THEN {released_on} + 90 END, "
+            # person_name (D-203): the person's display name, as in users.
+            f"{first_of(f'(i % {n})')} || ' ' || {last_of(f'(i % {n})')} "
+            "FROM generate_series(0, {rows}) AS i",
         ),
         # Document j belongs to person j % n: each vault's ten documents are
         # spread over the table, as they arrive over years in a real service.

@@ -9,12 +9,14 @@ release without follow-up. Ending one revokes its shares, so it lives with them
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from vault.access.rules import counsellor_access_open
+from vault.core import like
 from vault.core.errors import NotFound
 from vault.journal import service as journal
 from vault.models import Assignment, Lifecycle, PersonProfile, Role, User
@@ -59,6 +61,7 @@ def assign(db: Session, person: User, counsellor: User, *, by: User | None) -> A
         assigned_by_id=by.id if by else None,
         # An already released person: the sweep must find this one too.
         access_until=_released_access_until(person),
+        person_name=person.display_name,
     )
     db.add(assignment)
     db.flush()
@@ -118,11 +121,11 @@ def people_of(db: Session, counsellor_id: uuid.UUID, query: str = "") -> list[Us
     )
     needle = query.strip().lower()
     if needle:
-        like = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = like.contains(needle)
         statement = statement.where(
             or_(
-                User.display_name.ilike(like, escape="\\"),
-                PersonProfile.prison_number.ilike(like, escape="\\"),
+                User.display_name.ilike(pattern, escape=like.ESCAPE),
+                PersonProfile.prison_number.ilike(pattern, escape=like.ESCAPE),
             )
         )
     today = utcnow().date()
@@ -131,6 +134,68 @@ def people_of(db: Session, counsellor_id: uuid.UUID, query: str = "") -> list[Us
         for person in db.execute(statement.order_by(User.display_name)).scalars()
         if counsellor_access_open(person, today)
     ]
+
+
+def followed_ids(counsellor_id: uuid.UUID, today: date) -> Select[uuid.UUID]:
+    """The people `counsellor_id` follows now, as a subquery: active assignments, access open.
+
+    From the assignments' copy of the access day (D-200), so no profile is
+    read: the counsellor's home counts links and recoveries waiting over the
+    whole caseload with it. A closed vault's assignments are ended.
+    """
+    return select(Assignment.person_id).where(
+        Assignment.counsellor_id == counsellor_id,
+        Assignment.ended_at.is_(None),
+        or_(Assignment.access_until.is_(None), Assignment.access_until >= today),
+    )
+
+
+@dataclass(frozen=True)
+class CaseloadPage:
+    people: list[User]
+    total: int
+
+
+def caseload_page(
+    db: Session, counsellor_id: uuid.UUID, *, offset: int, limit: int, query: str = ""
+) -> CaseloadPage:
+    """One page of the people `counsellor_id` follows now, in name order, and how many in all.
+
+    Read through the caseload index (counsellor, name, person, access day;
+    D-203): a page costs its own rows, not the whole caseload's. `query`: a
+    part of the name or of the prison number, as `people_of`. The access rule
+    is asked again of each person read: a copy of the access day out of step
+    could only leave a line out.
+    """
+    today = utcnow().date()
+    conditions = [
+        Assignment.counsellor_id == counsellor_id,
+        Assignment.ended_at.is_(None),
+        or_(Assignment.access_until.is_(None), Assignment.access_until >= today),
+    ]
+    needle = query.strip()
+    if needle:
+        pattern = like.contains(needle)
+        conditions.append(
+            or_(
+                Assignment.person_name.ilike(pattern, escape=like.ESCAPE),
+                Assignment.person_id.in_(
+                    select(PersonProfile.user_id).where(
+                        PersonProfile.prison_number.ilike(pattern, escape=like.ESCAPE)
+                    )
+                ),
+            )
+        )
+    total = db.execute(select(func.count()).select_from(Assignment).where(*conditions)).scalar_one()
+    people = db.execute(
+        select(User)
+        .join(Assignment, Assignment.person_id == User.id)
+        .where(*conditions)
+        .order_by(Assignment.person_name, Assignment.person_id)
+        .offset(offset)
+        .limit(limit)
+    ).scalars()
+    return CaseloadPage([p for p in people if counsellor_access_open(p, today)], total)
 
 
 def assignment_history(db: Session, person_id: uuid.UUID) -> list[Assignment]:

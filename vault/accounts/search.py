@@ -36,6 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from vault.core import like
 from vault.models import PersonProfile, User
 
 # Words as the full-text parser cuts a name: letters and digits, nothing else
@@ -51,11 +52,6 @@ SIMPLE: ColumnElement[str] = literal_column("'simple'::regconfig")
 def name_words_vector() -> ColumnElement[object]:
     """The indexed expression of users.display_name on PostgreSQL."""
     return func.to_tsvector(SIMPLE, User.display_name)
-
-
-def contains_pattern(q: str) -> str:
-    """A LIKE pattern (escape "\\") for the values that contain `q`."""
-    return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def name_matches(db: Session, q: str) -> ColumnElement[bool]:
@@ -78,9 +74,11 @@ def name_matches(db: Session, q: str) -> ColumnElement[bool]:
 
 def matching_ids(db: Session, q: str) -> CompoundSelect[tuple[uuid.UUID]]:
     """The ids of the accounts whose name, username or prison number matches `q`."""
-    like = contains_pattern(q)
+    pattern = like.contains(q)
     return union(
         select(User.id).where(name_matches(db, q)),
-        select(User.id).where(User.username.ilike(like, escape="\\")),
-        select(PersonProfile.user_id).where(PersonProfile.prison_number.ilike(like, escape="\\")),
+        select(User.id).where(User.username.ilike(pattern, escape=like.ESCAPE)),
+        select(PersonProfile.user_id).where(
+            PersonProfile.prison_number.ilike(pattern, escape=like.ESCAPE)
+        ),
     )

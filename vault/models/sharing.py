@@ -69,6 +69,18 @@ class Assignment(Base):
             postgresql_where=text("ended_at IS NULL AND access_until IS NOT NULL"),
             sqlite_where=text("ended_at IS NULL AND access_until IS NOT NULL"),
         ),
+        # The counsellor's home, a page at a time in name order: the active
+        # assignments of one counsellor, read from the index alone on
+        # PostgreSQL (D-203).
+        Index(
+            "ix_assignments_caseload",
+            "counsellor_id",
+            "person_name",
+            "person_id",
+            postgresql_where=text("ended_at IS NULL"),
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_include=["access_until"],
+        ),
     )
 
     id: Mapped[uuid_pk]
@@ -82,6 +94,9 @@ class Assignment(Base):
     # active and the person released (vault.access.assignments.set_access_until
     # writes both): the retention sweep finds the assignments to end through it.
     access_until: Mapped[date | None] = mapped_column(Date)
+    # The person's display name, which never changes once the account is
+    # opened (vault.accounts.opening): the caseload's order (D-203).
+    person_name: Mapped[str] = mapped_column(String(200), default="")
 
 
 class Share(Base):

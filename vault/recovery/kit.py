@@ -11,7 +11,6 @@ alone cannot do anything either: their approval carries no key.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,6 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crypto import CryptoError, FormatError, KeyRing, normalize_recovery_code
+from vault.access.assignments import followed_ids
+from vault.access.rules import counsellor_access_open
 from vault.accounts import keys, sessions
 from vault.accounts.opening import issue_recovery_kit
 from vault.accounts.policy import check_policy, clean_passphrase
@@ -239,33 +240,32 @@ class PendingApproval:
 
 
 def approvals_for(
-    db: Session,
-    counsellor: User,
-    *,
-    now: datetime | None = None,
-    people: Sequence[User] | None = None,
+    db: Session, counsellor: User, *, now: datetime | None = None
 ) -> list[PendingApproval]:
-    """Pending kit requests of the people `counsellor` follows now (`people`: people_of)."""
+    """Pending kit requests of the people `counsellor` follows now.
+
+    Through the active assignments (`followed_ids`), not the caseload's rows:
+    the counsellor's home counts them on every visit (D-203).
+    """
     now = now or utcnow()
-    if people is None:
-        people = sharing.people_of(db, counsellor.id)
-    followed = {person.id: person for person in people}
-    if not followed:
-        return []
     requests = db.execute(
         select(RecoveryRequest)
         .where(
             RecoveryRequest.kind == KIT,
             RecoveryRequest.status == PENDING,
-            RecoveryRequest.user_id.in_(followed),
+            RecoveryRequest.user_id.in_(followed_ids(counsellor.id, now.date())),
         )
         .order_by(RecoveryRequest.created_at)
     ).scalars()
-    return [
-        PendingApproval(request, followed[request.user_id])
-        for request in requests
-        if _kit_window(request, now)
-    ]
+    found = []
+    for request in requests:
+        person = db.get(User, request.user_id)
+        if person is None or not _kit_window(request, now):
+            continue
+        # The access rule itself on each person (few requests): the copy only chose the rows.
+        if counsellor_access_open(person, now.date()):
+            found.append(PendingApproval(request, person))
+    return found
 
 
 def decide_kit(

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -37,7 +36,8 @@ from crypto import (
     unwrap_key,
     wrap_key,
 )
-from vault.access.assignments import active_assignment, people_of
+from vault.access.assignments import active_assignment, followed_ids
+from vault.access.rules import counsellor_access_open
 from vault.accounts import keys
 from vault.accounts.keys import Unlocked
 from vault.core.envelope import DataKey, link_id, link_key
@@ -200,22 +200,27 @@ def revoke_link(db: Session, owner: Unlocked, link_id: uuid.UUID) -> None:
         )
 
 
-def pending_for_counsellor(
-    db: Session, counsellor: User, followed: Sequence[User] | None = None
-) -> list[ExternalLink]:
-    """Links waiting for `counsellor`'s approval; `followed`: people_of, when the caller has it."""
-    people = [p.id for p in (people_of(db, counsellor.id) if followed is None else followed)]
-    if not people:
-        return []
-    return list(
-        db.execute(
-            select(ExternalLink).where(
-                ExternalLink.vault_id.in_(people),
-                ExternalLink.status == LinkStatus.PENDING,
-                ExternalLink.revoked_at.is_(None),
-            )
-        ).scalars()
-    )
+def pending_for_counsellor(db: Session, counsellor: User) -> list[ExternalLink]:
+    """Links waiting for `counsellor`'s approval, over everyone they follow now.
+
+    Through the active assignments (`followed_ids`), not the caseload's rows:
+    the counsellor's home counts them on every visit (D-203).
+    """
+    today = utcnow().date()
+    found = db.execute(
+        select(ExternalLink).where(
+            ExternalLink.vault_id.in_(followed_ids(counsellor.id, today)),
+            ExternalLink.status == LinkStatus.PENDING,
+            ExternalLink.revoked_at.is_(None),
+        )
+    ).scalars()
+    # The access rule itself on each owner (few links): the copy only chose the rows.
+    return [
+        link
+        for link in found
+        if (owner := db.get(User, link.vault_id)) is not None
+        and counsellor_access_open(owner, today)
+    ]
 
 
 def decide(db: Session, counsellor: User, link_id: uuid.UUID, *, approve: bool) -> ExternalLink:

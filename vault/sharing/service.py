@@ -13,6 +13,7 @@ from __future__ import annotations
 from vault.access.assignments import active_assignment as active_assignment
 from vault.access.assignments import assign as assign
 from vault.access.assignments import assignment_history as assignment_history
+from vault.access.assignments import caseload_page as caseload_page
 from vault.access.assignments import counsellors_of as counsellors_of
 from vault.access.assignments import people_of as people_of
 from vault.access.grants import end_assignment as end_assignment
@@ -44,6 +45,7 @@ __all__ = [
     "answer_request",
     "assign",
     "assignment_history",
+    "caseload_page",
     "counsellors_of",
     "deposit_document",
     "end_assignment",

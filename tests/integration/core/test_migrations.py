@@ -369,3 +369,68 @@ def test_retention_from_is_backfilled_for_the_released_without_a_pending_notice(
         finally:
             transaction.rollback()
 
+
+
+CASELOAD = "0018_caseload"
+
+
+def test_person_name_is_copied_onto_every_assignment(engine: Engine) -> None:
+    """0018 on rows written before it: the caseload's order (D-203), ended assignments too."""
+    import uuid
+
+    import sqlalchemy as sa
+    from alembic.script import ScriptDirectory
+
+    from vault.models.base import UTCDateTime, utcnow
+
+    users = users_before_0015()
+    assignments = sa.table(
+        "assignments",
+        *(sa.column(n, sa.Uuid()) for n in ("id", "person_id", "counsellor_id")),
+        sa.column("started_at", UTCDateTime()),
+        sa.column("ended_at", UTCDateTime()),
+    )
+    parent = ScriptDirectory.from_config(migrate.alembic_config()).get_revision(CASELOAD)
+    assert parent is not None
+    names = {"person": "Élodie N'Diaye", "counsellor": "Claire Conseil"}
+    ids = {name: uuid.uuid4() for name in names}
+    assignment_ids = [uuid.uuid4(), uuid.uuid4()]
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            migrate.downgrade(connection, str(parent.down_revision))
+            for name, display in names.items():
+                connection.execute(
+                    users.insert().values(
+                        id=ids[name],
+                        username=f"{name}-{ids[name].hex[:8]}",
+                        role=name,
+                        status="active",
+                        display_name=display,
+                        public_key=b"k",
+                        created_at=utcnow(),
+                        pending_deposits=0,
+                    )
+                )
+            for assignment_id, ended in zip(assignment_ids, (None, utcnow()), strict=True):
+                connection.execute(
+                    assignments.insert().values(
+                        id=assignment_id,
+                        person_id=ids["person"],
+                        counsellor_id=ids["counsellor"],
+                        started_at=utcnow(),
+                        ended_at=ended,
+                    )
+                )
+
+            migrate.upgrade(connection)
+
+            copied = sa.table(
+                "assignments", sa.column("id", sa.Uuid()), sa.column("person_name", sa.String())
+            )
+            found = connection.execute(
+                sa.select(copied.c.person_name).where(copied.c.id.in_(assignment_ids))
+            ).scalars()
+            assert list(found) == [names["person"]] * 2
+        finally:
+            transaction.rollback()

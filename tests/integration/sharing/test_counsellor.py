@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from tests.clock import utc_today
 from tests.conftest import make_settings
 from tests.factories import (
     Account,
@@ -31,6 +32,7 @@ from tests.factories import (
     make_account,
     make_document,
     make_establishment,
+    open_pending,
     pdf_bytes,
     png_bytes,
     signed_in,
@@ -47,6 +49,7 @@ from vault.documents import service as documents
 from vault.documents.service import Unlocked
 from vault.documents.uploads import clean_title
 from vault.lifecycle import checklist
+from vault.lifecycle import service as lifecycle
 from vault.lifecycle.checklist import RELEASE_CHECKLIST, Status, evaluate
 from vault.models import (
     Blob,
@@ -235,6 +238,52 @@ def test_home_search_by_name_or_prison_number(
         assert client.get("/suivi/", query_string={"q": query}).status_code == 200
     names = {row.person.display_name for row in pages[0][1]["rows"]}
     assert names == (expected if expected is not None else {"Alice Arnaud", "Bruno Barre"})
+
+
+def test_the_home_shows_twenty_people_a_page_in_name_order(app: Flask, people: People) -> None:
+    """D-203: a page of the caseload at a time; the total counts only those followed now."""
+    names = ["Alice Arnaud", "Bruno Barre"]
+    for k in range(21):
+        new = open_pending(app, first=f"Zoé{k:02d}", last="Zed")
+        with app.app_context():
+            db = db_session()
+            person = db.get(User, new.user.id)
+            assert person is not None
+            sharing.assign(db, person, _user(people.cpip), by=_user(people.admin))
+            if k == 20:
+                # Released without follow-up, grace period over: no longer followed.
+                lifecycle.record_release(
+                    db,
+                    person,
+                    utc_today() - timedelta(days=40),
+                    followup_continues=False,
+                    by=_user(people.admin),
+                    grace_days=30,
+                    today=utc_today(),
+                )
+            else:
+                names.append(person.display_name)
+            db.commit()
+    client = signed_in(app, people.cpip)
+    with rendered(app) as pages:
+        first = client.get("/suivi/")
+        client.get("/suivi/", query_string={"page": "2"})
+        client.get("/suivi/", query_string={"page": "9"})  # beyond the end
+        client.get("/suivi/", query_string={"page": "deux"})  # not a number
+        client.get("/suivi/", query_string={"page": "2", "q": "zoé1"})
+
+    def shown(k: int) -> list[str]:
+        return [row.person.display_name for row in pages[k][1]["rows"]]
+
+    assert len(shown(0)) == 20 and len(shown(1)) == 2
+    assert shown(0) + shown(1) == sorted(names)
+    assert pages[0][1]["total"] == 22 and pages[0][1]["pages"] == 2
+    assert shown(2) == shown(1)  # the last page
+    assert shown(3) == shown(0)  # the first
+    # A search has its own pages: ten names begin with Zoé1, one page.
+    assert pages[4][1]["page"] == 1 and shown(4) == [f"Zoé1{k} Zed" for k in range(10)]
+    html = first.get_data(as_text=True)
+    assert "Page 1 sur 2" in html and "page=2" in html
 
 
 def test_home_of_a_counsellor_who_follows_nobody(app: Flask, people: People) -> None:
