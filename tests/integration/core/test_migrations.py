@@ -370,7 +370,6 @@ def test_retention_from_is_backfilled_for_the_released_without_a_pending_notice(
             transaction.rollback()
 
 
-
 CASELOAD = "0018_caseload"
 
 

@@ -27,7 +27,7 @@ from vault.accounts import auth
 from vault.core.catalog import CATEGORY_BY_CODE, TYPE_CATEGORY, TYPE_LABELS
 from vault.core.db import db_session
 from vault.core.extensions import get_store
-from vault.core.forms import DocumentRequestForm, EmptyForm
+from vault.core.forms import DocumentRequestForm
 from vault.documents import pages
 from vault.documents.downloads import Recipient
 from vault.documents.sending import send_document
@@ -36,7 +36,6 @@ from vault.lifecycle import checklist
 from vault.models import (
     Document,
     DocumentRequest,
-    ExternalLink,
     JournalEvent,
     RequestStatus,
     Role,
@@ -58,13 +57,6 @@ PAGE_SIZE = 20
 # Beyond any caseload, and a SQL offset that fits.
 MAX_PAGE = 100_000
 
-RECIPIENT_LABELS: dict[str, LazyString] = {
-    "employer": _l("An employer"),
-    "lawyer": _l("A lawyer"),
-    "landlord": _l("A landlord"),
-    "administration": _l("An administration"),
-    "other": _l("Someone else"),
-}
 
 REQUEST_STATUS_LABELS: dict[RequestStatus, LazyString] = {
     RequestStatus.OPEN: _l("Waiting for an answer"),
@@ -78,7 +70,7 @@ def today() -> date:
     return local.date()
 
 
-def _me() -> tuple[User, bytes]:
+def signed_in_counsellor() -> tuple[User, bytes]:
     """The signed-in counsellor and their user key (what their shares are sealed to)."""
     return auth.signed_in_user(), auth.open_session().user_key
 
@@ -217,7 +209,7 @@ def caseload(db: Session, me: User, query: str, *, page: int = 1) -> Caseload:
 @auth.role_required(Role.COUNSELLOR)
 def person(person_id: uuid.UUID) -> str:
     db = db_session()
-    me, key = _me()
+    me, key = signed_in_counsellor()
     return render_template(
         "counsellor/person.html",
         **person_page(db, me, key, person_id),
@@ -264,7 +256,7 @@ def person_page(db: Session, me: User, key: bytes, person_id: uuid.UUID) -> dict
 
 def _opened(person_id: uuid.UUID, document_id: uuid.UUID) -> tuple[User, User, sharing.OpenedShare]:
     db = db_session()
-    me, key = _me()
+    me, key = signed_in_counsellor()
     followed = _followed(db, me, person_id)
     return me, followed, sharing.open_shared(db, me, key, followed, document_id)
 
@@ -364,7 +356,7 @@ def _render_request(person: User, form: DocumentRequestForm) -> str:
 @bp.get("/<uuid:person_id>/demander")
 @auth.role_required(Role.COUNSELLOR)
 def request_form(person_id: uuid.UUID) -> str:
-    me, _key = _me()
+    me, _key = signed_in_counsellor()
     followed = _followed(db_session(), me, person_id)
     form = DocumentRequestForm(formdata=None)
     wanted = request.args.get("type", "")
@@ -377,7 +369,7 @@ def request_form(person_id: uuid.UUID) -> str:
 @auth.role_required(Role.COUNSELLOR)
 def send_request(person_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     db = db_session()
-    me, _key = _me()
+    me, _key = signed_in_counsellor()
     followed = _followed(db, me, person_id)
     form = DocumentRequestForm()
     valid = form.validate_on_submit()
@@ -397,75 +389,3 @@ def send_request(person_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
         "success",
     )
     return redirect(url_for("counsellor.person", person_id=followed.id))
-
-
-# --- external links waiting for approval -------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PendingLink:
-    link: ExternalLink
-    person: User
-    category: str
-    type_label: str
-    expired: bool
-
-
-@bp.get("/liens", endpoint="links")
-@auth.role_required(Role.COUNSELLOR)
-def links_page() -> str:
-    db = db_session()
-    me, _key = _me()
-    now = utcnow()
-    rows = []
-    for link in sorted(links.pending_for_counsellor(db, me), key=lambda k: k.created_at):
-        person = db.get(User, link.vault_id)
-        document = db.get(Document, link.document_id)
-        if person is None or document is None:
-            continue
-        # Clear classification only: the title is the person's, and this
-        # counsellor may not have been given the document.
-        category = CATEGORY_BY_CODE.get(document.category)
-        rows.append(
-            PendingLink(
-                link=link,
-                person=person,
-                category=str(category.label) if category else "",
-                type_label=str(TYPE_LABELS.get(document.doc_type, "")),
-                expired=link.expires_at <= now,
-            )
-        )
-    return render_template(
-        "counsellor/links.html",
-        rows=rows,
-        recipients=RECIPIENT_LABELS,
-        form=EmptyForm(),
-    )
-
-
-def _decide(link_id: uuid.UUID, approve: bool) -> BaseResponse:
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    db = db_session()
-    me, _key = _me()
-    link = links.decide(db, me, link_id, approve=approve)
-    person = db.get(User, link.vault_id)
-    db.commit()
-    name = person.display_name if person else ""
-    if approve:
-        flash(_("The link of %(name)s is approved. It works now.", name=name), "success")
-    else:
-        flash(_("The link of %(name)s is refused. It will not work.", name=name), "success")
-    return redirect(url_for("counsellor.links"))
-
-
-@bp.post("/liens/<uuid:link_id>/accepter")
-@auth.role_required(Role.COUNSELLOR)
-def approve_link(link_id: uuid.UUID) -> BaseResponse:
-    return _decide(link_id, approve=True)
-
-
-@bp.post("/liens/<uuid:link_id>/refuser")
-@auth.role_required(Role.COUNSELLOR)
-def refuse_link(link_id: uuid.UUID) -> BaseResponse:
-    return _decide(link_id, approve=False)
