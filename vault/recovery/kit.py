@@ -248,24 +248,22 @@ def approvals_for(
     the counsellor's home counts them on every visit (D-203).
     """
     now = now or utcnow()
-    requests = db.execute(
-        select(RecoveryRequest)
+    rows = db.execute(
+        select(RecoveryRequest, User)
+        .join(User, User.id == RecoveryRequest.user_id)
         .where(
             RecoveryRequest.kind == KIT,
             RecoveryRequest.status == PENDING,
             RecoveryRequest.user_id.in_(followed_ids(counsellor.id, now.date())),
         )
         .order_by(RecoveryRequest.created_at)
-    ).scalars()
-    found = []
-    for request in requests:
-        person = db.get(User, request.user_id)
-        if person is None or not _kit_window(request, now):
-            continue
-        # The access rule itself on each person (few requests): the copy only chose the rows.
-        if counsellor_access_open(person, now.date()):
-            found.append(PendingApproval(request, person))
-    return found
+    ).all()
+    # The access rule itself on each person: the copy only chose the rows.
+    return [
+        PendingApproval(request, person)
+        for request, person in rows
+        if _kit_window(request, now) and counsellor_access_open(person, now.date())
+    ]
 
 
 def decide_kit(

@@ -208,19 +208,16 @@ def pending_for_counsellor(db: Session, counsellor: User) -> list[ExternalLink]:
     """
     today = utcnow().date()
     found = db.execute(
-        select(ExternalLink).where(
+        select(ExternalLink, User)
+        .join(User, User.id == ExternalLink.vault_id)
+        .where(
             ExternalLink.vault_id.in_(followed_ids(counsellor.id, today)),
             ExternalLink.status == LinkStatus.PENDING,
             ExternalLink.revoked_at.is_(None),
         )
-    ).scalars()
-    # The access rule itself on each owner (few links): the copy only chose the rows.
-    return [
-        link
-        for link in found
-        if (owner := db.get(User, link.vault_id)) is not None
-        and counsellor_access_open(owner, today)
-    ]
+    ).all()
+    # The access rule itself on each owner: the copy only chose the rows.
+    return [link for link, owner in found if counsellor_access_open(owner, today)]
 
 
 def decide(db: Session, counsellor: User, link_id: uuid.UUID, *, approve: bool) -> ExternalLink:
