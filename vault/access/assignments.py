@@ -150,6 +150,13 @@ def followed_ids(counsellor_id: uuid.UUID, today: date) -> Select[uuid.UUID]:
     )
 
 
+def users_by_id(db: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, User]:
+    """The accounts of `ids` in one statement (none when `ids` is empty)."""
+    if not ids:
+        return {}
+    return {u.id: u for u in db.execute(select(User).where(User.id.in_(ids))).scalars()}
+
+
 @dataclass(frozen=True)
 class CaseloadPage:
     people: list[User]

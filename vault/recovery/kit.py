@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crypto import CryptoError, FormatError, KeyRing, normalize_recovery_code
-from vault.access.assignments import followed_ids
+from vault.access.assignments import followed_ids, users_by_id
 from vault.access.rules import counsellor_access_open
 from vault.accounts import keys, sessions
 from vault.accounts.opening import issue_recovery_kit
@@ -248,21 +248,26 @@ def approvals_for(
     the counsellor's home counts them on every visit (D-203).
     """
     now = now or utcnow()
-    rows = db.execute(
-        select(RecoveryRequest, User)
-        .join(User, User.id == RecoveryRequest.user_id)
-        .where(
-            RecoveryRequest.kind == KIT,
-            RecoveryRequest.status == PENDING,
-            RecoveryRequest.user_id.in_(followed_ids(counsellor.id, now.date())),
-        )
-        .order_by(RecoveryRequest.created_at)
-    ).all()
-    # The access rule itself on each person: the copy only chose the rows.
+    requests = [
+        request
+        for request in db.execute(
+            select(RecoveryRequest)
+            .where(
+                RecoveryRequest.kind == KIT,
+                RecoveryRequest.status == PENDING,
+                RecoveryRequest.user_id.in_(followed_ids(counsellor.id, now.date())),
+            )
+            .order_by(RecoveryRequest.created_at)
+        ).scalars()
+        if _kit_window(request, now)
+    ]
+    # The access rule itself on each person, read at once (most homes have
+    # none waiting, and a join read every followed account first).
+    people = users_by_id(db, {request.user_id for request in requests})
     return [
-        PendingApproval(request, person)
-        for request, person in rows
-        if _kit_window(request, now) and counsellor_access_open(person, now.date())
+        PendingApproval(request, people[request.user_id])
+        for request in requests
+        if request.user_id in people and counsellor_access_open(people[request.user_id], now.date())
     ]
 
 

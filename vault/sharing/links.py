@@ -36,7 +36,7 @@ from crypto import (
     unwrap_key,
     wrap_key,
 )
-from vault.access.assignments import active_assignment, followed_ids
+from vault.access.assignments import active_assignment, followed_ids, users_by_id
 from vault.access.rules import counsellor_access_open
 from vault.accounts import keys
 from vault.accounts.keys import Unlocked
@@ -207,17 +207,23 @@ def pending_for_counsellor(db: Session, counsellor: User) -> list[ExternalLink]:
     the counsellor's home counts them on every visit (D-203).
     """
     today = utcnow().date()
-    found = db.execute(
-        select(ExternalLink, User)
-        .join(User, User.id == ExternalLink.vault_id)
-        .where(
-            ExternalLink.vault_id.in_(followed_ids(counsellor.id, today)),
-            ExternalLink.status == LinkStatus.PENDING,
-            ExternalLink.revoked_at.is_(None),
-        )
-    ).all()
-    # The access rule itself on each owner: the copy only chose the rows.
-    return [link for link, owner in found if counsellor_access_open(owner, today)]
+    found = list(
+        db.execute(
+            select(ExternalLink).where(
+                ExternalLink.vault_id.in_(followed_ids(counsellor.id, today)),
+                ExternalLink.status == LinkStatus.PENDING,
+                ExternalLink.revoked_at.is_(None),
+            )
+        ).scalars()
+    )
+    # The access rule itself on each owner, read at once (most homes have no
+    # link waiting, and a join read every followed account first).
+    owners = users_by_id(db, {link.vault_id for link in found})
+    return [
+        link
+        for link in found
+        if link.vault_id in owners and counsellor_access_open(owners[link.vault_id], today)
+    ]
 
 
 def decide(db: Session, counsellor: User, link_id: uuid.UUID, *, approve: bool) -> ExternalLink:
