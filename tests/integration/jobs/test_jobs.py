@@ -29,6 +29,7 @@ from vault.core.db import db_session, make_engine
 from vault.core.extensions import get_keyring, get_settings, get_store
 from vault.documents.service import Unlocked
 from vault.jobs import lock, runner
+from vault.lifecycle import service as lifecycle
 from vault.models import (
     Document,
     ExternalLink,
@@ -105,7 +106,11 @@ def make_due_work(app: Flask) -> Due:
         assert profile is not None
         profile.lifecycle = Lifecycle.RELEASED
         profile.released_on = date.today() - timedelta(days=4 * 366)
-        db.get(User, released.user.id).last_signin_at = None  # type: ignore[union-attr]
+        user = db.get(User, released.user.id)
+        assert user is not None
+        user.last_signin_at = None
+        # The sweep's copy of the reference day follows, as the release keeps it (D-201).
+        lifecycle.track_retention(user)
         db.commit()
         orphan = storage.new_key("documents")
         store = get_store()
