@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from vault.access.rules import counsellor_access_open
@@ -136,18 +136,26 @@ def people_of(db: Session, counsellor_id: uuid.UUID, query: str = "") -> list[Us
     ]
 
 
-def followed_ids(counsellor_id: uuid.UUID, today: date) -> Select[uuid.UUID]:
-    """The people `counsellor_id` follows now, as a subquery: active assignments, access open.
+def _following(counsellor_id: uuid.UUID, today: date) -> list[ColumnElement[bool]]:
+    """The assignments through which `counsellor_id` follows someone now: active, access open.
 
     From the assignments' copy of the access day (D-200), so no profile is
-    read: the counsellor's home counts links and recoveries waiting over the
-    whole caseload with it. A closed vault's assignments are ended.
+    read. A closed vault's assignments are ended.
     """
-    return select(Assignment.person_id).where(
+    return [
         Assignment.counsellor_id == counsellor_id,
         Assignment.ended_at.is_(None),
         or_(Assignment.access_until.is_(None), Assignment.access_until >= today),
-    )
+    ]
+
+
+def followed_ids(counsellor_id: uuid.UUID, today: date) -> Select[uuid.UUID]:
+    """The people `counsellor_id` follows now, as a subquery (`_following`).
+
+    The counsellor's home counts the links and recoveries waiting over the
+    whole caseload with it.
+    """
+    return select(Assignment.person_id).where(*_following(counsellor_id, today))
 
 
 def users_by_id(db: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, User]:
@@ -175,11 +183,7 @@ def caseload_page(
     could only leave a line out.
     """
     today = utcnow().date()
-    conditions = [
-        Assignment.counsellor_id == counsellor_id,
-        Assignment.ended_at.is_(None),
-        or_(Assignment.access_until.is_(None), Assignment.access_until >= today),
-    ]
+    conditions = _following(counsellor_id, today)
     needle = query.strip()
     if needle:
         pattern = like.contains(needle)
