@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import threading
+import uuid
+from datetime import datetime
 
 import pytest
-from sqlalchemy import Engine, TableClause, text
+from sqlalchemy import Connection, Engine, TableClause, text
 
 from vault.core import migrate
 
@@ -23,6 +25,37 @@ def users_before_0015() -> TableClause:
         sa.column("public_key", sa.LargeBinary()),
         sa.column("created_at", UTCDateTime()),
         sa.column("pending_deposits", sa.Integer()),
+        sa.column("last_signin_at", UTCDateTime()),
+    )
+
+
+def insert_user(
+    connection: Connection,
+    user_id: uuid.UUID,
+    name: str,
+    *,
+    role: str = "person",
+    display_name: str | None = None,
+    public_key: bytes = b"k",
+    last_signin_at: datetime | None = None,
+) -> None:
+    """An active account row as the migrations these tests go back to knew it."""
+    from vault.models.base import utcnow
+
+    connection.execute(
+        users_before_0015()
+        .insert()
+        .values(
+            id=user_id,
+            username=f"{name}-{user_id.hex[:8]}",
+            role=role,
+            status="active",
+            display_name=display_name or name,
+            public_key=public_key,
+            created_at=utcnow(),
+            pending_deposits=0,
+            last_signin_at=last_signin_at,
+        )
     )
 
 
@@ -82,7 +115,6 @@ def test_sealed_request_texts_seals_messages_and_drops_the_last_four(engine: Eng
     from vault.models.base import UTCDateTime, utcnow
     from vault.sharing.service import message_context
 
-    users = users_before_0015()
     requests = sa.table(
         "document_requests",
         *(sa.column(n, sa.Uuid()) for n in ("id", "vault_id", "counsellor_id")),
@@ -105,17 +137,12 @@ def test_sealed_request_texts_seals_messages_and_drops_the_last_four(engine: Eng
         try:
             migrate.downgrade(connection, str(parent.down_revision))
             for name, secret in secrets_.items():
-                connection.execute(
-                    users.insert().values(
-                        id=ids[name],
-                        username=f"{name}-{ids[name].hex[:8]}",
-                        role=name,
-                        status="active",
-                        display_name=name,
-                        public_key=derive_keypair(secret).public_bytes(),
-                        created_at=utcnow(),
-                        pending_deposits=0,
-                    )
+                insert_user(
+                    connection,
+                    ids[name],
+                    name,
+                    role=name,
+                    public_key=derive_keypair(secret).public_bytes(),
                 )
             connection.execute(
                 requests.insert().values(
@@ -184,7 +211,6 @@ def test_access_until_is_copied_onto_active_assignments_of_released_people(
 
     from vault.models.base import UTCDateTime, utcnow
 
-    users = users_before_0015()
     profiles = sa.table(
         "person_profiles",
         sa.column("user_id", sa.Uuid()),
@@ -215,17 +241,11 @@ def test_access_until_is_copied_onto_active_assignments_of_released_people(
         try:
             migrate.downgrade(connection, str(parent.down_revision))
             for name, user_id in ids.items():
-                connection.execute(
-                    users.insert().values(
-                        id=user_id,
-                        username=f"{name}-{user_id.hex[:8]}",
-                        role="counsellor" if name == "counsellor" else "person",
-                        status="active",
-                        display_name=name,
-                        public_key=b"k",
-                        created_at=utcnow(),
-                        pending_deposits=0,
-                    )
+                insert_user(
+                    connection,
+                    user_id,
+                    name,
+                    role="counsellor" if name == "counsellor" else "person",
                 )
             for name, (state, until, ended, _) in people.items():
                 connection.execute(
@@ -282,8 +302,6 @@ def test_retention_from_is_backfilled_for_the_released_without_a_pending_notice(
 
     from vault.models.base import UTCDateTime, utcnow
 
-    users = users_before_0015()
-    users.append_column(sa.column("last_signin_at", UTCDateTime()))
     profiles = sa.table(
         "person_profiles",
         sa.column("user_id", sa.Uuid()),
@@ -318,19 +336,7 @@ def test_retention_from_is_backfilled_for_the_released_without_a_pending_notice(
         try:
             migrate.downgrade(connection, str(parent.down_revision))
             for name, (state, released_on, signin, notice, _) in people.items():
-                connection.execute(
-                    users.insert().values(
-                        id=ids[name],
-                        username=f"{name}-{ids[name].hex[:8]}",
-                        role="person",
-                        status="active",
-                        display_name=name,
-                        public_key=b"k",
-                        created_at=utcnow(),
-                        pending_deposits=0,
-                        last_signin_at=signin,
-                    )
-                )
+                insert_user(connection, ids[name], name, last_signin_at=signin)
                 connection.execute(
                     profiles.insert().values(
                         user_id=ids[name],
@@ -382,7 +388,6 @@ def test_person_name_is_copied_onto_every_assignment(engine: Engine) -> None:
 
     from vault.models.base import UTCDateTime, utcnow
 
-    users = users_before_0015()
     assignments = sa.table(
         "assignments",
         *(sa.column(n, sa.Uuid()) for n in ("id", "person_id", "counsellor_id")),
@@ -399,18 +404,7 @@ def test_person_name_is_copied_onto_every_assignment(engine: Engine) -> None:
         try:
             migrate.downgrade(connection, str(parent.down_revision))
             for name, display in names.items():
-                connection.execute(
-                    users.insert().values(
-                        id=ids[name],
-                        username=f"{name}-{ids[name].hex[:8]}",
-                        role=name,
-                        status="active",
-                        display_name=display,
-                        public_key=b"k",
-                        created_at=utcnow(),
-                        pending_deposits=0,
-                    )
-                )
+                insert_user(connection, ids[name], name, role=name, display_name=display)
             for assignment_id, ended in zip(assignment_ids, (None, utcnow()), strict=True):
                 connection.execute(
                     assignments.insert().values(
