@@ -9,8 +9,10 @@ release without follow-up. Ending one revokes its shares, so it lives with them
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -169,18 +171,29 @@ def users_by_id(db: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, User]:
 class CaseloadPage:
     people: list[User]
     total: int
+    # Each person's values of the `figures` asked for, in their order.
+    figures: dict[uuid.UUID, tuple[Any, ...]]
 
 
 def caseload_page(
-    db: Session, counsellor_id: uuid.UUID, *, offset: int, limit: int, query: str = ""
+    db: Session,
+    counsellor_id: uuid.UUID,
+    *,
+    offset: int,
+    limit: int,
+    query: str = "",
+    figures: Sequence[ColumnElement[Any]] = (),
 ) -> CaseloadPage:
     """One page of the people `counsellor_id` follows now, in name order, and how many in all.
 
     Read through the caseload index (counsellor, name, person, access day;
     D-203): a page costs its own rows, not the whole caseload's. `query`: a
-    part of the name or of the prison number, as `people_of`. The access rule
-    is asked again of each person read: a copy of the access day out of step
-    could only leave a line out.
+    part of the name or of the prison number, as `people_of`. `figures`:
+    columns over the person's `users` row (correlated subqueries from the
+    packages that own each figure), read in the same statement: each
+    statement costs a round trip (D-204). The access rule is asked again of
+    each person read: a copy of the access day out of step could only leave
+    a line out.
     """
     today = utcnow().date()
     conditions = _following(counsellor_id, today)
@@ -197,16 +210,38 @@ def caseload_page(
                 ),
             )
         )
-    total = db.execute(select(func.count()).select_from(Assignment).where(*conditions)).scalar_one()
-    people = db.execute(
-        select(User)
-        .join(Assignment, Assignment.person_id == User.id)
+    # The page and the count in one statement: the count is a window over
+    # the index entries before the page is cut, each statement costing a
+    # round trip (D-204). A page beyond the end has no row to carry it.
+    page = (
+        select(
+            Assignment.person_id,
+            Assignment.person_name,
+            func.count().over().label("total"),
+        )
         .where(*conditions)
         .order_by(Assignment.person_name, Assignment.person_id)
         .offset(offset)
         .limit(limit)
-    ).scalars()
-    return CaseloadPage([p for p in people if counsellor_access_open(p, today)], total)
+        .subquery()
+    )
+    rows = db.execute(
+        select(User, page.c.total, *figures)
+        .join(page, page.c.person_id == User.id)
+        .order_by(page.c.person_name, page.c.person_id)
+    ).all()
+    if rows:
+        total = rows[0][1]
+    elif offset == 0:
+        total = 0
+    else:
+        total = db.execute(
+            select(func.count()).select_from(Assignment).where(*conditions)
+        ).scalar_one()
+    shown = [row for row in rows if counsellor_access_open(row[0], today)]
+    return CaseloadPage(
+        [row[0] for row in shown], total, {row[0].id: tuple(row[2:]) for row in shown}
+    )
 
 
 def assignment_history(db: Session, person_id: uuid.UUID) -> list[Assignment]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.orm import Session
 
 from crypto import CryptoError, KeyRing
@@ -28,6 +28,7 @@ __all__ = [
     "event_fields",
     "event_hash",
     "events_for",
+    "last_own_event",
     "verify",
 ]
 
@@ -188,3 +189,20 @@ def events_for(
     if before_seq is not None:
         query = query.where(JournalEvent.seq < before_seq)
     return list(db.execute(query.order_by(JournalEvent.seq.desc()).limit(limit)).scalars())
+
+
+def last_own_event() -> ScalarSelect[datetime]:
+    """When the person of the enclosing query's `users` row last did something themselves.
+
+    Only events the person is the actor of (sign-in, upload, share...): what
+    counsellors and administrators do on the vault says nothing of whether
+    the person uses it. A column for a query over users (the counsellor's
+    home, D-204): each person's latest event is the last entry of the
+    journal's (vault, actor, time) index, one index descent, where reading
+    every event of twenty vaults cost 2.7 ms at a national size.
+    """
+    return (
+        select(func.max(JournalEvent.time))
+        .where(JournalEvent.vault_id == User.id, JournalEvent.actor_id == User.id)
+        .scalar_subquery()
+    )

@@ -63,6 +63,17 @@ class RecoveryRequest(Base):
     """
 
     __tablename__ = "recovery_requests"
+    __table_args__ = (
+        # The recoveries waiting for a counsellor or an officer, counted on
+        # every visit of a counsellor's home (D-204): a few among every
+        # recovery ever asked.
+        Index(
+            "ix_recovery_requests_pending",
+            "user_id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
 
     id: Mapped[uuid_pk]
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)

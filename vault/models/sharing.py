@@ -108,10 +108,15 @@ class Share(Base):
     """
 
     __tablename__ = "shares"
+    __table_args__ = (
+        # A counsellor's shares, and those of the people on a page of their
+        # home (D-204); also every lookup by counsellor alone.
+        Index("ix_shares_counsellor_id_vault_id", "counsellor_id", "vault_id"),
+    )
 
     id: Mapped[uuid_pk]
     vault_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
-    counsellor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    counsellor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     document_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("documents.id"))
     category: Mapped[str | None] = mapped_column(String(32))
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -166,6 +171,16 @@ class ExternalLink(Base):
     """
 
     __tablename__ = "external_links"
+    __table_args__ = (
+        # The links waiting for a counsellor's approval, counted on every
+        # visit of their home (D-204): a few among every link ever made.
+        Index(
+            "ix_external_links_pending",
+            "vault_id",
+            postgresql_where=text("status = 'pending' AND revoked_at IS NULL"),
+            sqlite_where=text("status = 'pending' AND revoked_at IS NULL"),
+        ),
+    )
 
     id: Mapped[uuid_pk]
     vault_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)

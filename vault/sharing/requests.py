@@ -8,11 +8,11 @@ document with the counsellor (vault.sharing.shares).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.orm import Session
 
 from crypto import CryptoError, KeyRing, derive_keypair, load_public_key, open_sealed, seal
@@ -114,24 +114,21 @@ def request_messages(
     return messages
 
 
-def open_request_counts(
-    db: Session, counsellor_id: uuid.UUID, person_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, int]:
-    """Open requests of `counsellor_id` to each person, in one query (the caseload page)."""
-    counts = dict.fromkeys(person_ids, 0)
-    if not counts:
-        return counts
-    rows = db.execute(
-        select(DocumentRequest.vault_id, func.count())
+def open_requests_count(counsellor_id: uuid.UUID) -> ScalarSelect[int]:
+    """How many requests of `counsellor_id` to the enclosing query's `users` row are open.
+
+    A column for a query over users: the counsellor's home reads it with its
+    page of people in one statement (D-204).
+    """
+    return (
+        select(func.count())
         .where(
-            DocumentRequest.vault_id.in_(list(counts)),
+            DocumentRequest.vault_id == User.id,
             DocumentRequest.counsellor_id == counsellor_id,
             DocumentRequest.status == RequestStatus.OPEN,
         )
-        .group_by(DocumentRequest.vault_id)
-    ).all()
-    counts.update({vault_id: int(n) for vault_id, n in rows})
-    return counts
+        .scalar_subquery()
+    )
 
 
 def open_requests(db: Session, person_id: uuid.UUID) -> list[DocumentRequest]:

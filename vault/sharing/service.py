@@ -28,8 +28,8 @@ from vault.sharing.reading import shared_with as shared_with
 from vault.sharing.requests import MenuCounts as MenuCounts
 from vault.sharing.requests import answer_request as answer_request
 from vault.sharing.requests import menu_counts as menu_counts
-from vault.sharing.requests import open_request_counts as open_request_counts
 from vault.sharing.requests import open_requests as open_requests
+from vault.sharing.requests import open_requests_count as open_requests_count
 from vault.sharing.requests import request_document as request_document
 from vault.sharing.requests import request_messages as request_messages
 from vault.sharing.shares import active_shares as active_shares
@@ -51,8 +51,8 @@ __all__ = [
     "end_assignment",
     "menu_counts",
     "message_context",
-    "open_request_counts",
     "open_requests",
+    "open_requests_count",
     "open_shared",
     "people_of",
     "request_document",

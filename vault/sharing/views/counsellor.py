@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import to_user_timezone
 from flask_babel.speaklater import LazyString
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -36,7 +36,6 @@ from vault.lifecycle import checklist
 from vault.models import (
     Document,
     DocumentRequest,
-    JournalEvent,
     RequestStatus,
     Role,
     Share,
@@ -85,25 +84,6 @@ def _followed(db: Session, counsellor: User, person_id: uuid.UUID) -> User:
     ):
         abort(404)
     return person
-
-
-def _last_activity(db: Session, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, datetime]:
-    """When each person last did something themselves (sign-in, upload, share...).
-
-    Only events the person is the actor of: what counsellors and administrators
-    do on the vault (including this counsellor's own reading) says nothing of
-    whether the person uses it.
-    """
-    if not person_ids:
-        return {}
-    rows = db.execute(
-        select(JournalEvent.vault_id, func.max(JournalEvent.time))
-        .where(
-            JournalEvent.vault_id.in_(person_ids), JournalEvent.actor_id == JournalEvent.vault_id
-        )
-        .group_by(JournalEvent.vault_id)
-    ).all()
-    return {vault_id: time for vault_id, time in rows}
 
 
 def _my_requests(db: Session, counsellor: User, person_id: uuid.UUID) -> list[DocumentRequest]:
@@ -179,24 +159,28 @@ def caseload(db: Session, me: User, query: str, *, page: int = 1) -> Caseload:
     exactly these queries.
     """
     found = sharing.caseload_page(
-        db, me.id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, query=query
+        db,
+        me.id,
+        offset=(page - 1) * PAGE_SIZE,
+        limit=PAGE_SIZE,
+        query=query,
+        figures=[sharing.open_requests_count(me.id), journal.last_own_event()],
     )
     people = found.people
-    ids = [p.id for p in people]
-    lists = checklist.for_people(db, ids, today=today())
-    activity = _last_activity(db, ids)
+    lists = checklist.for_people(db, [p.id for p in people], today=today())
     shared = sharing.shared_counts(db, me, people)
-    requests = sharing.open_request_counts(db, me.id, ids)
-    rows = [
-        Followed(
-            person=person,
-            shared=shared[person.id],
-            open_requests=requests[person.id],
-            checklist=lists[person.id],
-            last_activity=activity.get(person.id),
+    rows = []
+    for person in people:
+        open_requests, last_activity = found.figures[person.id]
+        rows.append(
+            Followed(
+                person=person,
+                shared=shared[person.id],
+                open_requests=open_requests,
+                checklist=lists[person.id],
+                last_activity=last_activity,
+            )
         )
-        for person in people
-    ]
     return Caseload(
         rows,
         found.total,
