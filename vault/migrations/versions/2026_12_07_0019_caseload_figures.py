@@ -1,5 +1,4 @@
-"""The counsellor's home figures from narrow indexes: shares by counsellor and person,
-links and recoveries waiting.
+"""The counsellor's home figures from narrow indexes (shares, links and recoveries waiting).
 
 A page of the home reads the shares of twenty people with one counsellor:
 two single-column indexes and a bitmap AND of a caseload's shares (D-204),
