@@ -14,6 +14,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
+from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
 from vault.accounts import auth
@@ -53,9 +54,18 @@ def links_page() -> str:
     me, _key = signed_in_counsellor()
     now = utcnow()
     rows = []
-    for link in sorted(links.pending_for_counsellor(db, me), key=lambda k: k.created_at):
+    waiting = sorted(links.pending_for_counsellor(db, me), key=lambda k: k.created_at)
+    # Their documents in one statement (a few counsellors have hundreds of
+    # links waiting); the owners are already in the session.
+    ids = {link.document_id for link in waiting}
+    documents = (
+        {d.id: d for d in db.execute(select(Document).where(Document.id.in_(ids))).scalars()}
+        if ids
+        else {}
+    )
+    for link in waiting:
         person = db.get(User, link.vault_id)
-        document = db.get(Document, link.document_id)
+        document = documents.get(link.document_id)
         if person is None or document is None:
             continue
         # Clear classification only: the title is the person's, and this
