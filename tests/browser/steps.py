@@ -102,6 +102,7 @@ class Findings:
 
     def fits(self, page: Any, width: int) -> None:
         """No side-scrolling: nothing wider than the screen."""
+        page.wait_for_load_state("load")  # measured with the stylesheet (touch_targets)
         scroll_width = page.evaluate("document.documentElement.scrollWidth")
         if scroll_width > width:
             wide = page.evaluate(WIDE_ELEMENTS_JS, width)
@@ -111,6 +112,10 @@ class Findings:
 
     def touch_targets(self, page: Any) -> None:
         """Every visible button, and link drawn as one, in the main content is big enough."""
+        # Once the stylesheet is in: a heading is visible as soon as the HTML
+        # is parsed, and measured before the CSS a button has the browser's
+        # default size (seen with the suite in parallel processes, D-205).
+        page.wait_for_load_state("load")
         small = page.evaluate(SMALL_TARGETS_JS, [self.targets, MIN_TARGET_PX])
         if small:
             self.problems.append(

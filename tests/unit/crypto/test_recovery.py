@@ -75,8 +75,11 @@ def test_look_alike_letters_are_read_as_digits() -> None:
         assert normalize_recovery_code(letter * 30 + code[30:]) == code
 
 
+# Named ids: CODE is random, and pytest-xdist's workers must collect alike.
 @pytest.mark.parametrize(
-    "typed", ["", "1234", CODE + "0", CODE[:-1], CODE[:-1] + "X", "#" + CODE[1:]]
+    "typed",
+    ["", "1234", CODE + "0", CODE[:-1], CODE[:-1] + "X", "#" + CODE[1:]],
+    ids=["empty", "short", "one-digit-more", "one-digit-less", "letter-at-end", "sign-at-start"],
 )
 def test_wrong_shapes_are_rejected(typed: str) -> None:
     with pytest.raises(FormatError, match="32 digits"):

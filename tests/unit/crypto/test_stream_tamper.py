@@ -86,7 +86,13 @@ def test_truncation_exactly_at_each_boundary() -> None:
             decrypt(BLOB[:boundary])
 
 
-@pytest.mark.parametrize("extra", [b"\0", os.urandom(15), os.urandom(16), os.urandom(64)])
+# Named ids: random values would name the tests differently in each process
+# (pytest-xdist's workers must collect the same tests).
+@pytest.mark.parametrize(
+    "extra",
+    [b"\0", os.urandom(15), os.urandom(16), os.urandom(64)],
+    ids=["zero-byte", "15-bytes", "16-bytes", "64-bytes"],
+)
 def test_appended_bytes_are_rejected(extra: bytes) -> None:
     with pytest.raises(IntegrityError):
         decrypt(BLOB + extra)
