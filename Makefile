@@ -3,7 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.install-stamp
-PYTEST_ARGS ?= --cov=crypto --cov=vault --cov-branch --cov-report=term-missing:skip-covered
+# In parallel processes, one per core up to four (pytest-xdist, D-205): many
+# tests wait on a browser, a server or a subprocess. Tests that share an
+# outside resource name an xdist_group, which one process runs whole.
+PYTEST_PARALLEL ?= --numprocesses=auto --maxprocesses=4 --dist=loadgroup
+PYTEST_ARGS ?= $(PYTEST_PARALLEL) --cov=crypto --cov=vault --cov-branch --cov-report=term-missing:skip-covered
 # Coverage floors (package:percent), checked by `make test` after a passing run:
 # crypto/ stays at 100 % branch coverage (issue 3); vault/ must not fall below
 # the 91 % it had when its floor came (issue 12: 91.95 % measured with CI=true,
@@ -72,7 +76,7 @@ test: install translations
 
 # The inner loop: no browser, no slow, no production-image and no fault test, no coverage.
 test-fast: install translations
-	$(BIN)/python -m pytest -m "not browser and not slow and not production and not faults" --no-cov $(PYTEST_FAST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "not browser and not slow and not production and not faults" --no-cov $(PYTEST_FAST_ARGS)
 
 # Lint runs here, not in pytest: a test failure means behaviour. Every check
 # runs and any failure fails the target. lint-imports checks the contracts in

@@ -336,6 +336,9 @@ def test_forms_without_csrf_token_are_refused(app: Flask) -> None:
     assert client.get("/documents/").status_code == 200
 
 
+# Its two databases' runs share Redis's database 15 and flush it: one worker
+# of pytest-xdist runs both, one after the other.
+@pytest.mark.xdist_group("redis-db-15")
 def test_per_address_limit_counts_in_redis(make_app, database_url, connection) -> None:  # type: ignore[no-untyped-def]
     """Production shares the counters between workers through Redis (the machine's server)."""
     import redis
