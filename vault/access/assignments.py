@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from vault.access.rules import counsellor_access_open
@@ -173,6 +173,8 @@ class CaseloadPage:
     total: int
     # Each person's values of the `figures` asked for, in their order.
     figures: dict[uuid.UUID, tuple[Any, ...]]
+    # The values of the `totals` asked for, in their order.
+    totals: tuple[Any, ...] = ()
 
 
 def caseload_page(
@@ -183,6 +185,7 @@ def caseload_page(
     limit: int,
     query: str = "",
     figures: Sequence[ColumnElement[Any]] = (),
+    totals: Sequence[ColumnElement[Any]] = (),
 ) -> CaseloadPage:
     """One page of the people `counsellor_id` follows now, in name order, and how many in all.
 
@@ -191,9 +194,11 @@ def caseload_page(
     part of the name or of the prison number, as `people_of`. `figures`:
     columns over the person's `users` row (correlated subqueries from the
     packages that own each figure), read in the same statement: each
-    statement costs a round trip (D-204). The access rule is asked again of
-    each person read: a copy of the access day out of step could only leave
-    a line out.
+    statement costs a round trip (D-204). `totals`: uncorrelated columns over
+    the whole caseload (what waits for the counsellor), read once with the
+    page too (D-206), or with the count when the page is empty. The access
+    rule is asked again of each person read: a copy of the access day out of
+    step could only leave a line out.
     """
     today = utcnow().date()
     conditions = _following(counsellor_id, today)
@@ -226,21 +231,32 @@ def caseload_page(
         .subquery()
     )
     rows = db.execute(
-        select(User, page.c.total, *figures)
+        select(User, page.c.total, *totals, *figures)
         .join(page, page.c.person_id == User.id)
         .order_by(page.c.person_name, page.c.person_id)
     ).all()
+    first_figure = 2 + len(totals)
     if rows:
-        total = rows[0][1]
-    elif offset == 0:
-        total = 0
+        total, found_totals = rows[0].total, tuple(rows[0][2:first_figure])
+    elif not (offset or totals):
+        total, found_totals = 0, ()
     else:
-        total = db.execute(
-            select(func.count()).select_from(Assignment).where(*conditions)
-        ).scalar_one()
+        # No row to carry them: the count (none on a first page) and the totals apart.
+        counted = db.execute(
+            select(
+                select(func.count()).select_from(Assignment).where(*conditions).scalar_subquery()
+                if offset
+                else literal(0),
+                *totals,
+            )
+        ).one()
+        total, found_totals = counted[0], tuple(counted[1:])
     shown = [row for row in rows if counsellor_access_open(row[0], today)]
     return CaseloadPage(
-        [row[0] for row in shown], total, {row[0].id: tuple(row[2:]) for row in shown}
+        [row[0] for row in shown],
+        total,
+        {row[0].id: tuple(row[first_figure:]) for row in shown},
+        found_totals,
     )
 
 

@@ -2,7 +2,9 @@
 
 Views get the request's session with `db_session()`; services receive a session
 as an argument and only flush; the view (or CLI command) commits. The session is
-closed, rolling back anything uncommitted, when the request ends.
+closed, rolling back anything uncommitted, when the request ends; a transaction
+that only read ends with COMMIT instead (`finish`), which keeps the
+connection's prepared statements (D-206).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,7 @@ class Database:
         self.sessionmaker: sessionmaker[Session] = sessionmaker(
             bind=self.engine, expire_on_commit=False, info=dict(info or {})
         )
+        event.listen(self.sessionmaker, "after_begin", _session_began)
 
     def bind_to(self, connection: Connection) -> None:
         """Run every session inside `connection`'s transaction (tests roll it back).
@@ -77,6 +81,7 @@ def make_engine(url: str, **engine_options: Any) -> Engine:
         }
     options.update(engine_options)
     engine = create_engine(url, **options)
+    event.listen(engine, "before_cursor_execute", _note_writes)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
@@ -209,7 +214,66 @@ def db_session() -> Session:
     return session
 
 
-def _close_session(_exc: BaseException | None) -> None:
+def _close_session(exc: BaseException | None) -> None:
     session: Session | None = g.pop("db_session", None)
     if session is not None:
+        try:
+            if exc is None:
+                finish(session)
+        finally:
+            session.close()
+
+
+# --- how a request's transaction ends (D-206) ----------------------------------------------------
+
+# Keys on `Session.info` and `Connection.info`.
+_CONNECTION = "vault.connection"  # the connection of the session's transaction
+_WROTE = "vault.wrote"  # anything but a plain read ran in the connection's transaction
+
+
+def finish(session: Session) -> None:
+    """End the session's transaction as a request does: COMMIT if it only read, else ROLLBACK.
+
+    Both leave the database as it was when nothing was written. The
+    difference is the driver's: psycopg forgets every prepared statement of
+    the connection on ROLLBACK, so a request that ended with one made the
+    next request parse and plan each of its statements again (1.4 ms of the
+    counsellor's home at a national size, docs/benchmarks.md). Anything
+    else rolls back as before: a write, DDL, SELECT ... FOR UPDATE, or
+    objects added or changed and not flushed.
+    """
+    if not session.in_transaction():
+        return
+    connection: Connection | None = session.info.get(_CONNECTION)
+    only_read = (
+        connection is not None
+        and connection.info.get(_WROTE) is False
+        and not (session.new or session.dirty or session.deleted)
+    )
+    if not only_read:
+        session.rollback()
+        return
+    try:
+        session.commit()
+    except SQLAlchemyError as e:
+        # Nothing was written, so nothing is lost: the connection is likely
+        # gone, and closing the session hands it back to be discarded.
+        log.warning("ending a read-only transaction failed: %s", type(e).__name__)
         session.close()
+
+
+def _session_began(session: Session, _transaction: Any, connection: Connection) -> None:
+    session.info[_CONNECTION] = connection
+    connection.info[_WROTE] = False
+
+
+def _note_writes(
+    connection: Connection,
+    _cursor: Any,
+    statement: str,
+    _parameters: Any,
+    context: Any,
+    _executemany: bool,
+) -> None:
+    if connection.info.get(_WROTE) is False and _writes(statement, context):
+        connection.info[_WROTE] = True

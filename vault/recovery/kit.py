@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, ScalarSelect, func, literal, select
 from sqlalchemy.orm import Session
 
 from crypto import CryptoError, FormatError, KeyRing, normalize_recovery_code
@@ -239,28 +239,38 @@ class PendingApproval:
     person: User
 
 
+def _waiting(counsellor_id: uuid.UUID, now: datetime) -> list[ColumnElement[bool]]:
+    """Kit requests pending and in their window (`_kit_window`), of the people
+    `counsellor_id` follows now.
+
+    The status is written into the statement, not bound: only then can a
+    prepared statement's generic plan use the partial index of the requests
+    pending (D-206).
+    """
+    return [
+        RecoveryRequest.kind == KIT,
+        RecoveryRequest.status == literal(PENDING, literal_execute=True),
+        RecoveryRequest.created_at >= now - KIT_REQUEST_VALID,
+        RecoveryRequest.user_id.in_(followed_ids(counsellor_id, now.date())),
+    ]
+
+
 def approvals_for(
     db: Session, counsellor: User, *, now: datetime | None = None
 ) -> list[PendingApproval]:
     """Pending kit requests of the people `counsellor` follows now.
 
-    Through the active assignments (`followed_ids`), not the caseload's rows:
-    the counsellor's home counts them on every visit (D-203).
+    Through the active assignments (`followed_ids`), not the caseload's rows
+    (D-203).
     """
     now = now or utcnow()
-    requests = [
-        request
-        for request in db.execute(
+    requests = list(
+        db.execute(
             select(RecoveryRequest)
-            .where(
-                RecoveryRequest.kind == KIT,
-                RecoveryRequest.status == PENDING,
-                RecoveryRequest.user_id.in_(followed_ids(counsellor.id, now.date())),
-            )
+            .where(*_waiting(counsellor.id, now))
             .order_by(RecoveryRequest.created_at)
         ).scalars()
-        if _kit_window(request, now)
-    ]
+    )
     # The access rule itself on each person, read at once (most homes have
     # none waiting, and a join read every followed account first).
     people = users_by_id(db, {request.user_id for request in requests})
@@ -269,6 +279,22 @@ def approvals_for(
         for request in requests
         if request.user_id in people and counsellor_access_open(people[request.user_id], now.date())
     ]
+
+
+def approvals_count(counsellor_id: uuid.UUID, now: datetime) -> ScalarSelect[int]:
+    """How many kit requests wait for `counsellor_id`'s approval, as a column of any query.
+
+    The counsellor's home reads it with its page (D-206). Like the caseload's
+    own count, it takes the access day from the assignments' copy (D-200);
+    the list above also asks the rule of each person.
+    """
+    return (
+        select(func.count())
+        .select_from(RecoveryRequest)
+        .where(*_waiting(counsellor_id, now))
+        .correlate(None)
+        .scalar_subquery()
+    )
 
 
 def decide_kit(

@@ -36,8 +36,6 @@ from crypto import (
     unwrap_key,
     wrap_key,
 )
-from vault.access.assignments import active_assignment, followed_ids, users_by_id
-from vault.access.rules import counsellor_access_open
 from vault.accounts import keys
 from vault.accounts.keys import Unlocked
 from vault.core.envelope import DataKey, link_id, link_key
@@ -198,54 +196,6 @@ def revoke_link(db: Session, owner: Unlocked, link_id: uuid.UUID) -> None:
             document_id=link.document_id,
             details={"recipient": link.recipient},
         )
-
-
-def pending_for_counsellor(db: Session, counsellor: User) -> list[ExternalLink]:
-    """Links waiting for `counsellor`'s approval, over everyone they follow now.
-
-    Through the active assignments (`followed_ids`), not the caseload's rows:
-    the counsellor's home counts them on every visit (D-203).
-    """
-    today = utcnow().date()
-    found = list(
-        db.execute(
-            select(ExternalLink).where(
-                ExternalLink.vault_id.in_(followed_ids(counsellor.id, today)),
-                ExternalLink.status == LinkStatus.PENDING,
-                ExternalLink.revoked_at.is_(None),
-            )
-        ).scalars()
-    )
-    # The access rule itself on each owner, read at once (most homes have no
-    # link waiting, and a join read every followed account first).
-    owners = users_by_id(db, {link.vault_id for link in found})
-    return [
-        link
-        for link in found
-        if link.vault_id in owners and counsellor_access_open(owners[link.vault_id], today)
-    ]
-
-
-def decide(db: Session, counsellor: User, link_id: uuid.UUID, *, approve: bool) -> ExternalLink:
-    """A counsellor of the person approves or refuses a pending link."""
-    link = db.get(ExternalLink, link_id)
-    if (
-        link is None
-        or link.status != LinkStatus.PENDING
-        or active_assignment(db, link.vault_id, counsellor.id) is None
-    ):
-        raise NotFound()
-    link.status = LinkStatus.ACTIVE if approve else LinkStatus.REFUSED
-    link.approved_by_id = counsellor.id
-    db.flush()
-    journal.append(
-        db,
-        vault_id=link.vault_id,
-        action="link.approved" if approve else "link.refused",
-        actor=counsellor,
-        document_id=link.document_id,
-    )
-    return link
 
 
 def _stop(link: ExternalLink, now: datetime, *, reason: LinkStopReason | None) -> None:

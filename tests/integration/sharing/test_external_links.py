@@ -42,7 +42,7 @@ from vault.documents import service as documents
 from vault.documents.service import Unlocked
 from vault.models import Establishment, ExternalLink, JournalEvent, Role, User
 from vault.models.base import utcnow
-from vault.sharing import links
+from vault.sharing import link_approvals, links
 from vault.sharing import service as sharing
 
 CONTENT = pdf_bytes("contrat de travail")
@@ -306,7 +306,7 @@ def test_policy_approval_makes_a_pending_link_until_a_counsellor_approves(app: F
         staff = db.get(User, counsellor.user.id)
         assert user and staff
         sharing.assign(db, user, staff, by=staff)
-        links.decide(db, staff, link_id, approve=True)
+        link_approvals.decide(db, staff, link_id, approve=True)
         db.commit()
     response = anonymous_open(app, token)
     assert response.status_code == 200 and response.get_data() == CONTENT
@@ -321,7 +321,7 @@ def test_refused_link_is_gone(app: Flask) -> None:
         user, staff = db.get(User, person.user.id), db.get(User, counsellor.user.id)
         assert user and staff
         sharing.assign(db, user, staff, by=staff)
-        links.decide(db, staff, link_id, approve=False)
+        link_approvals.decide(db, staff, link_id, approve=False)
         db.commit()
     assert anonymous_open(app, token).status_code == 410
 

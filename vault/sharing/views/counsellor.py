@@ -44,7 +44,7 @@ from vault.models import (
 )
 from vault.models.base import utcnow
 from vault.recovery import service as recovery
-from vault.sharing import links
+from vault.sharing import link_approvals
 from vault.sharing import service as sharing
 
 bp = Blueprint("counsellor", __name__, url_prefix="/suivi")
@@ -155,9 +155,10 @@ def caseload(db: Session, me: User, query: str, *, page: int = 1) -> Caseload:
     A page at a time (D-203): each line's figures cost a few index reads, and
     a whole caseload of 130 to 330 people cost 30 ms at a national size
     (docs/benchmarks.md). The waiting links and recoveries are counted over
-    the whole caseload. Apart from the view so that bench/scale.py times
-    exactly these queries.
+    the whole caseload, in the page's statement (D-206). Apart from the view
+    so that bench/scale.py times exactly these queries.
     """
+    now = utcnow()
     found = sharing.caseload_page(
         db,
         me.id,
@@ -165,6 +166,10 @@ def caseload(db: Session, me: User, query: str, *, page: int = 1) -> Caseload:
         limit=PAGE_SIZE,
         query=query,
         figures=[sharing.open_requests_count(me.id), journal.last_own_event()],
+        totals=[
+            link_approvals.pending_count(me.id, now.date()),
+            recovery.approvals_count(me.id, now),
+        ],
     )
     people = found.people
     lists = checklist.for_people(db, [p.id for p in people], today=today())
@@ -181,12 +186,8 @@ def caseload(db: Session, me: User, query: str, *, page: int = 1) -> Caseload:
                 last_activity=last_activity,
             )
         )
-    return Caseload(
-        rows,
-        found.total,
-        len(links.pending_for_counsellor(db, me)),
-        len(recovery.approvals_for(db, me)),
-    )
+    pending_links, pending_recoveries = found.totals
+    return Caseload(rows, found.total, pending_links, pending_recoveries)
 
 
 @bp.get("/<uuid:person_id>/")

@@ -2,7 +2,7 @@
 
 Routes of the "counsellor" blueprint (counsellor.py): the links waiting, and
 approving or refusing one. Only links of people the counsellor follows now
-(`links.pending_for_counsellor`); any other answers 404.
+(`link_approvals.pending_for_counsellor`); any other answers 404.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from vault.core.db import db_session
 from vault.core.forms import EmptyForm
 from vault.models import Document, ExternalLink, Role, User
 from vault.models.base import utcnow
-from vault.sharing import links
+from vault.sharing import link_approvals
 from vault.sharing.views.counsellor import bp, signed_in_counsellor
 
 RECIPIENT_LABELS: dict[str, LazyString] = {
@@ -54,7 +54,7 @@ def links_page() -> str:
     me, _key = signed_in_counsellor()
     now = utcnow()
     rows = []
-    waiting = sorted(links.pending_for_counsellor(db, me), key=lambda k: k.created_at)
+    waiting = sorted(link_approvals.pending_for_counsellor(db, me), key=lambda k: k.created_at)
     # Their documents in one statement (a few counsellors have hundreds of
     # links waiting); the owners are already in the session.
     ids = {link.document_id for link in waiting}
@@ -93,7 +93,7 @@ def _decide(link_id: uuid.UUID, approve: bool) -> BaseResponse:
         abort(400)
     db = db_session()
     me, _key = signed_in_counsellor()
-    link = links.decide(db, me, link_id, approve=approve)
+    link = link_approvals.decide(db, me, link_id, approve=approve)
     person = db.get(User, link.vault_id)
     db.commit()
     name = person.display_name if person else ""
