@@ -398,3 +398,26 @@ def test_a_person_without_counsellor_is_sent_to_the_officers(app: Flask, person:
 def test_signed_in_people_are_sent_home(app: Flask, person: Account) -> None:
     response = signed_in(app, person).get(START)
     assert response.status_code == 302 and response.headers["Location"].endswith("/documents/")
+
+
+@pytest.mark.parametrize(("age", "waiting"), [(timedelta(hours=-1), True), (timedelta(0), False)])
+def test_a_request_waits_for_approval_for_two_weeks(
+    app: Flask, person: Account, counsellor: Account, age: timedelta, waiting: bool
+) -> None:
+    """The list of approvals and the count on the counsellor's home, past the window and before.
+
+    The home counts in SQL (D-206) what the list filters by `_kit_window`:
+    both must give up on a request at the same moment.
+    """
+    ask(app.test_client(), person)
+    [request] = requests_of(app, person)
+    with app.app_context():
+        row = db_session().get(RecoveryRequest, request.id)
+        assert row is not None
+        row.created_at = utcnow() - recovery.KIT_REQUEST_VALID - timedelta(minutes=1) - age
+        db_session().commit()
+    with app.app_context():
+        listed = recovery.approvals_for(db_session(), db_session().get(User, counsellor.user.id))
+    assert [p.request.id for p in listed] == ([request.id] if waiting else [])
+    home = text_of(signed_in(app, counsellor).get("/suivi/"))
+    assert ("1 récupération de coffre attend votre accord." in home) is waiting

@@ -37,7 +37,7 @@ from tests.factories import (
     png_bytes,
     signed_in,
 )
-from tests.helpers import fail_commits_once_a_blob_is_stored
+from tests.helpers import fail_commits_once_a_blob_is_stored, text_of
 from tests.helpers import user as _user
 from tests.integration.served_app import fresh_postgresql
 from vault import create_app
@@ -871,7 +871,11 @@ def test_links_waiting_for_approval(app: Flask, people: People, detained: Accoun
     assert "employeur" in page.lower()
     assert str(TYPE_LABELS["diploma"]) in page or "Diplôme" in page
     assert "Titre confidentiel" not in page
-    assert "attend" in client.get("/suivi/").get_data(as_text=True)
+    waiting = "2 liens vers des destinataires extérieurs attendent votre accord."
+    assert waiting in text_of(client.get("/suivi/"))
+    # Counted over the whole caseload, also when a search or a page shows nobody.
+    assert waiting in text_of(client.get("/suivi/?q=personne"))
+    assert waiting in text_of(client.get("/suivi/?page=7"))
     token = csrf_token(client, "/suivi/liens")
     assert (
         client.post(f"/suivi/liens/{first.id}/accepter", data={"csrf_token": token}).status_code
@@ -893,6 +897,7 @@ def test_links_waiting_for_approval(app: Flask, people: People, detained: Accoun
     )
     assert _link_row(app, second.id).status == "refused"
     assert "Dora Detenue" not in client.get("/suivi/liens").get_data(as_text=True)
+    assert "destinataire" not in text_of(client.get("/suivi/"))
 
 
 def test_links_of_people_not_followed_cannot_be_decided(
