@@ -23,11 +23,12 @@ from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from sqlalchemy import select
+from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.orm import Session
 
 from vault.core.catalog import TYPE_LABELS
-from vault.models import Document, Setting
+from vault.core.sqldates import iso_date
+from vault.models import Document, Setting, User
 from vault.models.base import utcnow
 
 log = logging.getLogger(__name__)
@@ -238,6 +239,37 @@ def for_people(
         for vault_id, doc_type, expiry_date in rows:
             found[vault_id].append((doc_type, expiry_date))
     return {pid: evaluate(found.get(pid, ()), today=today, items=items) for pid in person_ids}
+
+
+# Separators of `documents_column`'s text; no document type contains them.
+_PAIR, _ITEM = "=", ";"
+
+
+def documents_column() -> ScalarSelect[str | None]:
+    """The (type, expiry) of every document of the enclosing query's `users` row.
+
+    A column for a query over users: the counsellor's home reads it with its
+    page of people, one statement for the page (D-206). One text for the
+    person, "type=YYYY-MM-DD" or "type=" (no expiry) joined by ";", NULL
+    when there is none; `from_documents_column` reads it back. Every type,
+    not those of the checklist: a list of types here would make PostgreSQL
+    descend the (vault, type, expiry) index once per type and person.
+    """
+    pair = Document.doc_type + _PAIR + func.coalesce(iso_date(Document.expiry_date), "")
+    return (
+        select(func.aggregate_strings(pair, _ITEM))
+        .where(Document.vault_id == User.id)
+        .scalar_subquery()
+    )
+
+
+def from_documents_column(value: str | None, *, today: date, items: Sequence[Item]) -> Checklist:
+    """The checklist from a value of `documents_column()`."""
+    documents = []
+    for entry in value.split(_ITEM) if value else ():
+        doc_type, _, expiry = entry.partition(_PAIR)
+        documents.append((doc_type, date.fromisoformat(expiry) if expiry else None))
+    return evaluate(documents, today=today, items=items)
 
 
 def for_person(

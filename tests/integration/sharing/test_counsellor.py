@@ -177,6 +177,35 @@ def test_home_lists_followed_people_with_their_numbers(app: Flask, people: Peopl
     assert alice.last_activity is not None
 
 
+def test_home_checklists_are_each_persons_checklist(app: Flask, people: People) -> None:
+    """Read with the page's statement (D-206), as `checklist.for_people` reads them apart."""
+    today = utc_today()
+    for doc_type, category, expiry in [
+        ("id_card", "identity", today + timedelta(days=30)),  # expires soon
+        ("passport", "identity", today - timedelta(days=400)),
+        ("cv", "work", None),
+        ("bank_details", "benefits", today - timedelta(days=10)),
+        ("bank_details", "benefits", today - timedelta(days=2)),
+        ("payslip", "work", today - timedelta(days=1)),  # in no item
+    ]:
+        make_document(app, people.a, category=category, doc_type=doc_type, expiry_date=expiry)
+    client = signed_in(app, people.cpip)
+    with rendered(app) as pages:
+        assert client.get("/suivi/").status_code == 200
+    shown = {row.person.id: row.checklist for row in pages[0][1]["rows"]}
+    with app.app_context():
+        expected = checklist.for_people(db_session(), list(shown), today=today)
+
+    def states(c: checklist.Checklist) -> list[tuple[str, Status, date | None]]:
+        return [(s.item.code, s.status, s.expiry_date) for s in c.items]
+
+    assert {k: states(v) for k, v in shown.items()} == {k: states(v) for k, v in expected.items()}
+    alice = states(shown[people.a.user.id])
+    assert ("identity", Status.EXPIRING, today + timedelta(days=30)) in alice
+    assert ("bank_details", Status.EXPIRED, today - timedelta(days=2)) in alice
+    assert states(shown[people.b.user.id]) == states(evaluate([], today=today))
+
+
 def test_home_counts_each_shared_document_once_and_only_while_shared(
     app: Flask, people: People
 ) -> None:

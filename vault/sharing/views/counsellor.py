@@ -159,30 +159,34 @@ def caseload(db: Session, me: User, query: str, *, page: int = 1) -> Caseload:
     so that bench/scale.py times exactly these queries.
     """
     now = utcnow()
+    items = checklist.get_checklist(db)
     found = sharing.caseload_page(
         db,
         me.id,
         offset=(page - 1) * PAGE_SIZE,
         limit=PAGE_SIZE,
         query=query,
-        figures=[sharing.open_requests_count(me.id), journal.last_own_event()],
+        figures=[
+            sharing.open_requests_count(me.id),
+            journal.last_own_event(),
+            checklist.documents_column(),
+        ],
         totals=[
             link_approvals.pending_count(me.id, now.date()),
             recovery.approvals_count(me.id, now),
         ],
     )
     people = found.people
-    lists = checklist.for_people(db, [p.id for p in people], today=today())
     shared = sharing.shared_counts(db, me, people)
     rows = []
     for person in people:
-        open_requests, last_activity = found.figures[person.id]
+        open_requests, last_activity, documents = found.figures[person.id]
         rows.append(
             Followed(
                 person=person,
                 shared=shared[person.id],
                 open_requests=open_requests,
-                checklist=lists[person.id],
+                checklist=checklist.from_documents_column(documents, today=today(), items=items),
                 last_activity=last_activity,
             )
         )
