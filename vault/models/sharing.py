@@ -110,8 +110,15 @@ class Share(Base):
     __tablename__ = "shares"
     __table_args__ = (
         # A counsellor's shares, and those of the people on a page of their
-        # home (D-204); also every lookup by counsellor alone.
-        Index("ix_shares_counsellor_id_vault_id", "counsellor_id", "vault_id"),
+        # home (D-204); also every lookup by counsellor alone. With what
+        # decides whether a share is in force: the home counts from the
+        # index alone on PostgreSQL (D-206).
+        Index(
+            "ix_shares_counsellor_id_vault_id",
+            "counsellor_id",
+            "vault_id",
+            postgresql_include=["id", "revoked_at", "expires_at", "until_release"],
+        ),
     )
 
     id: Mapped[uuid_pk]
@@ -142,6 +149,18 @@ class DocumentRequest(Base):
     """A counsellor asks a person for a type of document."""
 
     __tablename__ = "document_requests"
+    __table_args__ = (
+        # A counsellor's open requests to the people on a page of their home
+        # (D-206). The status is written into the home's statement, not
+        # bound, so that a generic plan can use this index.
+        Index(
+            "ix_document_requests_open",
+            "counsellor_id",
+            "vault_id",
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
+    )
 
     id: Mapped[uuid_pk]
     vault_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)

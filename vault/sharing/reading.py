@@ -8,20 +8,19 @@ was sealed for (vault.access.grants.share_context).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ScalarSelect, distinct, func, select
 from sqlalchemy.orm import Session
 
 from crypto import CryptoError, derive_keypair, open_sealed
 from vault.access.assignments import check_counsellor_sees
 from vault.access.grants import parse_payload, share_context
-from vault.access.rules import share_is_active
+from vault.access.rules import share_in_force, share_is_active
 from vault.core.envelope import DataKey
 from vault.core.errors import NotFound, owned_or_404
 from vault.models import Document, DocumentVersion, Share, ShareKey, User
-from vault.models.base import utcnow
 
 
 @dataclass(frozen=True)
@@ -58,33 +57,26 @@ def shared_with(
     return result
 
 
-def shared_counts(db: Session, counsellor: User, people: Sequence[User]) -> dict[uuid.UUID, int]:
-    """How many documents each of `people` shares with `counsellor` now.
+def shared_count(counsellor_id: uuid.UUID, now: datetime) -> ScalarSelect[int]:
+    """How many documents the enclosing query's `users` row shares with `counsellor_id` now.
 
-    For the counsellor's home, which shows a number per person: one query for
-    the whole caseload, and no sealed key opened (no title is shown), where
-    `shared_with` per person made a caseload of eighty cost eighty rounds of
-    queries and key openings.
+    A column for a query over users: the counsellor's home reads it with its
+    page of people, one statement for the page (D-206), and no sealed key is
+    opened (no title is shown). A document in a single share and in a
+    category share counts once. The person's own access (`counsellor_access_open`)
+    is the caller's to ask: the home shows no one whose access is closed.
     """
-    by_id = {person.id: person for person in people}
-    documents: dict[uuid.UUID, set[uuid.UUID]] = {person_id: set() for person_id in by_id}
-    if not by_id:
-        return {}
-    now = utcnow()
-    rows = db.execute(
-        select(Share, ShareKey.document_id)
+    return (
+        select(func.count(distinct(ShareKey.document_id)))
+        .select_from(Share)
         .join(ShareKey, ShareKey.share_id == Share.id)
         .where(
-            Share.vault_id.in_(list(by_id)),
-            Share.counsellor_id == counsellor.id,
-            Share.revoked_at.is_(None),
+            Share.vault_id == User.id,
+            Share.counsellor_id == counsellor_id,
+            share_in_force(now),
         )
-    ).all()
-    for share, document_id in rows:
-        if share_is_active(share, by_id[share.vault_id], now):
-            # A document in a single share and a category share counts once.
-            documents[share.vault_id].add(document_id)
-    return {person_id: len(ids) for person_id, ids in documents.items()}
+        .scalar_subquery()
+    )
 
 
 @dataclass(frozen=True)

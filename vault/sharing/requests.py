@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ScalarSelect, func, select
+from sqlalchemy import ScalarSelect, func, literal, select
 from sqlalchemy.orm import Session
 
 from crypto import CryptoError, KeyRing, derive_keypair, load_public_key, open_sealed, seal
@@ -125,7 +125,9 @@ def open_requests_count(counsellor_id: uuid.UUID) -> ScalarSelect[int]:
         .where(
             DocumentRequest.vault_id == User.id,
             DocumentRequest.counsellor_id == counsellor_id,
-            DocumentRequest.status == RequestStatus.OPEN,
+            # Written into the statement: a generic plan can then use the
+            # partial index of open requests (D-206).
+            DocumentRequest.status == literal(RequestStatus.OPEN.value, literal_execute=True),
         )
         .scalar_subquery()
     )

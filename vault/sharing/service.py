@@ -23,7 +23,7 @@ from vault.documents.deposits import deposit_document as deposit_document
 from vault.documents.deposits import take_in_deposits as take_in_deposits
 from vault.sharing.reading import OpenedShare as OpenedShare
 from vault.sharing.reading import open_shared as open_shared
-from vault.sharing.reading import shared_counts as shared_counts
+from vault.sharing.reading import shared_count as shared_count
 from vault.sharing.reading import shared_with as shared_with
 from vault.sharing.requests import MenuCounts as MenuCounts
 from vault.sharing.requests import answer_request as answer_request
@@ -61,7 +61,7 @@ __all__ = [
     "share_category",
     "share_document",
     "share_is_active",
-    "shared_counts",
+    "shared_count",
     "shared_with",
     "take_in_deposits",
 ]

@@ -167,6 +167,7 @@ def caseload(db: Session, me: User, query: str, *, page: int = 1) -> Caseload:
         limit=PAGE_SIZE,
         query=query,
         figures=[
+            sharing.shared_count(me.id, now),
             sharing.open_requests_count(me.id),
             journal.last_own_event(),
             checklist.documents_column(),
@@ -176,15 +177,13 @@ def caseload(db: Session, me: User, query: str, *, page: int = 1) -> Caseload:
             recovery.approvals_count(me.id, now),
         ],
     )
-    people = found.people
-    shared = sharing.shared_counts(db, me, people)
     rows = []
-    for person in people:
-        open_requests, last_activity, documents = found.figures[person.id]
+    for person in found.people:
+        shared, open_requests, last_activity, documents = found.figures[person.id]
         rows.append(
             Followed(
                 person=person,
-                shared=shared[person.id],
+                shared=shared,
                 open_requests=open_requests,
                 checklist=checklist.from_documents_column(documents, today=today(), items=items),
                 last_activity=last_activity,
