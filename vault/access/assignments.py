@@ -196,7 +196,7 @@ def caseload_page(
     packages that own each figure), read in the same statement: each
     statement costs a round trip (D-204). `totals`: uncorrelated columns over
     the whole caseload (what waits for the counsellor), read once with the
-    page too (D-206), or with the count when the page is empty. The access
+    page too (D-207), or with the count when the page is empty. The access
     rule is asked again of each person read: a copy of the access day out of
     step could only leave a line out.
     """

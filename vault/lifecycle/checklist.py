@@ -249,7 +249,7 @@ def documents_column() -> ScalarSelect[str | None]:
     """The (type, expiry) of every document of the enclosing query's `users` row.
 
     A column for a query over users: the counsellor's home reads it with its
-    page of people, one statement for the page (D-206). One text for the
+    page of people, one statement for the page (D-207). One text for the
     person, "type=YYYY-MM-DD" or "type=" (no expiry) joined by ";", NULL
     when there is none; `from_documents_column` reads it back. Every type,
     not those of the checklist: a list of types here would make PostgreSQL

@@ -112,7 +112,7 @@ class Share(Base):
         # A counsellor's shares, and those of the people on a page of their
         # home (D-204); also every lookup by counsellor alone. With what
         # decides whether a share is in force: the home counts from the
-        # index alone on PostgreSQL (D-206).
+        # index alone on PostgreSQL (D-207).
         Index(
             "ix_shares_counsellor_id_vault_id",
             "counsellor_id",
@@ -151,7 +151,7 @@ class DocumentRequest(Base):
     __tablename__ = "document_requests"
     __table_args__ = (
         # A counsellor's open requests to the people on a page of their home
-        # (D-206). The status is written into the home's statement, not
+        # (D-207). The status is written into the home's statement, not
         # bound, so that a generic plan can use this index.
         Index(
             "ix_document_requests_open",

@@ -245,7 +245,7 @@ def _waiting(counsellor_id: uuid.UUID, now: datetime) -> list[ColumnElement[bool
 
     The status is written into the statement, not bound: only then can a
     prepared statement's generic plan use the partial index of the requests
-    pending (D-206).
+    pending (D-207).
     """
     return [
         RecoveryRequest.kind == KIT,
@@ -284,7 +284,7 @@ def approvals_for(
 def approvals_count(counsellor_id: uuid.UUID, now: datetime) -> ScalarSelect[int]:
     """How many kit requests wait for `counsellor_id`'s approval, as a column of any query.
 
-    The counsellor's home reads it with its page (D-206). Like the caseload's
+    The counsellor's home reads it with its page (D-207). Like the caseload's
     own count, it takes the access day from the assignments' copy (D-200);
     the list above also asks the rule of each person.
     """

@@ -27,7 +27,7 @@ def _waiting(counsellor_id: uuid.UUID, today: date) -> list[ColumnElement[bool]]
 
     The status is written into the statement, not bound: only then can a
     prepared statement's generic plan use the partial index of the links
-    waiting (D-206).
+    waiting (D-207).
     """
     return [
         ExternalLink.vault_id.in_(followed_ids(counsellor_id, today)),
@@ -57,7 +57,7 @@ def pending_for_counsellor(db: Session, counsellor: User) -> list[ExternalLink]:
 def pending_count(counsellor_id: uuid.UUID, today: date) -> ScalarSelect[int]:
     """How many links wait for `counsellor_id`'s approval, as a column of any query.
 
-    The counsellor's home reads it with its page (D-206). Like the caseload's
+    The counsellor's home reads it with its page (D-207). Like the caseload's
     own count, it takes the access day from the assignments' copy (D-200);
     the list above also asks the rule of each owner.
     """

@@ -61,7 +61,7 @@ def shared_count(counsellor_id: uuid.UUID, now: datetime) -> ScalarSelect[int]:
     """How many documents the enclosing query's `users` row shares with `counsellor_id` now.
 
     A column for a query over users: the counsellor's home reads it with its
-    page of people, one statement for the page (D-206), and no sealed key is
+    page of people, one statement for the page (D-207), and no sealed key is
     opened (no title is shown). A document in a single share and in a
     category share counts once. The person's own access (`counsellor_access_open`)
     is the caller's to ask: the home shows no one whose access is closed.

@@ -126,7 +126,7 @@ def open_requests_count(counsellor_id: uuid.UUID) -> ScalarSelect[int]:
             DocumentRequest.vault_id == User.id,
             DocumentRequest.counsellor_id == counsellor_id,
             # Written into the statement: a generic plan can then use the
-            # partial index of open requests (D-206).
+            # partial index of open requests (D-207).
             DocumentRequest.status == literal(RequestStatus.OPEN.value, literal_execute=True),
         )
         .scalar_subquery()

@@ -406,7 +406,7 @@ def test_a_request_waits_for_approval_for_two_weeks(
 ) -> None:
     """The list of approvals and the count on the counsellor's home, past the window and before.
 
-    The home counts in SQL (D-206) what the list filters by `_kit_window`:
+    The home counts in SQL (D-207) what the list filters by `_kit_window`:
     both must give up on a request at the same moment.
     """
     ask(app.test_client(), person)

@@ -178,7 +178,7 @@ def test_home_lists_followed_people_with_their_numbers(app: Flask, people: Peopl
 
 
 def test_home_checklists_are_each_persons_checklist(app: Flask, people: People) -> None:
-    """Read with the page's statement (D-206), as `checklist.for_people` reads them apart."""
+    """Read with the page's statement (D-207), as `checklist.for_people` reads them apart."""
     today = utc_today()
     for doc_type, category, expiry in [
         ("id_card", "identity", today + timedelta(days=30)),  # expires soon

@@ -1,6 +1,6 @@
 """The rule of a share in force, in Python (`share_is_active`) and in SQL (`share_in_force`).
 
-The counsellor's home counts shares in SQL (D-206); every other path loads
+The counsellor's home counts shares in SQL (D-207); every other path loads
 the share and asks `share_is_active`. On every combination of what the rule
 reads, both must answer the same, the person's own access apart (the SQL
 condition leaves it to the caller, who asks `counsellor_access_open`).

@@ -1,7 +1,7 @@
 """The counsellor's home from indexes alone: shares in force and open requests.
 
 The home now counts, in its one page statement, the documents each person
-shares with the counsellor and the counsellor's requests still open (D-206).
+shares with the counsellor and the counsellor's requests still open (D-207).
 The shares' (counsellor, person) index carries what decides whether a share
 is in force, so the count reads no share row; a partial index holds the
 open requests by (counsellor, person), where the person's index read every

@@ -155,7 +155,7 @@ def caseload(db: Session, me: User, query: str, *, page: int = 1) -> Caseload:
     A page at a time (D-203): each line's figures cost a few index reads, and
     a whole caseload of 130 to 330 people cost 30 ms at a national size
     (docs/benchmarks.md). The waiting links and recoveries are counted over
-    the whole caseload, in the page's statement (D-206). Apart from the view
+    the whole caseload, in the page's statement (D-207). Apart from the view
     so that bench/scale.py times exactly these queries.
     """
     now = utcnow()
