@@ -177,10 +177,26 @@ def get_checklist(db: Session) -> tuple[Item, ...]:
     """The release checklist in force: the administrators' one (lifecycle/settings.py), else
     the default."""
     row = db.get(Setting, CHECKLIST_KEY)
-    if row is None:
+    return from_setting(None if row is None else row.value)
+
+
+def setting_column() -> ScalarSelect[str | None]:
+    """The text of the checklist setting, as a column of any query (NULL when unset).
+
+    The counsellor's home reads it with its page, one statement for the page
+    (D-207); `from_setting` makes the list of it.
+    """
+    return (
+        select(Setting.value).where(Setting.key == CHECKLIST_KEY).correlate(None).scalar_subquery()
+    )
+
+
+def from_setting(value: str | None) -> tuple[Item, ...]:
+    """The list in force given the setting's text: the default when unset or damaged."""
+    if value is None:
         return RELEASE_CHECKLIST
     try:
-        entries = _parse(row.value)
+        entries = _parse(value)
     except ValueError:
         # Damaged outside the app: the default list is better than no page.
         log.warning("setting %s is not a valid checklist; using the default", CHECKLIST_KEY)

@@ -586,6 +586,9 @@ def test_administrator_configures_the_checklist_everyone_sees(app: Flask, world:
     assert "Permis de conduire ou titre de séjour" in htmllib.unescape(
         counsellor_page.get_data(as_text=True)
     )
+    # The home too, which reads the setting with its page (D-207).
+    home = htmllib.unescape(signed_in(app, world.counsellor).get("/suivi/").get_data(as_text=True))
+    assert "1 sur 2" in home and "sur 8" not in home  # not the default list of 8
 
     # Back to the default list.
     status, _html = post(client, SETTINGS_PAGE + "/par-defaut", SETTINGS_PAGE)

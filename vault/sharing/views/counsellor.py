@@ -159,7 +159,6 @@ def caseload(db: Session, me: User, query: str, *, page: int = 1) -> Caseload:
     so that bench/scale.py times exactly these queries.
     """
     now = utcnow()
-    items = checklist.get_checklist(db)
     found = sharing.caseload_page(
         db,
         me.id,
@@ -175,8 +174,11 @@ def caseload(db: Session, me: User, query: str, *, page: int = 1) -> Caseload:
         totals=[
             link_approvals.pending_count(me.id, now.date()),
             recovery.approvals_count(me.id, now),
+            checklist.setting_column(),
         ],
     )
+    pending_links, pending_recoveries, setting = found.totals
+    items = checklist.from_setting(setting)
     rows = []
     for person in found.people:
         shared, open_requests, last_activity, documents = found.figures[person.id]
@@ -189,7 +191,6 @@ def caseload(db: Session, me: User, query: str, *, page: int = 1) -> Caseload:
                 last_activity=last_activity,
             )
         )
-    pending_links, pending_recoveries = found.totals
     return Caseload(rows, found.total, pending_links, pending_recoveries)
 
 
