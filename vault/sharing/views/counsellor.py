@@ -178,7 +178,7 @@ def caseload(db: Session, me: User, query: str, *, page: int = 1) -> Caseload:
         ],
     )
     pending_links, pending_recoveries, setting = found.totals
-    items = checklist.from_setting(setting)
+    items, day = checklist.from_setting(setting), today()
     rows = []
     for person in found.people:
         shared, open_requests, last_activity, documents = found.figures[person.id]
@@ -187,7 +187,7 @@ def caseload(db: Session, me: User, query: str, *, page: int = 1) -> Caseload:
                 person=person,
                 shared=shared,
                 open_requests=open_requests,
-                checklist=checklist.from_documents_column(documents, today=today(), items=items),
+                checklist=checklist.from_documents_column(documents, today=day, items=items),
                 last_activity=last_activity,
             )
         )
