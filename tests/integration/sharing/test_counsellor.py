@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from flask import Flask, template_rendered
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -64,6 +64,7 @@ from vault.models import (
 from vault.models.base import utcnow
 from vault.sharing import links
 from vault.sharing import service as sharing
+from vault.sharing.views.counsellor import caseload
 
 
 @dataclass
@@ -175,6 +176,44 @@ def test_home_lists_followed_people_with_their_numbers(app: Flask, people: Peopl
     assert rows["Bruno Barre"].shared == 0
     # Activation is the person's own doing: it counts as activity.
     assert alice.last_activity is not None
+
+
+def test_home_reads_its_page_in_one_statement(
+    app: Flask, people: People, detained: Account
+) -> None:
+    """Every figure and every count waiting is a column of the page's statement (D-207).
+
+    With something of each kind to count: a share, a request, a document
+    for the checklist, a link waiting. A figure read apart, or per person,
+    adds statements.
+    """
+    card = make_document(app, people.a, title="Carte", doc_type="id_card")
+    _share(app, people.a, card, people.cpip)
+    diploma = make_document(
+        app, detained, title="Diplôme", category="education", doc_type="diploma"
+    )
+    _link(app, detained, diploma, "employer")  # her establishment asks for an approval
+    with app.app_context():
+        db = db_session()
+        sharing.request_document(db, _user(people.cpip), _user(people.a), "cv", "")
+        db.commit()
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    with app.app_context():
+        db = db_session()
+        me = db.get(User, people.cpip.user.id)  # the signed-in account, as every page loads it
+        assert me is not None
+        event.listen(Engine, "before_cursor_execute", count)
+        try:
+            home = caseload(db, me, "")
+        finally:
+            event.remove(Engine, "before_cursor_execute", count)
+    assert len(statements) == 1, statements
+    [alice] = [row for row in home.rows if row.person.id == people.a.user.id]
+    assert (alice.shared, alice.open_requests, home.pending_links) == (1, 1, 1)
 
 
 def test_home_checklists_are_each_persons_checklist(app: Flask, people: People) -> None:
